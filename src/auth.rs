@@ -1,0 +1,567 @@
+//! Keys of both APIs: token shapes, argon2id hashing, the verification cache, typed callers.
+//!
+//! A token is found by its non-secret head (`lookup`) and proven by argon2id, off the async
+//! threads. A verified token is cached under its SHA-256 digest (never the token itself), so
+//! the hot path does no hashing and no database round-trip; a watcher evicts revoked keys.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::clock::{real_now_ms, TenantClock};
+use crate::config::HashCost;
+use crate::error::{Error, Result};
+use crate::rate_limit::{KeyLimiter, Limits};
+use crate::state::AppState;
+
+/// A token as the client sent it; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(\"[redacted]\")")
+    }
+}
+
+/// How many characters of the secret part the lookup keeps: enough to find one row among
+/// many, while a generated 32-character secret keeps 24 characters nobody can read.
+const LOOKUP_CHARS: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Prod,
+    Dev,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Prod => "prod",
+            Environment::Dev => "dev",
+        }
+    }
+
+    /// The environment word of a token; the legacy docs' `live`/`test` mean `prod`/`dev`.
+    pub fn from_token_word(word: &str) -> Option<Environment> {
+        match word {
+            "prod" | "live" => Some(Environment::Prod),
+            "dev" | "test" => Some(Environment::Dev),
+            _ => None,
+        }
+    }
+}
+
+/// The parts of a Musique token `{companyPrefix}_{environmentPrefix}_{hashToken}`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MusiqueToken<'a> {
+    pub company: &'a str,
+    pub env_word: &'a str,
+    pub environment: Environment,
+    pub secret: &'a str,
+}
+
+impl MusiqueToken<'_> {
+    pub fn lookup(&self) -> String {
+        format!("{}_{}_{}", self.company, self.env_word, &self.secret[..LOOKUP_CHARS])
+    }
+}
+
+pub fn is_company_prefix(s: &str) -> bool {
+    (2..=32).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+}
+
+pub fn parse_musique_token(token: &str) -> Option<MusiqueToken<'_>> {
+    let mut parts = token.splitn(3, '_');
+    let (company, env_word, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    let environment = Environment::from_token_word(env_word)?;
+    let secret_ok = (LOOKUP_CHARS..=128).contains(&secret.len())
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric());
+    (is_company_prefix(company) && secret_ok).then_some(MusiqueToken {
+        company,
+        env_word,
+        environment,
+        secret,
+    })
+}
+
+/// The lookup of a MusicArk key `mk_live_` / `mk_test_` + alphanumerics.
+pub fn musicark_lookup(key: &str) -> Option<String> {
+    let rest = key
+        .strip_prefix("mk_live_")
+        .or_else(|| key.strip_prefix("mk_test_"))?;
+    let ok = (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then(|| key[..8 + LOOKUP_CHARS].to_owned())
+}
+
+fn argon2(cost: HashCost) -> Argon2<'static> {
+    let params = match cost {
+        HashCost::Default => Params::default(),
+        // The smallest legal parameters: for tests, and for fixture tokens that are published
+        // in the README anyway.
+        HashCost::Fast => Params::new(Params::MIN_M_COST, 1, 1, None).unwrap_or_default(),
+    };
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The argon2id PHC string of a token. CPU-heavy: call it off the async threads.
+pub fn hash_token(token: &str, cost: HashCost) -> anyhow::Result<String> {
+    let hash = argon2(cost)
+        .hash_password(token.as_bytes())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    Ok(hash.to_string())
+}
+
+/// Checks a token against a stored PHC string, whatever parameters it was made with.
+pub fn verify_token(token: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(token.as_bytes(), phc)
+        .is_ok()
+}
+
+/// A new random alphanumeric secret.
+pub fn random_alnum(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// `audio.*` permissions as a bit set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permissions(u8);
+
+impl Permissions {
+    pub const NAMES: [&'static str; 4] = ["audio.read", "audio.write", "audio.delete", "audio.send"];
+    pub const ALL: Permissions = Permissions(0b1111);
+
+    pub fn parse_list(list: &str) -> std::result::Result<Permissions, String> {
+        let mut bits = 0;
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let index = Self::NAMES
+                .iter()
+                .position(|n| *n == name)
+                .ok_or_else(|| format!("unknown permission {name:?}; known: {}", Self::NAMES.join(", ")))?;
+            bits |= 1 << index;
+        }
+        Ok(Permissions(bits))
+    }
+
+    pub fn has(self, name: &str) -> bool {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES.iter().copied().filter(|n| self.has(n)).collect()
+    }
+
+    pub fn to_list(self) -> String {
+        self.names().join(",")
+    }
+}
+
+/// A verified Musique token: who calls, for which company and environment, with what rights.
+#[derive(Debug)]
+pub struct MusiqueCaller {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub company_id: i64,
+    pub company_prefix: String,
+    pub company_name: String,
+    pub environment: Environment,
+    pub permissions: Permissions,
+    /// `None`: every location of the company.
+    pub scope: Option<Vec<String>>,
+    pub limiter: Arc<KeyLimiter>,
+    pub clock: Arc<TenantClock>,
+}
+
+impl MusiqueCaller {
+    pub fn require(&self, permission: &'static str) -> Result<()> {
+        if self.permissions.has(permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(permission))
+        }
+    }
+
+    pub fn in_scope(&self, external_id: &str) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| id == external_id))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Free,
+    Pro,
+    Enterprise,
+}
+
+impl Tier {
+    pub fn parse(s: &str) -> Option<Tier> {
+        match s {
+            "free" => Some(Tier::Free),
+            "pro" => Some(Tier::Pro),
+            "enterprise" => Some(Tier::Enterprise),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Pro => "pro",
+            Tier::Enterprise => "enterprise",
+        }
+    }
+
+    /// The documented monthly allowance of the tier.
+    pub fn default_monthly_limit(self) -> i64 {
+        match self {
+            Tier::Free => 100,
+            Tier::Pro => 5_000,
+            Tier::Enterprise => 100_000,
+        }
+    }
+}
+
+/// A verified MusicArk key.
+#[derive(Debug)]
+pub struct ArkCaller {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub tier: Tier,
+    pub monthly_limit: i64,
+    pub clock: Arc<TenantClock>,
+}
+
+#[derive(Clone, Debug)]
+enum Cached {
+    Musique(Arc<MusiqueCaller>),
+    MusicArk(Arc<ArkCaller>),
+}
+
+impl Cached {
+    fn key_id(&self) -> &str {
+        match self {
+            Cached::Musique(c) => &c.key_id,
+            Cached::MusicArk(c) => &c.key_id,
+        }
+    }
+}
+
+type Digest32 = [u8; 32];
+
+/// How long an unknown token is remembered as unknown, so a flood of bad keys costs no hashing.
+const NEGATIVE_TTL_MS: i64 = 1_000;
+const NEGATIVE_CAP: usize = 10_000;
+
+/// Verified callers by token digest, and recently refused digests.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    verified: RwLock<HashMap<Digest32, Cached>>,
+    refused: RwLock<HashMap<Digest32, i64>>,
+    // One cache miss is resolved at a time, so 64 clients arriving together with a new key
+    // cost one argon2 verification, not 64.
+    fill: tokio::sync::Mutex<()>,
+}
+
+impl KeyCache {
+    fn get(&self, digest: &Digest32) -> Option<Cached> {
+        self.verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(digest)
+            .cloned()
+    }
+
+    fn recently_refused(&self, digest: &Digest32) -> bool {
+        let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
+        refused.get(digest).is_some_and(|until| *until > real_now_ms())
+    }
+
+    fn refuse(&self, digest: Digest32) {
+        let mut refused = self.refused.write().unwrap_or_else(|e| e.into_inner());
+        if refused.len() >= NEGATIVE_CAP {
+            let now = real_now_ms();
+            refused.retain(|_, until| *until > now);
+            if refused.len() >= NEGATIVE_CAP {
+                refused.clear();
+            }
+        }
+        refused.insert(digest, real_now_ms() + NEGATIVE_TTL_MS);
+    }
+
+    fn insert(&self, digest: Digest32, caller: Cached) {
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        verified.insert(digest, caller);
+    }
+
+    /// Forgets the given keys, so that their next use is checked against the database.
+    pub fn evict_keys(&self, key_ids: &[String]) {
+        if key_ids.is_empty() {
+            return;
+        }
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        verified.retain(|_, c| !key_ids.iter().any(|id| id == c.key_id()));
+    }
+
+    /// Forgets every key of a tenant.
+    pub fn evict_tenant(&self, tenant_id: &str) {
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        verified.retain(|_, c| match c {
+            Cached::Musique(m) => m.tenant_id != tenant_id,
+            Cached::MusicArk(a) => a.tenant_id != tenant_id,
+        });
+    }
+}
+
+fn digest(token: &str) -> Digest32 {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[derive(sqlx::FromRow)]
+struct MusiqueKeyRow {
+    id: String,
+    tenant_id: String,
+    hash: String,
+    environment: String,
+    permissions: Option<String>,
+    scope: Option<String>,
+    limit_minute: Option<i64>,
+    limit_hour: Option<i64>,
+    limit_day: Option<i64>,
+    company_id: i64,
+    prefix: String,
+    name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ArkKeyRow {
+    id: String,
+    tenant_id: String,
+    hash: String,
+    tier: Option<String>,
+    monthly_limit: Option<i64>,
+}
+
+/// Verifies `hash` against `token` on the blocking pool.
+async fn verify_off_thread(token: &Secret, hash: String) -> Result<bool> {
+    let token = token.clone();
+    tokio::task::spawn_blocking(move || verify_token(&token.0, &hash))
+        .await
+        .map_err(|e| Error::Internal(e.into()))
+}
+
+/// The Musique caller behind an `X-API-Key` value.
+pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<MusiqueCaller>> {
+    let digest = digest(token);
+    let cache = &state.keys;
+    if let Some(Cached::Musique(caller)) = cache.get(&digest) {
+        return Ok(caller);
+    }
+    let Some(parsed) = parse_musique_token(token) else {
+        return Err(Error::InvalidKey);
+    };
+    if cache.recently_refused(&digest) {
+        return Err(Error::InvalidKey);
+    }
+    let _fill = cache.fill.lock().await;
+    if let Some(Cached::Musique(caller)) = cache.get(&digest) {
+        return Ok(caller);
+    }
+
+    let rows: Vec<MusiqueKeyRow> = sqlx::query_as(
+        "SELECT k.id, k.tenant_id, k.hash, k.environment, k.permissions, k.scope,
+                k.limit_minute, k.limit_hour, k.limit_day, c.id AS company_id, c.prefix, c.name
+         FROM api_keys k JOIN companies c ON c.id = k.company_id
+         WHERE k.lookup = ? AND k.api = 'musique' AND k.revoked_at_ms IS NULL",
+    )
+    .bind(parsed.lookup())
+    .fetch_all(&state.db.read)
+    .await?;
+
+    let secret = Secret(token.to_owned());
+    for row in rows {
+        if row.prefix != parsed.company || row.environment != parsed.environment.as_str() {
+            continue;
+        }
+        if !verify_off_thread(&secret, row.hash.clone()).await? {
+            continue;
+        }
+        let scope = match row.scope.as_deref() {
+            Some(json) => Some(
+                serde_json::from_str::<Vec<String>>(json)
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("key {} scope: {e}", row.id)))?,
+            ),
+            None => None,
+        };
+        let permissions = match row.permissions.as_deref() {
+            Some(list) => Permissions::parse_list(list)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("key {}: {e}", row.id)))?,
+            None => Permissions::ALL,
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            per_minute: as_limit(row.limit_minute, defaults.per_minute),
+            per_hour: as_limit(row.limit_hour, defaults.per_hour),
+            per_day: as_limit(row.limit_day, defaults.per_day),
+        };
+        let clock = state.clocks.get(&row.tenant_id);
+        let caller = Arc::new(MusiqueCaller {
+            limiter: state.limiter_for(&row.id, limits, &clock),
+            key_id: row.id,
+            tenant_id: row.tenant_id,
+            company_id: row.company_id,
+            company_prefix: row.prefix,
+            company_name: row.name,
+            environment: parsed.environment,
+            permissions,
+            scope,
+            clock,
+        });
+        cache.insert(digest, Cached::Musique(caller.clone()));
+        return Ok(caller);
+    }
+    cache.refuse(digest);
+    Err(Error::InvalidKey)
+}
+
+fn as_limit(value: Option<i64>, default: u32) -> u32 {
+    value
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|v| *v >= 1)
+        .unwrap_or(default)
+}
+
+/// The MusicArk caller behind a bearer or `api_key` value.
+pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCaller>> {
+    let digest = digest(key);
+    let cache = &state.keys;
+    if let Some(Cached::MusicArk(caller)) = cache.get(&digest) {
+        return Ok(caller);
+    }
+    let Some(lookup) = musicark_lookup(key) else {
+        return Err(Error::InvalidKey);
+    };
+    if cache.recently_refused(&digest) {
+        return Err(Error::InvalidKey);
+    }
+    let _fill = cache.fill.lock().await;
+    if let Some(Cached::MusicArk(caller)) = cache.get(&digest) {
+        return Ok(caller);
+    }
+    let rows: Vec<ArkKeyRow> = sqlx::query_as(
+        "SELECT id, tenant_id, hash, tier, monthly_limit FROM api_keys
+         WHERE lookup = ? AND api = 'musicark' AND revoked_at_ms IS NULL",
+    )
+    .bind(lookup)
+    .fetch_all(&state.db.read)
+    .await?;
+    let secret = Secret(key.to_owned());
+    for row in rows {
+        if !verify_off_thread(&secret, row.hash.clone()).await? {
+            continue;
+        }
+        let tier = row.tier.as_deref().and_then(Tier::parse).unwrap_or(Tier::Free);
+        let caller = Arc::new(ArkCaller {
+            monthly_limit: row
+                .monthly_limit
+                .unwrap_or_else(|| tier.default_monthly_limit()),
+            clock: state.clocks.get(&row.tenant_id),
+            key_id: row.id,
+            tenant_id: row.tenant_id,
+            tier,
+        });
+        cache.insert(digest, Cached::MusicArk(caller.clone()));
+        return Ok(caller);
+    }
+    cache.refuse(digest);
+    Err(Error::InvalidKey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn musique_tokens_of_the_documented_shape_parse() {
+        let t = parse_musique_token("msk_prod_1234567890abcdef").expect("docs example");
+        assert_eq!(t.company, "msk");
+        assert_eq!(t.environment, Environment::Prod);
+        assert_eq!(t.lookup(), "msk_prod_12345678");
+        let legacy = parse_musique_token("msk_live_1234567890abcdef").expect("legacy word");
+        assert_eq!(legacy.environment, Environment::Prod);
+        assert_eq!(
+            parse_musique_token("acme_test_abcdefgh12").map(|t| t.environment),
+            Some(Environment::Dev)
+        );
+    }
+
+    #[test]
+    fn malformed_musique_tokens_are_refused() {
+        for bad in [
+            "",
+            "msk",
+            "msk_prod",
+            "msk_prod_",
+            "msk_staging_1234567890abcdef",
+            "MSK_prod_1234567890abcdef",
+            "msk_prod_short",
+            "msk_prod_1234567890abcdef!",
+            "msk_prod_12345678_90abcdef",
+            "1sk_prod_1234567890abcdef",
+        ] {
+            assert_eq!(parse_musique_token(bad), None, "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn musicark_keys_parse_with_live_or_test() {
+        let key = format!("mk_live_{}", "a".repeat(32));
+        assert_eq!(musicark_lookup(&key).as_deref(), Some("mk_live_aaaaaaaa"));
+        assert!(musicark_lookup(&format!("mk_test_{}", "b".repeat(32))).is_some());
+        assert!(musicark_lookup("mk_prod_aaaaaaaaaaaaaaaaaaaaaaaa").is_none());
+        assert!(musicark_lookup("mk_live_short").is_none());
+        assert!(musicark_lookup(&format!("mk_live_{}-", "a".repeat(31))).is_none());
+    }
+
+    #[test]
+    fn hashes_verify_only_their_own_token() {
+        let phc = hash_token("msk_prod_1234567890abcdef", HashCost::Fast).expect("hash");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(!phc.contains("1234567890abcdef"));
+        assert!(verify_token("msk_prod_1234567890abcdef", &phc));
+        assert!(!verify_token("msk_prod_1234567890abcdeg", &phc));
+        assert!(!verify_token("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn permissions_round_trip_and_reject_unknown_names() {
+        let p = Permissions::parse_list("audio.read, audio.send").expect("known");
+        assert!(p.has("audio.read") && p.has("audio.send") && !p.has("audio.write"));
+        assert_eq!(p.to_list(), "audio.read,audio.send");
+        assert!(Permissions::parse_list("audio.admin").is_err());
+        assert_eq!(Permissions::ALL.names().len(), 4);
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let s = format!("{:?}", Secret("msk_prod_1234567890abcdef".into()));
+        assert!(!s.contains("1234"));
+    }
+}

@@ -1,0 +1,231 @@
+//! The `keys` subcommands: they work on the same database file as a running server.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::auth::{Environment, Permissions, Secret, Tier};
+use crate::clock::rfc3339_ms;
+use crate::config::HashCost;
+use crate::db::Db;
+use crate::keys::{self, NewArkKey, NewMusiqueKey};
+use crate::rate_limit::Limits;
+use crate::state::DEFAULT_TENANT;
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key and print its token once.
+    Create(CreateKey),
+    /// List keys (never their secrets).
+    List(DbArg),
+    /// Revoke a key by id; a running server refuses it within a second.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DbArg {
+    /// SQLite database file.
+    #[arg(long, env = "SOUNDCHECK_DB", default_value = "./soundcheck.db")]
+    pub db: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ApiName {
+    Musique,
+    Musicark,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EnvName {
+    Prod,
+    Dev,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateKey {
+    #[arg(long, value_enum)]
+    pub api: ApiName,
+    /// Musique: the company prefix (created, with no locations, if new).
+    #[arg(long)]
+    pub company: Option<String>,
+    /// Musique: the environment.
+    #[arg(long, value_enum, default_value = "prod")]
+    pub env: EnvName,
+    /// Musique: External IDs. For a new company, its locations; otherwise the token's scope.
+    #[arg(long, value_delimiter = ',')]
+    pub external_ids: Vec<String>,
+    /// Musique: permissions, e.g. `audio.read,audio.send` (default: all four).
+    #[arg(long)]
+    pub permissions: Option<String>,
+    /// Musique: `minute/hour/day` limits (default 100/1000/10000).
+    #[arg(long)]
+    pub limits: Option<Limits>,
+    /// MusicArk: the tier.
+    #[arg(long, value_enum)]
+    pub tier: Option<TierName>,
+    /// MusicArk: monthly call limit (default: the tier's).
+    #[arg(long)]
+    pub monthly_limit: Option<i64>,
+    /// A note to recognise the key by in `keys list`.
+    #[arg(long, default_value = "created by the CLI")]
+    pub label: String,
+    /// The tenant the key belongs to.
+    #[arg(long, default_value = DEFAULT_TENANT)]
+    pub tenant: String,
+    /// argon2id cost of the new key's hash.
+    #[arg(long, env = "SOUNDCHECK_HASH_COST", value_enum, default_value_t = HashCost::Default)]
+    pub hash_cost: HashCost,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TierName {
+    Free,
+    Pro,
+    Enterprise,
+}
+
+pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create(args) => {
+            let db = open(&args.db.db).await?;
+            let (id, token) = create(&db, &args).await?;
+            println!("created key {id}");
+            println!("token (shown once, stored only as a hash):");
+            println!("{token}");
+            Ok(())
+        }
+        KeysCommand::List(args) => {
+            let db = open(&args.db).await?;
+            for key in keys::list(&db).await? {
+                let what = match key.api.as_str() {
+                    "musique" => format!(
+                        "company={} env={} permissions={} scope={} limits={}/{}/{}",
+                        key.company.as_deref().unwrap_or("-"),
+                        key.environment.as_deref().unwrap_or("-"),
+                        key.permissions.as_deref().unwrap_or("-"),
+                        key.scope.as_deref().unwrap_or("all"),
+                        key.limit_minute.unwrap_or_default(),
+                        key.limit_hour.unwrap_or_default(),
+                        key.limit_day.unwrap_or_default(),
+                    ),
+                    _ => format!(
+                        "tier={} monthly_limit={}",
+                        key.tier.as_deref().unwrap_or("-"),
+                        key.monthly_limit.unwrap_or_default()
+                    ),
+                };
+                let status = match key.revoked_at_ms {
+                    Some(at) => format!("revoked {}", rfc3339_ms(at)),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{}  {:<8} {:<20} tenant={} {what} created={} {status}  {}",
+                    key.id,
+                    key.api,
+                    format!("{}…", key.lookup),
+                    key.tenant_id,
+                    rfc3339_ms(key.created_at_ms),
+                    key.label
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Revoke { id, db } => {
+            let db = open(&db.db).await?;
+            if keys::revoke(&db, &id).await? {
+                println!("revoked {id}");
+                Ok(())
+            } else {
+                anyhow::bail!("no active key has id {id}")
+            }
+        }
+    }
+}
+
+async fn open(path: &str) -> anyhow::Result<Db> {
+    anyhow::ensure!(
+        path == ":memory:" || std::path::Path::new(path).exists(),
+        "database {path} does not exist: start the server once to create it"
+    );
+    Db::open(path).await
+}
+
+/// Creates the key `args` describes; returns its id and plaintext token.
+pub async fn create(db: &Db, args: &CreateKey) -> anyhow::Result<(String, String)> {
+    match args.api {
+        ApiName::Musique => {
+            let company = args
+                .company
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("--company is required for a Musique key"))?;
+            let environment = match args.env {
+                EnvName::Prod => Environment::Prod,
+                EnvName::Dev => Environment::Dev,
+            };
+            let permissions = match &args.permissions {
+                Some(list) => Permissions::parse_list(list).map_err(anyhow::Error::msg)?,
+                None => Permissions::ALL,
+            };
+            let token = keys::generate_musique_token(company, environment);
+            let hash = keys::hash(&Secret(token.clone()), args.hash_cost).await?;
+
+            let mut tx = db.begin_write().await?;
+            let (company_id, created) = keys::ensure_company(&mut tx, &args.tenant, company, company).await?;
+            let scope = if created {
+                let locations: Vec<(String, String)> =
+                    args.external_ids.iter().map(|id| (id.clone(), id.clone())).collect();
+                keys::add_locations(&mut tx, company_id, &locations, None).await?;
+                None
+            } else if args.external_ids.is_empty() {
+                None
+            } else {
+                let known = keys::company_external_ids(&mut tx, company_id).await?;
+                let unknown: Vec<&String> = args.external_ids.iter().filter(|id| !known.contains(id)).collect();
+                anyhow::ensure!(unknown.is_empty(), "company {company} has no External IDs {unknown:?}");
+                Some(args.external_ids.clone())
+            };
+            let key = NewMusiqueKey {
+                tenant_id: args.tenant.clone(),
+                company_id,
+                environment,
+                token: Secret(token.clone()),
+                label: args.label.clone(),
+                permissions,
+                scope,
+                limits: args.limits,
+            };
+            let id = keys::insert_musique_key(&mut tx, &key, &hash).await?;
+            tx.commit().await?;
+            Ok((id, token))
+        }
+        ApiName::Musicark => {
+            let tier = match args.tier {
+                Some(TierName::Free) => Tier::Free,
+                Some(TierName::Pro) => Tier::Pro,
+                Some(TierName::Enterprise) => Tier::Enterprise,
+                None => anyhow::bail!("--tier is required for a MusicArk key"),
+            };
+            if let Some(limit) = args.monthly_limit {
+                anyhow::ensure!(limit >= 1, "--monthly-limit must be at least 1");
+            }
+            let token = keys::generate_musicark_key();
+            let hash = keys::hash(&Secret(token.clone()), args.hash_cost).await?;
+            let mut tx = db.begin_write().await?;
+            let key = NewArkKey {
+                tenant_id: args.tenant.clone(),
+                tier,
+                monthly_limit: args.monthly_limit,
+                token: Secret(token.clone()),
+                label: args.label.clone(),
+            };
+            let id = keys::insert_musicark_key(&mut tx, &key, &hash).await?;
+            tx.commit().await?;
+            Ok((id, token))
+        }
+    }
+}

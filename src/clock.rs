@@ -1,0 +1,178 @@
+//! The one clock: each tenant reads real time shifted by an offset, or a frozen instant.
+//!
+//! Everything time-based (rate-limit windows, schedules, timestamps, quotas, visibility) reads
+//! a tenant's [`TenantClock`], so tests move time instead of sleeping.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Marks "not frozen" in [`TenantClock::frozen_ms`].
+const RUNNING: i64 = i64::MIN;
+
+/// A tenant's view of time, in milliseconds since the Unix epoch.
+#[derive(Debug)]
+pub struct TenantClock {
+    offset_ms: AtomicI64,
+    frozen_ms: AtomicI64,
+}
+
+impl TenantClock {
+    pub fn new(offset_ms: i64, frozen_ms: Option<i64>) -> Self {
+        TenantClock {
+            offset_ms: AtomicI64::new(offset_ms),
+            frozen_ms: AtomicI64::new(frozen_ms.unwrap_or(RUNNING)),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match self.frozen_ms.load(Ordering::Acquire) {
+            RUNNING => real_now_ms().saturating_add(self.offset_ms.load(Ordering::Acquire)),
+            frozen => frozen,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        from_ms(self.now_ms())
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen_ms.load(Ordering::Acquire) != RUNNING
+    }
+
+    /// Jumps to `instant`; a frozen clock stays frozen there, a running one runs on from it.
+    pub fn set_ms(&self, instant_ms: i64) {
+        if self.is_frozen() {
+            self.frozen_ms.store(instant_ms, Ordering::Release);
+        } else {
+            self.offset_ms
+                .store(instant_ms - real_now_ms(), Ordering::Release);
+        }
+    }
+
+    /// Moves the clock forward (or back, for a negative amount).
+    pub fn advance_ms(&self, by_ms: i64) {
+        self.set_ms(self.now_ms().saturating_add(by_ms));
+    }
+
+    /// Stops the clock at its current reading.
+    pub fn freeze(&self) {
+        let now = self.now_ms();
+        self.frozen_ms.store(now, Ordering::Release);
+    }
+
+    /// Lets a frozen clock run again from where it stands.
+    pub fn resume(&self) {
+        let now = self.now_ms();
+        self.offset_ms.store(now - real_now_ms(), Ordering::Release);
+        self.frozen_ms.store(RUNNING, Ordering::Release);
+    }
+
+    /// What the database keeps: `(offset_ms, frozen_ms)`.
+    pub fn persisted(&self) -> (i64, Option<i64>) {
+        let frozen = self.frozen_ms.load(Ordering::Acquire);
+        let frozen = (frozen != RUNNING).then_some(frozen);
+        (self.offset_ms.load(Ordering::Acquire), frozen)
+    }
+}
+
+/// governor reads the tenant's clock too, so rate-limit windows reopen when a test moves time.
+#[derive(Clone, Debug)]
+pub struct LimiterClock(pub Arc<TenantClock>);
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.now_ms()).unwrap_or(0))
+    }
+}
+
+/// Every tenant's clock, by tenant id.
+#[derive(Clone, Debug, Default)]
+pub struct Clocks {
+    inner: Arc<RwLock<HashMap<String, Arc<TenantClock>>>>,
+}
+
+impl Clocks {
+    /// The tenant's clock; a tenant seen for the first time gets real time.
+    pub fn get(&self, tenant: &str) -> Arc<TenantClock> {
+        if let Some(clock) = self.read().get(tenant) {
+            return clock.clone();
+        }
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(tenant.to_owned())
+            .or_insert_with(|| Arc::new(TenantClock::new(0, None)))
+            .clone()
+    }
+
+    pub fn insert(&self, tenant: &str, clock: TenantClock) -> Arc<TenantClock> {
+        let clock = Arc::new(clock);
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(tenant.to_owned(), clock.clone());
+        clock
+    }
+
+    pub fn remove(&self, tenant: &str) {
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(tenant);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<TenantClock>>> {
+        // A poisoned lock only means a panic elsewhere; the map itself is still whole.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub fn real_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// RFC 3339 in UTC with milliseconds and `Z`, the shape JavaScript's `toISOString` gives.
+pub fn rfc3339_ms(ms: i64) -> String {
+    from_ms(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_clock_stands_still_and_moves_only_when_told() {
+        let clock = TenantClock::new(0, Some(1_000_000));
+        assert_eq!(clock.now_ms(), 1_000_000);
+        clock.advance_ms(61_000);
+        assert_eq!(clock.now_ms(), 1_061_000);
+        clock.set_ms(5);
+        assert_eq!(clock.now_ms(), 5);
+    }
+
+    #[test]
+    fn a_running_clock_keeps_its_offset_when_resumed() {
+        let clock = TenantClock::new(0, None);
+        clock.advance_ms(86_400_000);
+        let ahead = clock.now_ms() - real_now_ms();
+        assert!((86_399_000..=86_401_000).contains(&ahead), "offset {ahead}");
+        clock.freeze();
+        let frozen = clock.now_ms();
+        clock.resume();
+        assert!(clock.now_ms() >= frozen);
+        assert!(!clock.is_frozen());
+    }
+
+    #[test]
+    fn timestamps_are_utc_with_millis_and_z() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(1_795_000_000_123), "2026-11-18T11:06:40.123Z");
+    }
+}

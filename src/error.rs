@@ -1,0 +1,152 @@
+//! Error kinds shared by both APIs; each API renders them in its own wire format.
+//!
+//! A handler returns `Result<_, Error>` and never chooses a format: the request's context
+//! (set by the outermost middleware) says which API it belongs to and carries the request id.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::{musicark, musique};
+
+/// Which wire format a request's errors take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    Musique,
+    MusicArk,
+    Control,
+}
+
+impl Api {
+    /// The API a path belongs to: `/api/v1/integration` and the legacy `/api/…` paths are
+    /// Musique's, the rest of `/api/v1` is MusicArk's.
+    pub fn of_path(path: &str) -> Api {
+        if path.starts_with("/api/v1/integration") || path.starts_with("/media/") {
+            Api::Musique
+        } else if path == "/api/v1" || path.starts_with("/api/v1/") {
+            Api::MusicArk
+        } else if path.starts_with("/api") {
+            Api::Musique
+        } else {
+            Api::Control
+        }
+    }
+}
+
+/// What the outermost middleware knows about the request being served.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub api: Api,
+}
+
+tokio::task_local! {
+    pub static REQUEST: RequestContext;
+}
+
+/// The current request's context; outside a request (unit tests), a placeholder.
+pub fn current() -> RequestContext {
+    REQUEST
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| RequestContext {
+            request_id: String::new(),
+            api: Api::Control,
+        })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("The request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// A field or parameter is missing, mistyped or out of range; the message names it.
+    #[error("{0}")]
+    Validation(String),
+    #[error("No file was uploaded: send the MP3 in a multipart form field named `file`.")]
+    MissingFile,
+    #[error("No API key was given.")]
+    MissingKey,
+    #[error("The API key is invalid or has been revoked.")]
+    InvalidKey,
+    #[error("This API key lacks the `{0}` permission.")]
+    Forbidden(&'static str),
+    #[error("Audio `{0}` was not found.")]
+    AudioNotFound(String),
+    #[error("Unknown External IDs: {}. Nothing was sent.", .0.join(", "))]
+    ExternalIdsNotFound(Vec<String>),
+    /// A resource of the MusicArk catalogue.
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("No route matches {0}.")]
+    RouteNotFound(String),
+    #[error("Method {method} is not allowed on {path}.")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("Audio `{0}` has a scheduled send that is still pending; it cannot be deleted until that send has gone out.")]
+    ScheduledSendsPending(String),
+    #[error("The file is larger than the {limit_mb} MB limit.")]
+    FileTooLarge { limit_mb: u64 },
+    #[error("The request body is larger than the {limit_kb} KB limit.")]
+    PayloadTooLarge { limit_kb: u64 },
+    #[error("{0}")]
+    UnsupportedFormat(String),
+    #[error("{message}")]
+    RateLimited {
+        retry_after_secs: u64,
+        message: String,
+    },
+    #[error("An internal error occurred.")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+impl Error {
+    pub fn validation(message: impl Into<String>) -> Self {
+        Error::Validation(message.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidJson(_) | Error::Validation(_) | Error::MissingFile => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::MissingKey | Error::InvalidKey => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::AudioNotFound(_)
+            | Error::ExternalIdsNotFound(_)
+            | Error::ResourceNotFound(_)
+            | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Error::ScheduledSendsPending(_) => StatusCode::CONFLICT,
+            Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Error::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to clients: never the cause of an internal error.
+    pub fn public_message(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let ctx = current();
+        if let Error::Internal(cause) = &self {
+            // The cause goes to the log, with the request id to find it by; never to the client.
+            tracing::error!(request_id = %ctx.request_id, error = ?cause, "internal error");
+        }
+        match ctx.api {
+            Api::MusicArk => musicark::render_error(&self, &ctx),
+            Api::Musique | Api::Control => musique::render_error(&self, &ctx),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,72 @@
+//! Request extractors whose rejections are our errors: handlers never see axum's plain text.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// The largest JSON body any endpoint accepts.
+pub const JSON_BODY_LIMIT: usize = 256 * 1024;
+
+/// A JSON body parsed to a `serde_json::Value`, for handlers that validate field by field
+/// and name the failing field. An empty body is an empty object.
+#[derive(Debug)]
+pub struct JsonValue(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonValue {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Error> {
+        let bytes = axum::body::to_bytes(req.into_body(), JSON_BODY_LIMIT)
+            .await
+            .map_err(|_| Error::PayloadTooLarge {
+                limit_kb: (JSON_BODY_LIMIT / 1024) as u64,
+            })?;
+        parse_json(&bytes).map(JsonValue)
+    }
+}
+
+pub fn parse_json(bytes: &Bytes) -> Result<serde_json::Value, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::InvalidJson(e.to_string()))
+}
+
+/// The query string as ordered pairs; a parameter's first occurrence wins.
+#[derive(Debug, Default)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::validation(format!("The query string is malformed: {}", e.body_text())))?;
+        Ok(QueryPairs(pairs))
+    }
+}
+
+/// Path parameters.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Path(value) = Path::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::validation(format!("A path parameter is invalid: {}", e.body_text())))?;
+        Ok(ApiPath(value))
+    }
+}

@@ -1,0 +1,247 @@
+//! The default fixtures (spec §6 of each API): bundled in the binary, or read from a directory,
+//! and seeded into a tenant in one transaction.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::auth::{Permissions, Secret, Tier, parse_musique_token};
+use crate::clock::real_now_ms;
+use crate::config::HashCost;
+use crate::db::Db;
+use crate::keys::{self, NewArkKey, NewMusiqueKey};
+use crate::rate_limit::Limits;
+
+const BUNDLED_MUSIQUE: &str = include_str!("../fixtures/musique.json");
+const BUNDLED_MUSICARK: &str = include_str!("../fixtures/musicark.json");
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MusiqueFixtures {
+    #[serde(rename = "_comment", default)]
+    pub comment: String,
+    pub companies: Vec<CompanyFixture>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CompanyFixture {
+    pub prefix: String,
+    pub name: String,
+    pub locations: LocationRange,
+    pub tokens: Vec<TokenFixture>,
+}
+
+/// `count` locations `{externalIdPrefix}{n:0width}` with user ids from `firstUserId`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LocationRange {
+    pub external_id_prefix: String,
+    pub count: u32,
+    pub width: usize,
+    pub first_user_id: i64,
+    pub name_prefix: String,
+}
+
+impl LocationRange {
+    pub fn expand(&self) -> Vec<(String, String)> {
+        (1..=self.count)
+            .map(|n| {
+                let width = self.width;
+                (
+                    format!("{}{n:0width$}", self.external_id_prefix),
+                    format!("{} {n:0width$}", self.name_prefix),
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TokenFixture {
+    pub token: String,
+    pub label: String,
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+    #[serde(default)]
+    pub limits: Option<Limits>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MusicArkFixtures {
+    #[serde(rename = "_comment", default)]
+    pub comment: String,
+    pub keys: Vec<ArkKeyFixture>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArkKeyFixture {
+    pub key: String,
+    pub tier: Tier,
+    pub label: String,
+    #[serde(default)]
+    pub monthly_limit: Option<i64>,
+}
+
+/// Everything a tenant is seeded with.
+#[derive(Clone, Debug)]
+pub struct Fixtures {
+    pub musique: MusiqueFixtures,
+    pub musicark: MusicArkFixtures,
+}
+
+impl Fixtures {
+    /// The bundled fixtures, or those of `dir` (each file falls back to the bundled one).
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Fixtures> {
+        let read = |name: &str, bundled: &'static str| -> anyhow::Result<String> {
+            match dir.map(|d| d.join(name)) {
+                Some(path) if path.exists() => std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+                _ => Ok(bundled.to_owned()),
+            }
+        };
+        let musique: MusiqueFixtures = serde_json::from_str(&read("musique.json", BUNDLED_MUSIQUE)?)
+            .map_err(|e| anyhow::anyhow!("musique.json: {e}"))?;
+        let musicark: MusicArkFixtures =
+            serde_json::from_str(&read("musicark.json", BUNDLED_MUSICARK)?)
+                .map_err(|e| anyhow::anyhow!("musicark.json: {e}"))?;
+        let fixtures = Fixtures { musique, musicark };
+        fixtures.validate()?;
+        Ok(fixtures)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for company in &self.musique.companies {
+            for token in &company.tokens {
+                let parsed = parse_musique_token(&token.token)
+                    .ok_or_else(|| anyhow::anyhow!("fixture token {:?} is malformed", token.label))?;
+                anyhow::ensure!(
+                    parsed.company == company.prefix,
+                    "fixture token {:?} does not start with {}_",
+                    token.label,
+                    company.prefix
+                );
+                if let Some(perms) = &token.permissions {
+                    Permissions::parse_list(&perms.join(",")).map_err(anyhow::Error::msg)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Lines for the start-up banner: every fixture key and what it is for.
+    pub fn banner_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for company in &self.musique.companies {
+            for token in &company.tokens {
+                lines.push(format!("  musique   {:<42} {}", token.token, token.label));
+            }
+        }
+        for key in &self.musicark.keys {
+            lines.push(format!("  musicark  {:<42} {}", key.key, key.label));
+        }
+        lines
+    }
+}
+
+/// Creates tenant `tenant_id` with the fixtures, unless it exists. Returns whether it seeded.
+pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtures) -> anyhow::Result<bool> {
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE id = ?")
+        .bind(tenant_id)
+        .fetch_optional(&db.read)
+        .await?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+
+    // Hash first, outside the transaction: the write lock is held only for the inserts.
+    // Fixture tokens are public, so they get the cheap parameters (see auth::argon2).
+    let mut musique_hashes = Vec::new();
+    for company in &fixtures.musique.companies {
+        for token in &company.tokens {
+            musique_hashes.push(keys::hash(&Secret(token.token.clone()), HashCost::Fast).await?);
+        }
+    }
+    let mut ark_hashes = Vec::new();
+    for key in &fixtures.musicark.keys {
+        ark_hashes.push(keys::hash(&Secret(key.key.clone()), HashCost::Fast).await?);
+    }
+
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO tenants (id, name, created_at_ms) VALUES (?, ?, ?)")
+        .bind(tenant_id)
+        .bind(name)
+        .bind(real_now_ms())
+        .execute(&mut *tx)
+        .await?;
+    let mut hashes = musique_hashes.iter();
+    for company in &fixtures.musique.companies {
+        let (company_id, _) = keys::ensure_company(&mut tx, tenant_id, &company.prefix, &company.name).await?;
+        keys::add_locations(
+            &mut tx,
+            company_id,
+            &company.locations.expand(),
+            Some(company.locations.first_user_id),
+        )
+        .await?;
+        for token in &company.tokens {
+            let parsed = parse_musique_token(&token.token)
+                .ok_or_else(|| anyhow::anyhow!("fixture token {:?} is malformed", token.label))?;
+            let permissions = match &token.permissions {
+                Some(list) => Permissions::parse_list(&list.join(",")).map_err(anyhow::Error::msg)?,
+                None => Permissions::ALL,
+            };
+            let key = NewMusiqueKey {
+                tenant_id: tenant_id.to_owned(),
+                company_id,
+                environment: parsed.environment,
+                token: Secret(token.token.clone()),
+                label: token.label.clone(),
+                permissions,
+                scope: token.scope.clone(),
+                limits: token.limits,
+            };
+            let hash = hashes.next().ok_or_else(|| anyhow::anyhow!("hash count"))?;
+            keys::insert_musique_key(&mut tx, &key, hash).await?;
+        }
+    }
+    for (key, hash) in fixtures.musicark.keys.iter().zip(&ark_hashes) {
+        let new = NewArkKey {
+            tenant_id: tenant_id.to_owned(),
+            tier: key.tier,
+            monthly_limit: key.monthly_limit,
+            token: Secret(key.key.clone()),
+            label: key.label.clone(),
+        };
+        keys::insert_musicark_key(&mut tx, &new, hash).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Environment;
+
+    #[test]
+    fn the_bundled_fixtures_load_and_hold_the_docs_tokens() {
+        let f = Fixtures::load(None).expect("bundled fixtures");
+        let msk = &f.musique.companies[0];
+        assert_eq!(msk.prefix, "msk");
+        let locations = msk.locations.expand();
+        assert_eq!(locations.len(), 50);
+        assert_eq!(locations[0].0, "store_001");
+        assert_eq!(locations[49].0, "store_050");
+        assert!(msk.tokens.iter().any(|t| t.token == "msk_prod_1234567890abcdef"));
+        assert!(msk.tokens.iter().any(|t| t.token == "msk_live_1234567890abcdef"));
+        assert!(msk.tokens.iter().any(|t| t.token.starts_with("msk_dev_")));
+        assert_eq!(f.musicark.keys.len(), 3);
+        assert!(parse_musique_token(&msk.tokens[2].token).is_some_and(|t| t.environment == Environment::Dev));
+    }
+}

@@ -1,0 +1,245 @@
+//! Creating, listing and revoking keys and the companies they belong to (CLI and fixtures).
+
+use serde::Serialize;
+use sqlx::{Sqlite, Transaction};
+
+use crate::auth::{
+    self, hash_token, is_company_prefix, musicark_lookup, parse_musique_token, Environment,
+    Permissions, Tier,
+};
+use crate::clock::real_now_ms;
+use crate::config::HashCost;
+use crate::db::Db;
+use crate::rate_limit::Limits;
+
+/// A Musique token to store; `token` is the plaintext, hashed before it reaches the database.
+#[derive(Debug)]
+pub struct NewMusiqueKey {
+    pub tenant_id: String,
+    pub company_id: i64,
+    pub environment: Environment,
+    pub token: auth::Secret,
+    pub label: String,
+    pub permissions: Permissions,
+    pub scope: Option<Vec<String>>,
+    pub limits: Option<Limits>,
+}
+
+#[derive(Debug)]
+pub struct NewArkKey {
+    pub tenant_id: String,
+    pub tier: Tier,
+    pub monthly_limit: Option<i64>,
+    pub token: auth::Secret,
+    pub label: String,
+}
+
+/// A new random Musique token of the documented shape.
+pub fn generate_musique_token(company: &str, environment: Environment) -> String {
+    format!("{company}_{}_{}", environment.as_str(), auth::random_alnum(32))
+}
+
+/// A new random MusicArk key, `mk_live_` + 32 alphanumerics.
+pub fn generate_musicark_key() -> String {
+    format!("mk_live_{}", auth::random_alnum(32))
+}
+
+pub fn new_key_id() -> String {
+    format!("key_{}", auth::random_alnum(16))
+}
+
+/// Hashes off the async threads: argon2 at default cost takes tens of milliseconds.
+pub async fn hash(token: &auth::Secret, cost: HashCost) -> anyhow::Result<String> {
+    let token = token.clone();
+    tokio::task::spawn_blocking(move || hash_token(&token.0, cost)).await?
+}
+
+pub async fn insert_musique_key(
+    tx: &mut Transaction<'_, Sqlite>,
+    key: &NewMusiqueKey,
+    hash: &str,
+) -> anyhow::Result<String> {
+    let parsed = parse_musique_token(&key.token.0)
+        .ok_or_else(|| anyhow::anyhow!("token {:?} is not of the shape company_env_hash", key.label))?;
+    let id = new_key_id();
+    let limits = key.limits.unwrap_or_default();
+    let scope = key.scope.as_ref().map(serde_json::to_string).transpose()?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, tenant_id, api, lookup, hash, label, company_id, environment,
+                               permissions, scope, limit_minute, limit_hour, limit_day, created_at_ms)
+         VALUES (?, ?, 'musique', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(&key.tenant_id)
+    .bind(parsed.lookup())
+    .bind(hash)
+    .bind(&key.label)
+    .bind(key.company_id)
+    .bind(key.environment.as_str())
+    .bind(key.permissions.to_list())
+    .bind(scope)
+    .bind(i64::from(limits.per_minute))
+    .bind(i64::from(limits.per_hour))
+    .bind(i64::from(limits.per_day))
+    .bind(real_now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn insert_musicark_key(
+    tx: &mut Transaction<'_, Sqlite>,
+    key: &NewArkKey,
+    hash: &str,
+) -> anyhow::Result<String> {
+    let lookup = musicark_lookup(&key.token.0)
+        .ok_or_else(|| anyhow::anyhow!("key {:?} is not of the shape mk_live_…", key.label))?;
+    let id = new_key_id();
+    sqlx::query(
+        "INSERT INTO api_keys (id, tenant_id, api, lookup, hash, label, tier, monthly_limit, created_at_ms)
+         VALUES (?, ?, 'musicark', ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(&key.tenant_id)
+    .bind(lookup)
+    .bind(hash)
+    .bind(&key.label)
+    .bind(key.tier.as_str())
+    .bind(key.monthly_limit.unwrap_or_else(|| key.tier.default_monthly_limit()))
+    .bind(real_now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The company with this prefix in the tenant, created (with no locations) if new.
+/// Returns its id and whether it was created.
+pub async fn ensure_company(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant_id: &str,
+    prefix: &str,
+    name: &str,
+) -> anyhow::Result<(i64, bool)> {
+    anyhow::ensure!(
+        is_company_prefix(prefix),
+        "company prefix {prefix:?} must be 2-32 lowercase letters or digits, starting with a letter"
+    );
+    let existing: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, tenant_id FROM companies WHERE prefix = ?")
+            .bind(prefix)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some((id, owner)) = existing {
+        anyhow::ensure!(owner == tenant_id, "company prefix {prefix:?} belongs to another tenant");
+        return Ok((id, false));
+    }
+    let id = sqlx::query_scalar("INSERT INTO companies (tenant_id, prefix, name) VALUES (?, ?, ?) RETURNING id")
+        .bind(tenant_id)
+        .bind(prefix)
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((id, true))
+}
+
+/// Adds locations to a company; user ids continue from the highest one in the database
+/// unless `first_user_id` is given.
+pub async fn add_locations(
+    tx: &mut Transaction<'_, Sqlite>,
+    company_id: i64,
+    locations: &[(String, String)],
+    first_user_id: Option<i64>,
+) -> anyhow::Result<()> {
+    let mut next: i64 = match first_user_id {
+        Some(first) => first,
+        None => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(user_id), 4300) + 1 FROM locations")
+                .fetch_one(&mut **tx)
+                .await?
+        }
+    };
+    for (external_id, name) in locations {
+        validate_external_id(external_id)?;
+        sqlx::query("INSERT INTO locations (company_id, external_id, user_id, name) VALUES (?, ?, ?, ?)")
+            .bind(company_id)
+            .bind(external_id)
+            .bind(next)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+        next += 1;
+    }
+    Ok(())
+}
+
+pub fn validate_external_id(id: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !id.trim().is_empty() && id.len() <= 128 && !id.chars().any(char::is_control),
+        "External ID {id:?} must be 1-128 printable characters"
+    );
+    Ok(())
+}
+
+/// The External IDs of a company.
+pub async fn company_external_ids(
+    tx: &mut Transaction<'_, Sqlite>,
+    company_id: i64,
+) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT external_id FROM locations WHERE company_id = ? ORDER BY external_id")
+        .bind(company_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// A key as `keys list` shows it: never its secret or hash.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct KeyListing {
+    pub id: String,
+    pub tenant_id: String,
+    pub api: String,
+    /// The token's non-secret head, e.g. `msk_prod_12345678`.
+    pub lookup: String,
+    pub label: String,
+    pub company: Option<String>,
+    pub environment: Option<String>,
+    pub permissions: Option<String>,
+    pub scope: Option<String>,
+    pub limit_minute: Option<i64>,
+    pub limit_hour: Option<i64>,
+    pub limit_day: Option<i64>,
+    pub tier: Option<String>,
+    pub monthly_limit: Option<i64>,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+pub async fn list(db: &Db) -> anyhow::Result<Vec<KeyListing>> {
+    Ok(sqlx::query_as(
+        "SELECT k.id, k.tenant_id, k.api, k.lookup, k.label, c.prefix AS company, k.environment,
+                k.permissions, k.scope, k.limit_minute, k.limit_hour, k.limit_day, k.tier,
+                k.monthly_limit, k.created_at_ms, k.revoked_at_ms
+         FROM api_keys k LEFT JOIN companies c ON c.id = k.company_id
+         ORDER BY k.created_at_ms, k.id",
+    )
+    .fetch_all(&db.read)
+    .await?)
+}
+
+/// Marks a key revoked. A running server (this process or another on the same file) stops
+/// accepting it within a second. Returns false when no unrevoked key has this id.
+pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL")
+        .bind(real_now_ms())
+        .bind(id)
+        .execute(&db.write)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Keys revoked at or after `since_ms` (real time), for the revocation watcher.
+pub async fn revoked_since(db: &Db, since_ms: i64) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as("SELECT id, revoked_at_ms FROM api_keys WHERE revoked_at_ms >= ?")
+        .bind(since_ms)
+        .fetch_all(&db.read)
+        .await?)
+}

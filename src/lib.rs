@@ -1,0 +1,131 @@
+//! soundcheck: a local emulator of the Musique Partner API and the MusicArk API.
+//!
+//! - [`config`]     the server's flags and their env twins
+//! - [`clock`]      the one clock, per tenant, that tests can move
+//! - [`db`]         SQLite pools, pragmas and embedded migrations
+//! - [`error`]      error kinds, rendered in each API's own envelope
+//! - [`extract`]    extractors whose rejections are our errors
+//! - [`auth`]       token shapes, argon2id, the verification cache, typed callers
+//! - [`cli`]        the `keys` subcommands
+//! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
+//! - [`rate_limit`] Musique's minute/hour/day limits on governor
+//! - [`fixtures`]   the default sandbox and how a tenant is seeded
+//! - [`middleware`] the tower stack shared by every route
+//! - [`state`]      the one `AppState`
+//! - [`musique`]    the Musique Partner API
+//! - [`musicark`]   the MusicArk API
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod fixtures;
+pub mod keys;
+pub mod middleware;
+pub mod musicark;
+pub mod musique;
+pub mod rate_limit;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clocks, TenantClock, real_now_ms};
+use crate::config::Config;
+use crate::db::Db;
+use crate::fixtures::Fixtures;
+use crate::state::{AppState, DEFAULT_TENANT};
+
+/// A built application: its routes and the state tests may reach into (clocks, database).
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+    pub fixtures: Fixtures,
+    background: CancellationToken,
+}
+
+impl App {
+    /// Opens the database, applies migrations, seeds the default tenant on first start, and
+    /// starts the background key watcher.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        config.validate()?;
+        let fixtures = Fixtures::load(config.fixtures.as_deref())?;
+        let db = Db::open(&config.db).await?;
+        fixtures::seed_tenant(&db, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
+
+        let clocks = Clocks::default();
+        let rows: Vec<(String, i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, clock_offset_ms, clock_frozen_ms FROM tenants")
+                .fetch_all(&db.read)
+                .await?;
+        for (tenant, offset, frozen) in rows {
+            clocks.insert(&tenant, TenantClock::new(offset, frozen));
+        }
+
+        let state = AppState::new(config, db, clocks);
+        let background = CancellationToken::new();
+        tokio::spawn(watch_revocations(state.clone(), background.clone()));
+        Ok(App {
+            router: router(state.clone()),
+            state,
+            fixtures,
+            background,
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let result = axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.background.cancel();
+        self.state.db.close().await;
+        Ok(result?)
+    }
+}
+
+/// Every route of both APIs, behind the shared stack.
+pub fn router(state: AppState) -> Router {
+    let app = Router::new()
+        .merge(musique::routes(state.clone()))
+        .merge(musicark::routes(state))
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed);
+    middleware::stack(app)
+}
+
+/// Keeps the key cache honest: a key revoked by anyone (this process, the CLI on the same
+/// file, another server) is evicted within a second.
+async fn watch_revocations(state: AppState, stop: CancellationToken) {
+    const EVERY: Duration = Duration::from_millis(250);
+    // Revocations are stamped by the revoking process's clock; look back a little so that a
+    // slow commit is not missed. Evicting twice is harmless.
+    const LOOK_BACK_MS: i64 = 5_000;
+    let mut watermark = real_now_ms() - LOOK_BACK_MS;
+    let mut ticker = tokio::time::interval(EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match keys::revoked_since(&state.db, watermark - LOOK_BACK_MS).await {
+            Ok(revoked) => {
+                let ids: Vec<String> = revoked.iter().map(|(id, _)| id.clone()).collect();
+                state.keys.evict_keys(&ids);
+                if let Some(newest) = revoked.iter().map(|(_, at)| *at).max() {
+                    watermark = watermark.max(newest);
+                }
+                watermark = watermark.max(real_now_ms() - LOOK_BACK_MS);
+                state.watcher_beat();
+            }
+            Err(err) => tracing::warn!(error = %err, "revocation watcher could not read keys"),
+        }
+    }
+}

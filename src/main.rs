@@ -1,0 +1,85 @@
+//! The `soundcheck` binary: `serve` (the default), `keys create|list|revoke`.
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
+use soundcheck::config::{Config, LogFormat};
+use soundcheck::{App, cli};
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "soundcheck", version, about = "A local emulator of the Musique Partner API and the MusicArk API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Config,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve both APIs (the default).
+    Serve(Config),
+    /// Create, list and revoke API keys in the database file.
+    #[command(subcommand)]
+    Keys(cli::KeysCommand),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Keys(command)) => cli::keys(command).await,
+        Some(Command::Serve(config)) => serve(config).await,
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_tracing(config.log_format);
+    let listener = TcpListener::bind(config.addr).await?;
+    let app = App::build(config.clone()).await?;
+    let addr = listener.local_addr()?;
+    println!("soundcheck {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    println!("config: {}", serde_json::to_string(&config)?);
+    println!("default keys (public test values):");
+    for line in app.fixtures.banner_lines() {
+        println!("{line}");
+    }
+    app.serve(listener, shutdown_signal()).await
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+    }
+}
+
+/// Ctrl-C or SIGTERM; a container's PID 1 gets the latter.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,411 @@
+//! The audio library: upload (MP3 checked by content), list, get, delete, and the bytes.
+
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use super::mp3;
+use super::store::{self, AudioRow, DeleteOutcome, Library, NewAudio, Stats};
+use super::Caller;
+use crate::auth::random_alnum;
+use crate::clock::rfc3339_ms;
+use crate::error::{Error, Result};
+use crate::extract::{ApiPath, QueryPairs};
+use crate::state::AppState;
+
+/// The documented upload limit, 10 MB.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// Room for the form's other parts and boundaries around a full-size file.
+pub const UPLOAD_BODY_LIMIT: usize = MAX_FILE_BYTES + 256 * 1024;
+const MAX_NAME_CHARS: usize = 255;
+const MAX_DESCRIPTION_CHARS: usize = 2_000;
+const MAX_CATEGORY_CHARS: usize = 100;
+
+/// The audio object (spec §5): V1 says `id`, the legacy docs `audioId`; both are emitted.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioObject {
+    pub id: String,
+    pub audio_id: String,
+    pub name: String,
+    pub url: String,
+    pub duration: f64,
+    pub size: i64,
+    pub format: &'static str,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Stats>,
+}
+
+impl AudioObject {
+    /// The full object, as get and list show it.
+    fn with_stats(row: &AudioRow, base_url: &str) -> AudioObject {
+        AudioObject {
+            description: Some(row.description.clone()),
+            category: Some(row.category.clone()),
+            stats: Some(row.stats()),
+            ..AudioObject::basic(row, base_url)
+        }
+    }
+
+    /// The object as the upload answers it.
+    fn basic(row: &AudioRow, base_url: &str) -> AudioObject {
+        AudioObject {
+            id: row.id.clone(),
+            audio_id: row.id.clone(),
+            name: row.name.clone(),
+            url: format!("{base_url}/media/audio/{}.mp3", row.id),
+            duration: (row.duration * 1000.0).round() / 1000.0,
+            size: row.size,
+            format: "mp3",
+            created_at: rfc3339_ms(row.created_at_ms),
+            description: None,
+            category: None,
+            stats: None,
+        }
+    }
+}
+
+/// Where this server is reachable, as the client addressed it.
+fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) if !host.is_empty() => format!("http://{host}"),
+        _ => format!("http://{}", state.config.addr),
+    }
+}
+
+fn new_audio_id() -> String {
+    format!("aud_{}", random_alnum(14))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    pub page: i64,
+    pub limit: i64,
+    pub total: i64,
+    pub total_pages: i64,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AudioList {
+    pub audio: Vec<AudioObject>,
+    pub pagination: Pagination,
+}
+
+/// Parses an integer query parameter within `range`, naming it when it is not.
+pub fn int_param(query: &QueryPairs, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64> {
+    let Some(raw) = query.get(name) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(Error::validation(format!(
+            "`{name}` must be a whole number from {} to {}; got {raw:?}.",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// `GET /audio`: newest first, `page` ≥ 1, `limit` 1–100.
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Json<AudioList>> {
+    caller.require("audio.read")?;
+    let page = int_param(&query, "page", 1, 1..=1_000_000)?;
+    let limit = int_param(&query, "limit", 20, 1..=100)?;
+    let (rows, total) = store::list_audio(&state.db, Library::from(&*caller), caller.clock.now_ms(), page, limit).await?;
+    let base = base_url(&headers, &state);
+    let total_pages = (total + limit - 1) / limit;
+    Ok(Json(AudioList {
+        audio: rows.iter().map(|row| AudioObject::with_stats(row, &base)).collect(),
+        pagination: Pagination {
+            page,
+            limit,
+            total,
+            total_pages,
+            has_more: page < total_pages,
+        },
+    }))
+}
+
+/// `GET /audio/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<AudioObject>> {
+    caller.require("audio.read")?;
+    let row = store::get_audio(&state.db, Library::from(&*caller), &id, caller.clock.now_ms())
+        .await?
+        .ok_or(Error::AudioNotFound(id))?;
+    Ok(Json(AudioObject::with_stats(&row, &base_url(&headers, &state))))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deleted {
+    pub deleted: bool,
+    pub audio_id: String,
+    pub id: String,
+}
+
+/// `DELETE /audio/{id}`: refused while a scheduled send of it is pending.
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Deleted>> {
+    caller.require("audio.delete")?;
+    match store::delete_audio(&state.db, Library::from(&*caller), &id, caller.clock.now_ms()).await? {
+        DeleteOutcome::Deleted => Ok(Json(Deleted {
+            deleted: true,
+            audio_id: id.clone(),
+            id,
+        })),
+        DeleteOutcome::NotFound => Err(Error::AudioNotFound(id)),
+        DeleteOutcome::ScheduledSendsPending => Err(Error::ScheduledSendsPending(id)),
+    }
+}
+
+/// What the form carried.
+#[derive(Default)]
+struct UploadForm {
+    file: Option<(Option<String>, Vec<u8>)>,
+    name: Option<String>,
+    description: Option<String>,
+    category: Option<String>,
+}
+
+/// `POST /audio`: multipart with a `file` part, checked to be MP3 by its content.
+pub async fn upload(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    multipart: std::result::Result<Multipart, MultipartRejection>,
+) -> Result<Json<AudioObject>> {
+    caller.require("audio.write")?;
+    let mut multipart = multipart.map_err(|_| Error::MissingFile)?;
+    let mut form = UploadForm::default();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let Some(name) = field.name().map(str::to_owned) else {
+            continue;
+        };
+        match name.as_str() {
+            "file" => {
+                if form.file.is_some() {
+                    return Err(Error::validation("Only one `file` part is allowed."));
+                }
+                let file_name = field.file_name().map(str::to_owned);
+                form.file = Some((file_name, read_file(field).await?));
+            }
+            "name" => form.name = Some(text_field(field, "name", MAX_NAME_CHARS).await?),
+            "description" => form.description = Some(text_field(field, "description", MAX_DESCRIPTION_CHARS).await?),
+            "category" => form.category = Some(text_field(field, "category", MAX_CATEGORY_CHARS).await?),
+            // Unknown parts are ignored, as a multipart parser on the real service would.
+            _ => {}
+        }
+    }
+    let (file_name, bytes) = form.file.ok_or(Error::MissingFile)?;
+    if bytes.is_empty() {
+        return Err(Error::UnsupportedFormat("The file is empty; upload an MP3.".into()));
+    }
+    let (bytes, info) = tokio::task::spawn_blocking(move || {
+        let info = mp3::inspect(&bytes);
+        (bytes, info)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?;
+    let info = info.map_err(|e| Error::UnsupportedFormat(format!("The file is not a valid MP3: {e}.")))?;
+
+    let name = match form.name.filter(|n| !n.trim().is_empty()) {
+        Some(name) => name,
+        None => default_name(file_name.as_deref()),
+    };
+    let id = new_audio_id();
+    let created_at_ms = caller.clock.now_ms();
+    let new = NewAudio {
+        id: &id,
+        name: &name,
+        description: form.description.as_deref().filter(|d| !d.is_empty()),
+        category: form.category.as_deref().filter(|c| !c.is_empty()),
+        duration: info.duration_secs,
+        bytes: &bytes,
+        created_at_ms,
+    };
+    store::insert_audio(&state.db, Library::from(&*caller), &new).await?;
+    let row = AudioRow {
+        id: id.clone(),
+        name,
+        description: None,
+        category: None,
+        duration: info.duration_secs,
+        size: bytes.len() as i64,
+        created_at_ms,
+        times_played: 0,
+        total_recipients: 0,
+        last_played_ms: None,
+    };
+    Ok(Json(AudioObject::basic(&row, &base_url(&headers, &state))))
+}
+
+/// The file name without its extension, or a neutral name when the client sent none.
+fn default_name(file_name: Option<&str>) -> String {
+    let file_name = file_name.unwrap_or_default();
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let stem = match base.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => base,
+    };
+    if stem.trim().is_empty() {
+        "Untitled audio".to_owned()
+    } else {
+        stem.chars().take(MAX_NAME_CHARS).collect()
+    }
+}
+
+/// Reads the file part, refusing it as soon as it passes 10 MB or stops looking like MP3.
+async fn read_file(mut field: Field<'_>) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut checked_start = false;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+            return Err(Error::FileTooLarge { limit_mb: 10 });
+        }
+        bytes.extend_from_slice(&chunk);
+        // Enough to see an ID3 header or a frame sync: a text file or a WAV is refused
+        // without reading the rest of it.
+        if !checked_start && bytes.len() >= 16 {
+            checked_start = true;
+            if !mp3::looks_like_mp3_start(&bytes) {
+                return Err(Error::UnsupportedFormat(
+                    "The file is not an MP3: its content starts with neither an ID3 tag nor an MPEG audio frame.".into(),
+                ));
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+async fn text_field(field: Field<'_>, name: &str, max_chars: usize) -> Result<String> {
+    let bytes = field.bytes().await.map_err(multipart_error)?;
+    if bytes.len() > max_chars * 4 {
+        return Err(Error::validation(format!("`{name}` must be at most {max_chars} characters.")));
+    }
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| Error::validation(format!("`{name}` must be UTF-8 text.")))?;
+    if text.chars().count() > max_chars {
+        return Err(Error::validation(format!("`{name}` must be at most {max_chars} characters.")));
+    }
+    Ok(text.trim().to_owned())
+}
+
+fn multipart_error(err: MultipartError) -> Error {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::FileTooLarge { limit_mb: 10 }
+    } else {
+        Error::validation(format!("The multipart body is malformed: {}", err.body_text()))
+    }
+}
+
+/// `GET /media/audio/{id}.mp3`: the stored bytes, with single-range support.
+pub async fn media(State(state): State<AppState>, ApiPath(file): ApiPath<String>, headers: HeaderMap) -> Result<Response> {
+    let id = file.strip_suffix(".mp3").unwrap_or(&file);
+    let bytes = store::audio_bytes(&state.db, id)
+        .await?
+        .ok_or_else(|| Error::AudioNotFound(id.to_owned()))?;
+    let total = bytes.len() as u64;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| parse_range(v, total));
+    let response = match range {
+        None => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "audio/mpeg".to_owned()), (header::ACCEPT_RANGES, "bytes".to_owned())],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Some(Some((start, end))) => {
+            let slice = bytes[start as usize..=end as usize].to_vec();
+            (
+                StatusCode::PARTIAL_CONTENT,
+                [
+                    (header::CONTENT_TYPE, "audio/mpeg".to_owned()),
+                    (header::ACCEPT_RANGES, "bytes".to_owned()),
+                    (header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}")),
+                ],
+                Body::from(slice),
+            )
+                .into_response()
+        }
+        Some(None) => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{total}"))],
+        )
+            .into_response(),
+    };
+    Ok(response)
+}
+
+/// One `bytes=` range of RFC 9110 against a body of `total` bytes, as inclusive offsets;
+/// `None` when it cannot be satisfied. Multiple ranges are answered with the first.
+pub fn parse_range(value: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = value.trim().strip_prefix("bytes=")?.split(',').next()?.trim();
+    let (start, end) = spec.split_once('-')?;
+    if total == 0 {
+        return None;
+    }
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            if n == 0 {
+                return None;
+            }
+            (total.saturating_sub(n), total - 1)
+        }
+        (start, "") => (start.parse().ok()?, total - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(total - 1)),
+    };
+    (start <= end && start < total).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(parse_range("bytes=0-0,5-9", 1000), Some((0, 0)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=5-4", 1000), None);
+        assert_eq!(parse_range("bytes=-0", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+    }
+
+    #[test]
+    fn the_default_name_is_the_file_name_without_extension() {
+        assert_eq!(default_name(Some("promo.mp3")), "promo");
+        assert_eq!(default_name(Some("C:\\ads\\summer.sale.mp3")), "summer.sale");
+        assert_eq!(default_name(Some(".mp3")), ".mp3");
+        assert_eq!(default_name(None), "Untitled audio");
+    }
+}

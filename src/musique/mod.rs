@@ -1,0 +1,177 @@
+//! The Musique Partner API: route table, key middleware and error format.
+//!
+//! - [`audio`]  upload, list, get, delete, and the bytes served at each object's `url`
+//! - [`sends`]  targeted and broadcast sends, immediate or scheduled
+//! - [`system`] `GET /` and `GET /health`
+//! - [`store`]  the SQL behind them
+//! - [`mp3`]    MP3 validation and duration by content
+
+pub mod audio;
+pub mod mp3;
+pub mod sends;
+pub mod store;
+pub mod system;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::auth::{self, MusiqueCaller};
+use crate::clock::rfc3339_ms;
+use crate::config::Envelope;
+use crate::error::{Error, RequestContext};
+use crate::state::AppState;
+
+pub const BASE: &str = "/api/v1/integration";
+
+/// The route table of the V1 API, all behind the `X-API-Key` middleware, and the public
+/// audio file URLs (like a CDN's, unguessable and keyless).
+pub fn routes(state: AppState) -> Router {
+    let v1 = |path: &str| format!("{BASE}{path}");
+    Router::new()
+        // The docs' base URL is written both with and without the trailing slash.
+        .route(BASE, get(system::info))
+        .route(&v1("/"), get(system::info))
+        .route(&v1("/health"), get(system::health))
+        .route(
+            &v1("/audio"),
+            get(audio::list)
+                .post(audio::upload)
+                // The multipart body may exceed the 10 MB file limit by its other parts; the
+                // file part itself is measured while it streams in (audio::upload).
+                .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
+        )
+        .route(&v1("/audio/{id}"), get(audio::get).delete(audio::delete))
+        .route(&v1("/audio/{id}/send"), post(sends::send))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route("/media/audio/{file}", get(audio::media))
+        .with_state(state)
+}
+
+/// The caller a request was authenticated as, put there by [`authenticate`].
+#[derive(Clone, Debug)]
+pub struct Caller(pub Arc<MusiqueCaller>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
+    }
+}
+
+/// `X-API-Key` → caller → rate limit, then the header triple on every response the key gets.
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
+        None => return Error::MissingKey.into_response(),
+        Some(Ok(token)) if token.trim().is_empty() => return Error::MissingKey.into_response(),
+        Some(Ok(token)) => token.trim().to_owned(),
+        Some(Err(_)) => return Error::InvalidKey.into_response(),
+    };
+    let caller = match auth::musique_caller(&state, &token).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    let info = match caller.limiter.check() {
+        Ok(info) => info,
+        Err(refused) => {
+            let mut response = Error::RateLimited {
+                retry_after_secs: refused.retry_after_secs,
+                message: format!(
+                    "Rate limit exceeded: {} requests allowed in this window. Retry after {} seconds.",
+                    refused.info.limit, refused.retry_after_secs
+                ),
+            }
+            .into_response();
+            refused.info.write_headers(response.headers_mut());
+            return response;
+        }
+    };
+    req.extensions_mut().insert(Caller(caller.clone()));
+    let mut response = next.run(req).await;
+    if state.config.envelope == Envelope::Wrapped {
+        response = wrap(response, caller.clock.now_ms()).await;
+    }
+    info.write_headers(response.headers_mut());
+    response
+}
+
+/// `{"data": <body>, "timestamp": "…"}` around a successful JSON body, spliced as bytes.
+async fn wrap(response: Response, now_ms: i64) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !response.status().is_success() || !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Error::Internal(anyhow::anyhow!("could not buffer a response to wrap")).into_response();
+    };
+    let mut wrapped = Vec::with_capacity(bytes.len() + 64);
+    wrapped.extend_from_slice(b"{\"data\":");
+    wrapped.extend_from_slice(&bytes);
+    wrapped.extend_from_slice(format!(",\"timestamp\":\"{}\"}}", rfc3339_ms(now_ms)).as_bytes());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(wrapped))
+}
+
+/// Each error kind's `code` and `type` in Musique's table (spec §3).
+fn code_and_type(err: &Error) -> (&'static str, &'static str) {
+    match err {
+        Error::InvalidJson(_) => ("invalid_json", "invalid_request_error"),
+        Error::Validation(_) => ("validation_error", "invalid_request_error"),
+        Error::MissingFile => ("missing_file", "invalid_request_error"),
+        Error::MissingKey => ("missing_api_key", "authentication_error"),
+        Error::InvalidKey => ("invalid_api_key", "authentication_error"),
+        Error::Forbidden(_) => ("insufficient_permissions", "permission_error"),
+        Error::AudioNotFound(_) => ("audio_not_found", "not_found_error"),
+        Error::ExternalIdsNotFound(_) => ("external_id_not_found", "not_found_error"),
+        Error::ResourceNotFound(_) | Error::RouteNotFound(_) => ("not_found", "not_found_error"),
+        Error::MethodNotAllowed { .. } => ("method_not_allowed", "invalid_request_error"),
+        Error::ScheduledSendsPending(_) => ("audio_has_scheduled_sends", "conflict_error"),
+        Error::FileTooLarge { .. } => ("file_too_large", "invalid_request_error"),
+        // Ours: the docs name no code for an oversized JSON body.
+        Error::PayloadTooLarge { .. } => ("payload_too_large", "invalid_request_error"),
+        Error::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
+        Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        Error::Internal(_) => ("internal_error", "api_error"),
+    }
+}
+
+/// `{"error": {"code", "message", "type", "requestId", …}}`.
+pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
+    let (code, kind) = code_and_type(err);
+    let mut body = json!({
+        "code": code,
+        "message": err.public_message(),
+        "type": kind,
+        "requestId": ctx.request_id,
+    });
+    match err {
+        Error::RateLimited { retry_after_secs, .. } => body["retryAfter"] = json!(retry_after_secs),
+        Error::ExternalIdsNotFound(ids) => body["externalIds"] = json!(ids),
+        Error::Forbidden(permission) => body["requiredPermission"] = json!(permission),
+        _ => {}
+    }
+    let status = err.status();
+    let mut response = (status, Json(json!({ "error": body }))).into_response();
+    if let Error::RateLimited { retry_after_secs, .. } = err {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    response
+}

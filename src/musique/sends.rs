@@ -1,0 +1,269 @@
+//! `POST /audio/{id}/send`: targeted or broadcast, immediate or scheduled, all or nothing.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::DateTime;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::store::{self, Library, NewSend, SendOutcome};
+use super::Caller;
+use crate::auth::random_alnum;
+use crate::clock::rfc3339_ms;
+use crate::error::{Error, Result};
+use crate::extract::{ApiPath, JsonValue};
+use crate::keys::validate_external_id;
+use crate::state::AppState;
+
+const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
+/// Ours: the docs set no bound; a list longer than this is surely a client bug.
+const MAX_EXTERNAL_IDS: usize = 1_000;
+
+/// A send request that passed validation.
+#[derive(Debug, PartialEq)]
+pub struct SendRequest {
+    /// `None`: broadcast to every location in the token's scope.
+    pub external_ids: Option<Vec<String>>,
+    pub schedule_at_ms: Option<i64>,
+    pub priority: &'static str,
+    pub repeat: i64,
+    pub volume: i64,
+}
+
+impl SendRequest {
+    /// Validates the body field by field; `now_ms` is the tenant's clock. Unknown fields are
+    /// ignored, as the real service's JSON parser does.
+    pub fn parse(body: &Value, now_ms: i64) -> Result<SendRequest> {
+        let Value::Object(fields) = body else {
+            return Err(Error::validation("The body must be a JSON object."));
+        };
+        Ok(SendRequest {
+            external_ids: external_ids(fields)?,
+            schedule_at_ms: schedule_at(fields, now_ms)?,
+            priority: priority(fields)?,
+            repeat: integer(fields, "repeat", 1, 1, 10)?,
+            volume: integer(fields, "volume", 100, 0, 100)?,
+        })
+    }
+}
+
+fn present<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    // An explicit `null` means the same as leaving the field out.
+    fields.get(name).filter(|v| !v.is_null())
+}
+
+fn external_ids(fields: &Map<String, Value>) -> Result<Option<Vec<String>>> {
+    let Some(value) = present(fields, "externalIds") else {
+        return Ok(None);
+    };
+    let Value::Array(items) = value else {
+        return Err(Error::validation("`externalIds` must be an array of strings; omit it to broadcast."));
+    };
+    if items.is_empty() {
+        return Err(Error::validation(
+            "`externalIds` must not be empty; omit it to broadcast to every location.",
+        ));
+    }
+    if items.len() > MAX_EXTERNAL_IDS {
+        return Err(Error::validation(format!("`externalIds` may list at most {MAX_EXTERNAL_IDS} External IDs.")));
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let Value::String(id) = item else {
+            return Err(Error::validation(format!("`externalIds[{index}]` must be a string.")));
+        };
+        validate_external_id(id)
+            .map_err(|_| Error::validation(format!("`externalIds[{index}]` must be 1-128 printable characters.")))?;
+        // Duplicates collapse: a store gets one delivery per send.
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    Ok(Some(ids))
+}
+
+fn schedule_at(fields: &Map<String, Value>, now_ms: i64) -> Result<Option<i64>> {
+    let Some(value) = present(fields, "scheduleAt") else {
+        return Ok(None);
+    };
+    let Value::String(text) = value else {
+        return Err(Error::validation("`scheduleAt` must be an RFC 3339 date-time string."));
+    };
+    let at = DateTime::parse_from_rfc3339(text).map_err(|_| {
+        Error::validation(format!(
+            "`scheduleAt` must be an RFC 3339 date-time such as 2026-12-01T09:00:00Z; got {text:?}."
+        ))
+    })?;
+    let at_ms = at.timestamp_millis();
+    if at_ms <= now_ms {
+        return Err(Error::validation(format!(
+            "`scheduleAt` must be in the future; it is {} and the time now is {}.",
+            rfc3339_ms(at_ms),
+            rfc3339_ms(now_ms)
+        )));
+    }
+    Ok(Some(at_ms))
+}
+
+fn priority(fields: &Map<String, Value>) -> Result<&'static str> {
+    match present(fields, "priority") {
+        None => Ok("normal"),
+        Some(Value::String(p)) => PRIORITIES.iter().copied().find(|known| known == p).ok_or_else(|| {
+            Error::validation(format!("`priority` must be one of {}; got {p:?}.", PRIORITIES.join(", ")))
+        }),
+        Some(_) => Err(Error::validation(format!("`priority` must be one of {}.", PRIORITIES.join(", ")))),
+    }
+}
+
+fn integer(fields: &Map<String, Value>, name: &str, default: i64, min: i64, max: i64) -> Result<i64> {
+    let Some(value) = present(fields, name) else {
+        return Ok(default);
+    };
+    match value.as_i64() {
+        // `2.0` is a float in JSON terms; only whole-number literals are accepted.
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(Error::validation(format!(
+            "`{name}` must be a whole number from {min} to {max}; got {value}."
+        ))),
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Destination {
+    pub external_id: String,
+    pub user_id: i64,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResponse {
+    pub send_id: String,
+    pub audio_id: String,
+    pub destinations: Vec<Destination>,
+    pub scheduled: bool,
+    pub schedule_at: Option<String>,
+    pub status: &'static str,
+    pub priority: &'static str,
+    pub repeat: i64,
+    pub volume: i64,
+}
+
+/// `POST /audio/{id}/send`.
+pub async fn send(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(audio_id): ApiPath<String>,
+    JsonValue(body): JsonValue,
+) -> Result<Json<SendResponse>> {
+    caller.require("audio.send")?;
+    let now_ms = caller.clock.now_ms();
+    let request = SendRequest::parse(&body, now_ms)?;
+    let send_id = format!("snd_{}", random_alnum(14));
+    let new = NewSend {
+        id: &send_id,
+        audio_id: &audio_id,
+        key_id: &caller.key_id,
+        priority: request.priority,
+        repeat: request.repeat,
+        volume: request.volume,
+        external_ids: request.external_ids.as_deref(),
+        scope: caller.scope.as_deref(),
+        scheduled: request.schedule_at_ms.is_some(),
+        due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
+        created_at_ms: now_ms,
+    };
+    let destinations = match store::create_send(&state.db, Library::from(&*caller), &new).await? {
+        SendOutcome::Created(destinations) => destinations,
+        SendOutcome::AudioNotFound => return Err(Error::AudioNotFound(audio_id)),
+        SendOutcome::UnknownExternalIds(ids) => return Err(Error::ExternalIdsNotFound(ids)),
+        SendOutcome::NoLocations => {
+            return Err(Error::validation(
+                "This token's scope holds no locations to broadcast to; list `externalIds` or add locations.",
+            ));
+        }
+    };
+    let (status, destination_status) = match request.schedule_at_ms {
+        Some(_) => ("scheduled", "scheduled"),
+        None => ("sent", "queued"),
+    };
+    Ok(Json(SendResponse {
+        send_id,
+        audio_id,
+        destinations: destinations
+            .into_iter()
+            .map(|l| Destination {
+                external_id: l.external_id,
+                user_id: l.user_id,
+                status: destination_status,
+            })
+            .collect(),
+        scheduled: request.schedule_at_ms.is_some(),
+        schedule_at: request.schedule_at_ms.map(rfc3339_ms),
+        status,
+        priority: request.priority,
+        repeat: request.repeat,
+        volume: request.volume,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn an_empty_object_is_an_immediate_broadcast_with_the_defaults() {
+        let request = SendRequest::parse(&json!({}), NOW).expect("valid");
+        assert_eq!(
+            request,
+            SendRequest { external_ids: None, schedule_at_ms: None, priority: "normal", repeat: 1, volume: 100 }
+        );
+    }
+
+    #[test]
+    fn duplicates_collapse_and_schedules_are_read_in_utc() {
+        let request = SendRequest::parse(
+            &json!({"externalIds": ["a", "b", "a"], "scheduleAt": "2027-01-16T10:00:00+02:00",
+                    "priority": "urgent", "repeat": 10, "volume": 0, "unknown": true}),
+            NOW,
+        )
+        .expect("valid");
+        assert_eq!(request.external_ids, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(request.schedule_at_ms.map(rfc3339_ms).as_deref(), Some("2027-01-16T08:00:00.000Z"));
+    }
+
+    #[test]
+    fn every_invalid_field_is_named() {
+        let cases = [
+            (json!([]), "JSON object"),
+            (json!({"externalIds": []}), "`externalIds`"),
+            (json!({"externalIds": "store_001"}), "`externalIds`"),
+            (json!({"externalIds": ["ok", 7]}), "`externalIds[1]`"),
+            (json!({"externalIds": [""]}), "`externalIds[0]`"),
+            (json!({"scheduleAt": "tomorrow"}), "`scheduleAt`"),
+            (json!({"scheduleAt": 1800000000}), "`scheduleAt`"),
+            (json!({"scheduleAt": "2020-01-01T00:00:00Z"}), "in the future"),
+            (json!({"priority": "asap"}), "`priority`"),
+            (json!({"priority": 1}), "`priority`"),
+            (json!({"repeat": 0}), "`repeat`"),
+            (json!({"repeat": 11}), "`repeat`"),
+            (json!({"repeat": 2.5}), "`repeat`"),
+            (json!({"repeat": "2"}), "`repeat`"),
+            (json!({"volume": -1}), "`volume`"),
+            (json!({"volume": 101}), "`volume`"),
+            (json!({"volume": 1e300}), "`volume`"),
+        ];
+        for (body, names) in cases {
+            match SendRequest::parse(&body, NOW) {
+                Err(Error::Validation(message)) => {
+                    assert!(message.contains(names), "{body}: message {message:?} should name {names}")
+                }
+                other => panic!("{body}: expected a validation error, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The SQL of the Musique API. Every function takes the caller's company and environment,
+//! so one company can never reach another's rows.
+
+use serde::Serialize;
+use sqlx::{Sqlite, Transaction};
+
+use crate::auth::{Environment, MusiqueCaller};
+use crate::clock::rfc3339_ms;
+use crate::db::Db;
+
+/// Whose library a query touches.
+#[derive(Clone, Copy, Debug)]
+pub struct Library<'a> {
+    pub tenant_id: &'a str,
+    pub company_id: i64,
+    pub environment: Environment,
+}
+
+impl<'a> From<&'a MusiqueCaller> for Library<'a> {
+    fn from(caller: &'a MusiqueCaller) -> Self {
+        Library {
+            tenant_id: &caller.tenant_id,
+            company_id: caller.company_id,
+            environment: caller.environment,
+        }
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AudioRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub duration: f64,
+    pub size: i64,
+    pub created_at_ms: i64,
+    pub times_played: i64,
+    pub total_recipients: i64,
+    pub last_played_ms: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub times_played: i64,
+    pub last_played_at: Option<String>,
+    pub total_recipients: i64,
+}
+
+impl AudioRow {
+    pub fn stats(&self) -> Stats {
+        Stats {
+            times_played: self.times_played,
+            last_played_at: self.last_played_ms.map(rfc3339_ms),
+            total_recipients: self.total_recipients,
+        }
+    }
+}
+
+pub struct NewAudio<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub duration: f64,
+    pub bytes: &'a [u8],
+    pub created_at_ms: i64,
+}
+
+/// Stores the row and its bytes in one transaction: both or neither.
+pub async fn insert_audio(db: &Db, lib: Library<'_>, audio: &NewAudio<'_>) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO audio (id, tenant_id, company_id, environment, name, description, category,
+                            duration, size, created_at_ms, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audio))",
+    )
+    .bind(audio.id)
+    .bind(lib.tenant_id)
+    .bind(lib.company_id)
+    .bind(lib.environment.as_str())
+    .bind(audio.name)
+    .bind(audio.description)
+    .bind(audio.category)
+    .bind(audio.duration)
+    .bind(audio.bytes.len() as i64)
+    .bind(audio.created_at_ms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO audio_blobs (audio_id, bytes) VALUES (?, ?)")
+        .bind(audio.id)
+        .bind(audio.bytes)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Stats count a destination once its send is due on the tenant's clock: it has played,
+/// `repeat` times, at that moment.
+const AUDIO_WITH_STATS: &str = "
+    SELECT a.id, a.name, a.description, a.category, a.duration, a.size, a.created_at_ms,
+           COALESCE(st.times_played, 0) AS times_played,
+           COALESCE(st.total_recipients, 0) AS total_recipients,
+           st.last_played_ms
+    FROM audio a
+    LEFT JOIN (
+        SELECT s.audio_id,
+               SUM(s.repeat) AS times_played,
+               COUNT(DISTINCT d.location_id) AS total_recipients,
+               MAX(s.due_at_ms) AS last_played_ms
+        FROM sends s JOIN send_destinations d ON d.send_id = s.id
+        WHERE s.due_at_ms <= ?1 AND s.audio_id IN (SELECT id FROM page)
+        GROUP BY s.audio_id
+    ) st ON st.audio_id = a.id
+    WHERE a.id IN (SELECT id FROM page)";
+
+/// One page of the library, newest first, with stats; and the library's size.
+pub async fn list_audio(
+    db: &Db,
+    lib: Library<'_>,
+    now_ms: i64,
+    page: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<AudioRow>, i64)> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audio WHERE company_id = ? AND environment = ?")
+        .bind(lib.company_id)
+        .bind(lib.environment.as_str())
+        .fetch_one(&db.read)
+        .await?;
+    let sql = format!(
+        "WITH page AS (
+             SELECT id FROM audio WHERE company_id = ?2 AND environment = ?3
+             ORDER BY created_at_ms DESC, seq DESC LIMIT ?4 OFFSET ?5
+         ) {AUDIO_WITH_STATS} ORDER BY a.created_at_ms DESC, a.seq DESC"
+    );
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(now_ms)
+        .bind(lib.company_id)
+        .bind(lib.environment.as_str())
+        .bind(limit)
+        .bind((page - 1).saturating_mul(limit))
+        .fetch_all(&db.read)
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn get_audio(db: &Db, lib: Library<'_>, id: &str, now_ms: i64) -> sqlx::Result<Option<AudioRow>> {
+    let sql = format!(
+        "WITH page AS (SELECT id FROM audio WHERE id = ?2 AND company_id = ?3 AND environment = ?4)
+         {AUDIO_WITH_STATS}"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(now_ms)
+        .bind(id)
+        .bind(lib.company_id)
+        .bind(lib.environment.as_str())
+        .fetch_optional(&db.read)
+        .await
+}
+
+/// The bytes behind an audio id (the public file URL needs no key).
+pub async fn audio_bytes(db: &Db, id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT bytes FROM audio_blobs WHERE audio_id = ?")
+        .bind(id)
+        .fetch_optional(&db.read)
+        .await
+}
+
+pub enum DeleteOutcome {
+    Deleted,
+    NotFound,
+    ScheduledSendsPending,
+}
+
+/// Deletes an audio object, its bytes and its sends, unless a scheduled send is pending.
+/// The check and the delete share one write transaction.
+pub async fn delete_audio(db: &Db, lib: Library<'_>, id: &str, now_ms: i64) -> sqlx::Result<DeleteOutcome> {
+    let mut tx = db.begin_write().await?;
+    if !audio_exists(&mut tx, lib, id).await? {
+        return Ok(DeleteOutcome::NotFound);
+    }
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sends WHERE audio_id = ? AND scheduled = 1 AND due_at_ms > ?",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .fetch_one(&mut *tx)
+    .await?;
+    if pending > 0 {
+        return Ok(DeleteOutcome::ScheduledSendsPending);
+    }
+    sqlx::query("DELETE FROM audio WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(DeleteOutcome::Deleted)
+}
+
+async fn audio_exists(tx: &mut Transaction<'_, Sqlite>, lib: Library<'_>, id: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM audio WHERE id = ? AND company_id = ? AND environment = ?")
+            .bind(id)
+            .bind(lib.company_id)
+            .bind(lib.environment.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Location {
+    pub id: i64,
+    pub external_id: String,
+    pub user_id: i64,
+}
+
+/// Every location of the company, in External ID order.
+async fn company_locations(tx: &mut Transaction<'_, Sqlite>, company_id: i64) -> sqlx::Result<Vec<Location>> {
+    sqlx::query_as("SELECT id, external_id, user_id FROM locations WHERE company_id = ? ORDER BY external_id")
+        .bind(company_id)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+pub struct NewSend<'a> {
+    pub id: &'a str,
+    pub audio_id: &'a str,
+    pub key_id: &'a str,
+    pub priority: &'a str,
+    pub repeat: i64,
+    pub volume: i64,
+    /// `None`: broadcast to every location in `scope`.
+    pub external_ids: Option<&'a [String]>,
+    pub scope: Option<&'a [String]>,
+    pub scheduled: bool,
+    pub due_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+pub enum SendOutcome {
+    Created(Vec<Location>),
+    AudioNotFound,
+    /// External IDs that are unknown or outside the token's scope, in the order given.
+    UnknownExternalIds(Vec<String>),
+    NoLocations,
+}
+
+/// Resolves the destinations and records the send, all or nothing: if one External ID
+/// fails, no row is written.
+pub async fn create_send(db: &Db, lib: Library<'_>, send: &NewSend<'_>) -> sqlx::Result<SendOutcome> {
+    let mut tx = db.begin_write().await?;
+    if !audio_exists(&mut tx, lib, send.audio_id).await? {
+        return Ok(SendOutcome::AudioNotFound);
+    }
+    let in_scope = |id: &str| send.scope.is_none_or(|scope| scope.iter().any(|s| s == id));
+    let all = company_locations(&mut tx, lib.company_id).await?;
+    let destinations: Vec<Location> = match send.external_ids {
+        None => all.into_iter().filter(|l| in_scope(&l.external_id)).collect(),
+        Some(wanted) => {
+            let mut found = Vec::with_capacity(wanted.len());
+            let mut unknown = Vec::new();
+            for id in wanted {
+                match all.iter().find(|l| &l.external_id == id).filter(|_| in_scope(id)) {
+                    Some(location) => found.push(location.clone()),
+                    None => unknown.push(id.clone()),
+                }
+            }
+            if !unknown.is_empty() {
+                return Ok(SendOutcome::UnknownExternalIds(unknown));
+            }
+            found
+        }
+    };
+    if destinations.is_empty() {
+        return Ok(SendOutcome::NoLocations);
+    }
+
+    sqlx::query(
+        "INSERT INTO sends (id, tenant_id, audio_id, key_id, priority, repeat, volume, broadcast,
+                            scheduled, due_at_ms, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(send.id)
+    .bind(lib.tenant_id)
+    .bind(send.audio_id)
+    .bind(send.key_id)
+    .bind(send.priority)
+    .bind(send.repeat)
+    .bind(send.volume)
+    .bind(send.external_ids.is_none())
+    .bind(send.scheduled)
+    .bind(send.due_at_ms)
+    .bind(send.created_at_ms)
+    .execute(&mut *tx)
+    .await?;
+    for location in &destinations {
+        sqlx::query("INSERT INTO send_destinations (send_id, location_id, external_id, user_id) VALUES (?, ?, ?, ?)")
+            .bind(send.id)
+            .bind(location.id)
+            .bind(&location.external_id)
+            .bind(location.user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(SendOutcome::Created(destinations))
+}
+
+/// The number of locations a token reaches (for `GET /`).
+pub async fn location_count(db: &Db, company_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM locations WHERE company_id = ?")
+        .bind(company_id)
+        .fetch_one(&db.read)
+        .await
+}

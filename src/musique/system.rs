@@ -1,0 +1,108 @@
+//! `GET /` (API name, version, docs URL and the caller's integration) and `GET /health`.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+
+use super::store;
+use super::Caller;
+use crate::clock::{real_now_ms, rfc3339_ms};
+use crate::error::Result;
+use crate::state::AppState;
+
+pub const API_VERSION: &str = "1.0.0";
+pub const DOCS_URL: &str = "https://docs.musique.app";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Integration {
+    pub company: String,
+    pub company_name: String,
+    pub environment: &'static str,
+    pub permissions: Vec<&'static str>,
+    /// `"all"` or the listed External IDs.
+    pub external_ids: serde_json::Value,
+    pub locations: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Info {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub documentation: &'static str,
+    pub integration: Integration,
+}
+
+pub async fn info(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Info>> {
+    let locations = match &caller.scope {
+        Some(ids) => ids.len() as i64,
+        None => store::location_count(&state.db, caller.company_id).await?,
+    };
+    Ok(Json(Info {
+        name: "Musique Partner API",
+        version: API_VERSION,
+        documentation: DOCS_URL,
+        integration: Integration {
+            company: caller.company_prefix.clone(),
+            company_name: caller.company_name.clone(),
+            environment: caller.environment.as_str(),
+            permissions: caller.permissions.names(),
+            external_ids: match &caller.scope {
+                Some(ids) => serde_json::json!(ids),
+                None => serde_json::json!("all"),
+            },
+            locations,
+        },
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Services {
+    pub database: &'static str,
+    pub storage: &'static str,
+    pub messaging: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub timestamp: String,
+    pub services: Services,
+}
+
+fn up(ok: bool) -> &'static str {
+    if ok { "up" } else { "down" }
+}
+
+/// Each service is really checked: the read pool answers, the single writer can be had
+/// (uploads and sends need it), and the background key watcher is still beating.
+pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Json<Health> {
+    let database = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.read).await.is_ok();
+    let storage = match tokio::time::timeout(Duration::from_secs(2), state.db.write.acquire()).await {
+        Ok(Ok(mut conn)) => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audio_blobs WHERE 0")
+            .fetch_one(&mut *conn)
+            .await
+            .is_ok(),
+        _ => false,
+    };
+    let messaging = real_now_ms() - state.watcher_beat_ms.load(Ordering::Acquire) < 5_000;
+    let status = match (database, storage && messaging) {
+        (false, _) => "down",
+        (true, false) => "degraded",
+        (true, true) => "healthy",
+    };
+    Json(Health {
+        status,
+        version: API_VERSION,
+        timestamp: rfc3339_ms(caller.clock.now_ms()),
+        services: Services {
+            database: up(database),
+            storage: up(storage),
+            messaging: up(messaging),
+        },
+    })
+}

@@ -1,0 +1,294 @@
+//! Musique's per-key minute/hour/day limits on governor (GCRA), and the header triple.
+//!
+//! governor keeps each window's state in a store of ours, so that a request refused by one
+//! window can be given back to the windows that had already let it through: refused requests
+//! consume nothing (spec §4). Every limiter reads the tenant's clock.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue};
+use governor::clock::Clock as _;
+use governor::middleware::StateInformationMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{NotKeyed, StateStore};
+use governor::{Quota, RateLimiter};
+
+use crate::clock::{LimiterClock, TenantClock};
+
+/// A key's three limits; the documented defaults are 100 / 1,000 / 10,000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Limits {
+    pub per_minute: u32,
+    pub per_hour: u32,
+    pub per_day: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_minute: 100,
+            per_hour: 1_000,
+            per_day: 10_000,
+        }
+    }
+}
+
+impl std::str::FromStr for Limits {
+    type Err = String;
+
+    /// `minute/hour/day`, e.g. `100/1000/10000`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let [m, h, d] = parts.as_slice() else {
+            return Err(format!("limits must be minute/hour/day, e.g. 100/1000/10000, not {s:?}"));
+        };
+        let parse = |v: &str| -> Result<u32, String> {
+            match v.trim().parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(format!("each limit must be a whole number ≥ 1, not {v:?}")),
+            }
+        };
+        Ok(Limits {
+            per_minute: parse(m)?,
+            per_hour: parse(h)?,
+            per_day: parse(d)?,
+        })
+    }
+}
+
+/// The values of `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_epoch_secs: i64,
+}
+
+impl RateInfo {
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset_epoch_secs));
+    }
+}
+
+/// A refusal: the window that refused, and how long until it lets one request through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub info: RateInfo,
+    pub retry_after_secs: u64,
+}
+
+/// One window's GCRA state (the theoretical arrival time), readable and restorable by us.
+#[derive(Clone, Debug, Default)]
+struct Tat(Arc<Mutex<Option<Nanos>>>);
+
+impl Tat {
+    fn get(&self) -> Option<Nanos> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, value: Option<Nanos>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    }
+}
+
+impl StateStore for Tat {
+    type Key = NotKeyed;
+
+    fn measure_and_replace<T, F, E>(&self, _key: &NotKeyed, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (outcome, next) = f(*slot)?;
+        *slot = Some(next);
+        Ok(outcome)
+    }
+}
+
+struct Window {
+    limit: u32,
+    period: Duration,
+    tat: Tat,
+    start_ms: i64,
+    limiter: RateLimiter<NotKeyed, Tat, LimiterClock, StateInformationMiddleware>,
+}
+
+impl Window {
+    fn new(limit: u32, period: Duration, clock: &LimiterClock) -> Window {
+        let limit = limit.max(1);
+        let burst = NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period / limit)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        let tat = Tat::default();
+        let start_ms = duration_ms(clock.now());
+        Window {
+            limit,
+            period,
+            tat: tat.clone(),
+            start_ms,
+            limiter: RateLimiter::new(quota, tat, clock.clone()),
+        }
+    }
+
+    /// When the window holds its whole allowance again, in Unix seconds (rounded up).
+    fn full_again_secs(&self, now_ms: i64) -> i64 {
+        let full_ms = match self.tat.get() {
+            Some(tat) => self.start_ms + i64::try_from(tat.as_u64() / 1_000_000).unwrap_or(0),
+            None => now_ms,
+        };
+        full_ms.max(now_ms).div_euclid(1000) + i64::from(full_ms.max(now_ms).rem_euclid(1000) > 0)
+    }
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The three windows of one key.
+pub struct KeyLimiter {
+    windows: [Window; 3],
+    clock: Arc<TenantClock>,
+    // Holds the three checks together so that a refund never races another request.
+    lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for KeyLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyLimiter").finish_non_exhaustive()
+    }
+}
+
+impl KeyLimiter {
+    pub fn new(limits: Limits, clock: Arc<TenantClock>) -> KeyLimiter {
+        let lc = LimiterClock(clock.clone());
+        KeyLimiter {
+            windows: [
+                Window::new(limits.per_minute, Duration::from_secs(60), &lc),
+                Window::new(limits.per_hour, Duration::from_secs(3_600), &lc),
+                Window::new(limits.per_day, Duration::from_secs(86_400), &lc),
+            ],
+            clock,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Counts one request against every window, or against none if any window refuses.
+    pub fn check(&self) -> Result<RateInfo, Refused> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let before = self.windows.each_ref().map(|w| w.tat.get());
+        let outcomes = self.windows.each_ref().map(|w| w.limiter.check());
+        let now_ms = self.clock.now_ms();
+
+        if outcomes.iter().any(Result::is_err) {
+            for (window, tat) in self.windows.iter().zip(before) {
+                window.tat.set(tat);
+            }
+            // Of the refusing windows, the one that keeps the client waiting longest.
+            let now = LimiterClock(self.clock.clone()).now();
+            let refusal = self
+                .windows
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|(w, o)| o.as_ref().err().map(|nu| (w, nu.wait_time_from(now))))
+                .max_by_key(|(w, wait)| (*wait, w.period));
+            if let Some((window, wait)) = refusal {
+                let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                return Err(Refused {
+                    info: RateInfo {
+                        limit: window.limit,
+                        remaining: 0,
+                        reset_epoch_secs: window.full_again_secs(now_ms),
+                    },
+                    retry_after_secs: retry_after_secs.max(1),
+                });
+            }
+        }
+
+        // The window with the fewest requests left; on a tie the shortest, which comes first.
+        let (window, remaining) = self
+            .windows
+            .iter()
+            .zip(&outcomes)
+            .map(|(w, o)| (w, o.as_ref().map_or(0, |s| s.remaining_burst_capacity())))
+            .min_by_key(|(_, remaining)| *remaining)
+            .unwrap_or((&self.windows[0], 0));
+        Ok(RateInfo {
+            limit: window.limit,
+            remaining,
+            reset_epoch_secs: window.full_again_secs(now_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn limiter(limits: &str) -> (KeyLimiter, Arc<TenantClock>) {
+        let clock = Arc::new(TenantClock::new(0, Some(T0)));
+        let limits = limits.parse().expect("limits");
+        (KeyLimiter::new(limits, clock.clone()), clock)
+    }
+
+    #[test]
+    fn the_101st_request_in_a_minute_is_refused_until_the_clock_moves() {
+        let (limiter, clock) = limiter("100/1000/10000");
+        for n in 1..=100 {
+            let info = limiter.check().expect("within the limit");
+            assert_eq!(info.limit, 100);
+            assert_eq!(info.remaining, 100 - n);
+        }
+        let refused = limiter.check().expect_err("101st");
+        assert_eq!(refused.info.remaining, 0);
+        assert_eq!(refused.retry_after_secs, 1, "one request drips back every 0.6 s");
+        assert_eq!(refused.info.reset_epoch_secs, T0 / 1000 + 60);
+
+        clock.advance_ms(60_000);
+        let info = limiter.check().expect("the window reopened");
+        assert_eq!(info.remaining, 99);
+    }
+
+    #[test]
+    fn a_refused_request_consumes_nothing_in_any_window() {
+        let (limiter, clock) = limiter("5/6/100");
+        for _ in 0..5 {
+            limiter.check().expect("ok");
+        }
+        for _ in 0..10 {
+            limiter.check().expect_err("minute window full");
+        }
+        clock.advance_ms(60_000);
+        // The hour window saw 5 requests, not 15: one more fits, then it refuses.
+        let info = limiter.check().expect("hour window has room for one");
+        assert_eq!((info.limit, info.remaining), (6, 0));
+        let refused = limiter.check().expect_err("hour window full");
+        assert_eq!(refused.info.limit, 6);
+        // One request drips back every 10 minutes, counted from the first one at T0.
+        assert_eq!(refused.retry_after_secs, 540);
+    }
+
+    #[test]
+    fn headers_report_the_window_with_fewest_remaining() {
+        let (limiter, _clock) = limiter("100/3/10000");
+        let info = limiter.check().expect("ok");
+        assert_eq!((info.limit, info.remaining), (3, 2));
+    }
+
+    #[test]
+    fn limits_parse_from_the_cli_form() {
+        assert_eq!(
+            "1/2/3".parse::<Limits>(),
+            Ok(Limits { per_minute: 1, per_hour: 2, per_day: 3 })
+        );
+        assert!("1/2".parse::<Limits>().is_err());
+        assert!("0/2/3".parse::<Limits>().is_err());
+        assert!("a/2/3".parse::<Limits>().is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! The one application state: pools, config, clocks, key cache and limiters. No statics.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::auth::KeyCache;
+use crate::clock::{real_now_ms, Clocks, TenantClock};
+use crate::config::Config;
+use crate::db::Db;
+use crate::rate_limit::{KeyLimiter, Limits};
+
+/// The tenant that holds the default fixtures.
+pub const DEFAULT_TENANT: &str = "default";
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clocks: Clocks,
+    pub keys: Arc<KeyCache>,
+    limiters: Arc<Mutex<HashMap<String, Arc<KeyLimiter>>>>,
+    /// When the background watcher last completed a round (real ms); `/health` reads it.
+    pub watcher_beat_ms: Arc<AtomicI64>,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db, clocks: Clocks) -> AppState {
+        AppState {
+            config: Arc::new(config),
+            db,
+            clocks,
+            keys: Arc::default(),
+            limiters: Arc::default(),
+            watcher_beat_ms: Arc::new(AtomicI64::new(real_now_ms())),
+        }
+    }
+
+    /// The limiter of a key, kept across cache evictions so that a re-verified key does not
+    /// get a fresh allowance.
+    pub fn limiter_for(&self, key_id: &str, limits: Limits, clock: &Arc<TenantClock>) -> Arc<KeyLimiter> {
+        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key_id.to_owned())
+            .or_insert_with(|| Arc::new(KeyLimiter::new(limits, clock.clone())))
+            .clone()
+    }
+
+    /// Forgets the limiters of the given keys (a tenant reset or deletion).
+    pub fn forget_limiters(&self, key_ids: &[String]) {
+        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        for id in key_ids {
+            map.remove(id);
+        }
+    }
+
+    pub fn watcher_beat(&self) {
+        self.watcher_beat_ms.store(real_now_ms(), Ordering::Release);
+    }
+}

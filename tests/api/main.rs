@@ -1,0 +1,6 @@
+//! One integration binary: each test starts the real server on 127.0.0.1:0 over a fresh
+//! SQLite file and talks HTTP to it.
+
+mod cli;
+mod helpers;
+mod musique;

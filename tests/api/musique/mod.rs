@@ -1,0 +1,11 @@
+//! The Musique Partner API, folder by folder as its URL paths.
+
+mod audio;
+mod auth;
+mod concurrency;
+mod isolation;
+mod persistence;
+mod rate_limits;
+mod sends;
+mod system;
+mod uploads;
