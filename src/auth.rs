@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::clock::{real_now_ms, TenantClock};
+use crate::clock::{TenantClock, real_now_ms};
 use crate::config::HashCost;
 use crate::error::{Error, Result};
 use crate::rate_limit::{KeyLimiter, Limits};
@@ -67,7 +67,12 @@ pub struct MusiqueToken<'a> {
 
 impl MusiqueToken<'_> {
     pub fn lookup(&self) -> String {
-        format!("{}_{}_{}", self.company, self.env_word, &self.secret[..LOOKUP_CHARS])
+        format!(
+            "{}_{}_{}",
+            self.company,
+            self.env_word,
+            &self.secret[..LOOKUP_CHARS]
+        )
     }
 }
 
@@ -81,8 +86,8 @@ pub fn parse_musique_token(token: &str) -> Option<MusiqueToken<'_>> {
     let mut parts = token.splitn(3, '_');
     let (company, env_word, secret) = (parts.next()?, parts.next()?, parts.next()?);
     let environment = Environment::from_token_word(env_word)?;
-    let secret_ok = (LOOKUP_CHARS..=128).contains(&secret.len())
-        && secret.bytes().all(|b| b.is_ascii_alphanumeric());
+    let secret_ok =
+        (LOOKUP_CHARS..=128).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_alphanumeric());
     (is_company_prefix(company) && secret_ok).then_some(MusiqueToken {
         company,
         env_word,
@@ -120,9 +125,7 @@ pub fn hash_token(token: &str, cost: HashCost) -> anyhow::Result<String> {
 
 /// Checks a token against a stored PHC string, whatever parameters it was made with.
 pub fn verify_token(token: &str, phc: &str) -> bool {
-    Argon2::default()
-        .verify_password(token.as_bytes(), phc)
-        .is_ok()
+    Argon2::default().verify_password(token.as_bytes(), phc).is_ok()
 }
 
 /// A new random alphanumeric secret.
@@ -479,9 +482,7 @@ pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCalle
         }
         let tier = row.tier.as_deref().and_then(Tier::parse).unwrap_or(Tier::Free);
         let caller = Arc::new(ArkCaller {
-            monthly_limit: row
-                .monthly_limit
-                .unwrap_or_else(|| tier.default_monthly_limit()),
+            monthly_limit: row.monthly_limit.unwrap_or_else(|| tier.default_monthly_limit()),
             clock: state.clocks.get(&row.tenant_id),
             key_id: row.id,
             tenant_id: row.tenant_id,

@@ -177,16 +177,26 @@ pub async fn create(db: &Db, args: &CreateKey) -> anyhow::Result<(String, String
             let mut tx = db.begin_write().await?;
             let (company_id, created) = keys::ensure_company(&mut tx, &args.tenant, company, company).await?;
             let scope = if created {
-                let locations: Vec<(String, String)> =
-                    args.external_ids.iter().map(|id| (id.clone(), id.clone())).collect();
+                let locations: Vec<(String, String)> = args
+                    .external_ids
+                    .iter()
+                    .map(|id| (id.clone(), id.clone()))
+                    .collect();
                 keys::add_locations(&mut tx, company_id, &locations, None).await?;
                 None
             } else if args.external_ids.is_empty() {
                 None
             } else {
                 let known = keys::company_external_ids(&mut tx, company_id).await?;
-                let unknown: Vec<&String> = args.external_ids.iter().filter(|id| !known.contains(id)).collect();
-                anyhow::ensure!(unknown.is_empty(), "company {company} has no External IDs {unknown:?}");
+                let unknown: Vec<&String> = args
+                    .external_ids
+                    .iter()
+                    .filter(|id| !known.contains(id))
+                    .collect();
+                anyhow::ensure!(
+                    unknown.is_empty(),
+                    "company {company} has no External IDs {unknown:?}"
+                );
                 Some(args.external_ids.clone())
             };
             let key = NewMusiqueKey {

@@ -45,12 +45,10 @@ tokio::task_local! {
 
 /// The current request's context; outside a request (unit tests), a placeholder.
 pub fn current() -> RequestContext {
-    REQUEST
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| RequestContext {
-            request_id: String::new(),
-            api: Api::Control,
-        })
+    REQUEST.try_with(Clone::clone).unwrap_or_else(|_| RequestContext {
+        request_id: String::new(),
+        api: Api::Control,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +77,9 @@ pub enum Error {
     RouteNotFound(String),
     #[error("Method {method} is not allowed on {path}.")]
     MethodNotAllowed { method: String, path: String },
-    #[error("Audio `{0}` has a scheduled send that is still pending; it cannot be deleted until that send has gone out.")]
+    #[error(
+        "Audio `{0}` has a scheduled send that is still pending; it cannot be deleted until that send has gone out."
+    )]
     ScheduledSendsPending(String),
     #[error("The file is larger than the {limit_mb} MB limit.")]
     FileTooLarge { limit_mb: u64 },
@@ -88,10 +88,7 @@ pub enum Error {
     #[error("{0}")]
     UnsupportedFormat(String),
     #[error("{message}")]
-    RateLimited {
-        retry_after_secs: u64,
-        message: String,
-    },
+    RateLimited { retry_after_secs: u64, message: String },
     #[error("An internal error occurred.")]
     Internal(#[from] anyhow::Error),
 }
@@ -109,9 +106,7 @@ impl Error {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::InvalidJson(_) | Error::Validation(_) | Error::MissingFile => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::InvalidJson(_) | Error::Validation(_) | Error::MissingFile => StatusCode::BAD_REQUEST,
             Error::MissingKey | Error::InvalidKey => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::AudioNotFound(_)
@@ -120,9 +115,7 @@ impl Error {
             | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::ScheduledSendsPending(_) => StatusCode::CONFLICT,
-            Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

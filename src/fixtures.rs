@@ -100,16 +100,16 @@ impl Fixtures {
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Fixtures> {
         let read = |name: &str, bundled: &'static str| -> anyhow::Result<String> {
             match dir.map(|d| d.join(name)) {
-                Some(path) if path.exists() => std::fs::read_to_string(&path)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+                Some(path) if path.exists() => {
+                    std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+                }
                 _ => Ok(bundled.to_owned()),
             }
         };
         let musique: MusiqueFixtures = serde_json::from_str(&read("musique.json", BUNDLED_MUSIQUE)?)
             .map_err(|e| anyhow::anyhow!("musique.json: {e}"))?;
-        let musicark: MusicArkFixtures =
-            serde_json::from_str(&read("musicark.json", BUNDLED_MUSICARK)?)
-                .map_err(|e| anyhow::anyhow!("musicark.json: {e}"))?;
+        let musicark: MusicArkFixtures = serde_json::from_str(&read("musicark.json", BUNDLED_MUSICARK)?)
+            .map_err(|e| anyhow::anyhow!("musicark.json: {e}"))?;
         let fixtures = Fixtures { musique, musicark };
         fixtures.validate()?;
         Ok(fixtures)
@@ -181,7 +181,8 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
         .await?;
     let mut hashes = musique_hashes.iter();
     for company in &fixtures.musique.companies {
-        let (company_id, _) = keys::ensure_company(&mut tx, tenant_id, &company.prefix, &company.name).await?;
+        let (company_id, _) =
+            keys::ensure_company(&mut tx, tenant_id, &company.prefix, &company.name).await?;
         keys::add_locations(
             &mut tx,
             company_id,

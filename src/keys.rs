@@ -4,8 +4,7 @@ use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 
 use crate::auth::{
-    self, hash_token, is_company_prefix, musicark_lookup, parse_musique_token, Environment,
-    Permissions, Tier,
+    self, Environment, Permissions, Tier, hash_token, is_company_prefix, musicark_lookup, parse_musique_token,
 };
 use crate::clock::real_now_ms;
 use crate::config::HashCost;
@@ -105,7 +104,10 @@ pub async fn insert_musicark_key(
     .bind(hash)
     .bind(&key.label)
     .bind(key.tier.as_str())
-    .bind(key.monthly_limit.unwrap_or_else(|| key.tier.default_monthly_limit()))
+    .bind(
+        key.monthly_limit
+            .unwrap_or_else(|| key.tier.default_monthly_limit()),
+    )
     .bind(real_now_ms())
     .execute(&mut **tx)
     .await?;
@@ -130,15 +132,19 @@ pub async fn ensure_company(
             .fetch_optional(&mut **tx)
             .await?;
     if let Some((id, owner)) = existing {
-        anyhow::ensure!(owner == tenant_id, "company prefix {prefix:?} belongs to another tenant");
+        anyhow::ensure!(
+            owner == tenant_id,
+            "company prefix {prefix:?} belongs to another tenant"
+        );
         return Ok((id, false));
     }
-    let id = sqlx::query_scalar("INSERT INTO companies (tenant_id, prefix, name) VALUES (?, ?, ?) RETURNING id")
-        .bind(tenant_id)
-        .bind(prefix)
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
+    let id =
+        sqlx::query_scalar("INSERT INTO companies (tenant_id, prefix, name) VALUES (?, ?, ?) RETURNING id")
+            .bind(tenant_id)
+            .bind(prefix)
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await?;
     Ok((id, true))
 }
 
@@ -185,10 +191,12 @@ pub async fn company_external_ids(
     tx: &mut Transaction<'_, Sqlite>,
     company_id: i64,
 ) -> anyhow::Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT external_id FROM locations WHERE company_id = ? ORDER BY external_id")
-        .bind(company_id)
-        .fetch_all(&mut **tx)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT external_id FROM locations WHERE company_id = ? ORDER BY external_id")
+            .bind(company_id)
+            .fetch_all(&mut **tx)
+            .await?,
+    )
 }
 
 /// A key as `keys list` shows it: never its secret or hash.
@@ -238,8 +246,10 @@ pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<bool> {
 
 /// Keys revoked at or after `since_ms` (real time), for the revocation watcher.
 pub async fn revoked_since(db: &Db, since_ms: i64) -> anyhow::Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as("SELECT id, revoked_at_ms FROM api_keys WHERE revoked_at_ms >= ?")
-        .bind(since_ms)
-        .fetch_all(&db.read)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, revoked_at_ms FROM api_keys WHERE revoked_at_ms >= ?")
+            .bind(since_ms)
+            .fetch_all(&db.read)
+            .await?,
+    )
 }

@@ -81,7 +81,11 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let result = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -8,7 +8,11 @@ use soundcheck::{App, cli};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "soundcheck", version, about = "A local emulator of the Musique Partner API and the MusicArk API")]
+#[command(
+    name = "soundcheck",
+    version,
+    about = "A local emulator of the Musique Partner API and the MusicArk API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -40,7 +44,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.addr).await?;
     let app = App::build(config.clone()).await?;
     let addr = listener.local_addr()?;
-    println!("soundcheck {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "soundcheck {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("config: {}", serde_json::to_string(&config)?);
     println!("default keys (public test values):");
     for line in app.fixtures.banner_lines() {

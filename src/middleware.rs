@@ -2,15 +2,15 @@
 
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth::random_alnum;
-use crate::error::{Api, Error, RequestContext, REQUEST};
+use crate::error::{Api, Error, REQUEST, RequestContext};
 
 /// Wraps the whole app. Outermost first:
 /// 1. `request_context` gives the request its id and API, logs it, and stamps `X-Request-Id`

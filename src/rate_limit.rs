@@ -42,7 +42,9 @@ impl std::str::FromStr for Limits {
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split('/').collect();
         let [m, h, d] = parts.as_slice() else {
-            return Err(format!("limits must be minute/hour/day, e.g. 100/1000/10000, not {s:?}"));
+            return Err(format!(
+                "limits must be minute/hour/day, e.g. 100/1000/10000, not {s:?}"
+            ));
         };
         let parse = |v: &str| -> Result<u32, String> {
             match v.trim().parse::<u32>() {
@@ -285,7 +287,11 @@ mod tests {
     fn limits_parse_from_the_cli_form() {
         assert_eq!(
             "1/2/3".parse::<Limits>(),
-            Ok(Limits { per_minute: 1, per_hour: 2, per_day: 3 })
+            Ok(Limits {
+                per_minute: 1,
+                per_hour: 2,
+                per_day: 3
+            })
         );
         assert!("1/2".parse::<Limits>().is_err());
         assert!("0/2/3".parse::<Limits>().is_err());

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::auth::KeyCache;
-use crate::clock::{real_now_ms, Clocks, TenantClock};
+use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
 use crate::db::Db;
 use crate::rate_limit::{KeyLimiter, Limits};

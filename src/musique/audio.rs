@@ -1,16 +1,16 @@
 //! The audio library: upload (MP3 checked by content), list, get, delete, and the bytes.
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 
+use super::Caller;
 use super::mp3;
 use super::store::{self, AudioRow, DeleteOutcome, Library, NewAudio, Stats};
-use super::Caller;
 use crate::auth::random_alnum;
 use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
@@ -103,7 +103,12 @@ pub struct AudioList {
 }
 
 /// Parses an integer query parameter within `range`, naming it when it is not.
-pub fn int_param(query: &QueryPairs, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64> {
+pub fn int_param(
+    query: &QueryPairs,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64> {
     let Some(raw) = query.get(name) else {
         return Ok(default);
     };
@@ -127,11 +132,21 @@ pub async fn list(
     caller.require("audio.read")?;
     let page = int_param(&query, "page", 1, 1..=1_000_000)?;
     let limit = int_param(&query, "limit", 20, 1..=100)?;
-    let (rows, total) = store::list_audio(&state.db, Library::from(&*caller), caller.clock.now_ms(), page, limit).await?;
+    let (rows, total) = store::list_audio(
+        &state.db,
+        Library::from(&*caller),
+        caller.clock.now_ms(),
+        page,
+        limit,
+    )
+    .await?;
     let base = base_url(&headers, &state);
     let total_pages = (total + limit - 1) / limit;
     Ok(Json(AudioList {
-        audio: rows.iter().map(|row| AudioObject::with_stats(row, &base)).collect(),
+        audio: rows
+            .iter()
+            .map(|row| AudioObject::with_stats(row, &base))
+            .collect(),
         pagination: Pagination {
             page,
             limit,
@@ -214,7 +229,9 @@ pub async fn upload(
                 form.file = Some((file_name, read_file(field).await?));
             }
             "name" => form.name = Some(text_field(field, "name", MAX_NAME_CHARS).await?),
-            "description" => form.description = Some(text_field(field, "description", MAX_DESCRIPTION_CHARS).await?),
+            "description" => {
+                form.description = Some(text_field(field, "description", MAX_DESCRIPTION_CHARS).await?)
+            }
             "category" => form.category = Some(text_field(field, "category", MAX_CATEGORY_CHARS).await?),
             // Unknown parts are ignored, as a multipart parser on the real service would.
             _ => {}
@@ -222,7 +239,9 @@ pub async fn upload(
     }
     let (file_name, bytes) = form.file.ok_or(Error::MissingFile)?;
     if bytes.is_empty() {
-        return Err(Error::UnsupportedFormat("The file is empty; upload an MP3.".into()));
+        return Err(Error::UnsupportedFormat(
+            "The file is empty; upload an MP3.".into(),
+        ));
     }
     let (bytes, info) = tokio::task::spawn_blocking(move || {
         let info = mp3::inspect(&bytes);
@@ -304,12 +323,16 @@ async fn read_file(mut field: Field<'_>) -> Result<Vec<u8>> {
 async fn text_field(field: Field<'_>, name: &str, max_chars: usize) -> Result<String> {
     let bytes = field.bytes().await.map_err(multipart_error)?;
     if bytes.len() > max_chars * 4 {
-        return Err(Error::validation(format!("`{name}` must be at most {max_chars} characters.")));
+        return Err(Error::validation(format!(
+            "`{name}` must be at most {max_chars} characters."
+        )));
     }
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| Error::validation(format!("`{name}` must be UTF-8 text.")))?;
     if text.chars().count() > max_chars {
-        return Err(Error::validation(format!("`{name}` must be at most {max_chars} characters.")));
+        return Err(Error::validation(format!(
+            "`{name}` must be at most {max_chars} characters."
+        )));
     }
     Ok(text.trim().to_owned())
 }
@@ -323,7 +346,11 @@ fn multipart_error(err: MultipartError) -> Error {
 }
 
 /// `GET /media/audio/{id}.mp3`: the stored bytes, with single-range support.
-pub async fn media(State(state): State<AppState>, ApiPath(file): ApiPath<String>, headers: HeaderMap) -> Result<Response> {
+pub async fn media(
+    State(state): State<AppState>,
+    ApiPath(file): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let id = file.strip_suffix(".mp3").unwrap_or(&file);
     let bytes = store::audio_bytes(&state.db, id)
         .await?
@@ -336,7 +363,10 @@ pub async fn media(State(state): State<AppState>, ApiPath(file): ApiPath<String>
     let response = match range {
         None => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "audio/mpeg".to_owned()), (header::ACCEPT_RANGES, "bytes".to_owned())],
+            [
+                (header::CONTENT_TYPE, "audio/mpeg".to_owned()),
+                (header::ACCEPT_RANGES, "bytes".to_owned()),
+            ],
             Body::from(bytes),
         )
             .into_response(),

@@ -1,13 +1,13 @@
 //! `POST /audio/{id}/send`: targeted or broadcast, immediate or scheduled, all or nothing.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::store::{self, Library, NewSend, SendOutcome};
 use super::Caller;
+use super::store::{self, Library, NewSend, SendOutcome};
 use crate::auth::random_alnum;
 use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
@@ -57,7 +57,9 @@ fn external_ids(fields: &Map<String, Value>) -> Result<Option<Vec<String>>> {
         return Ok(None);
     };
     let Value::Array(items) = value else {
-        return Err(Error::validation("`externalIds` must be an array of strings; omit it to broadcast."));
+        return Err(Error::validation(
+            "`externalIds` must be an array of strings; omit it to broadcast.",
+        ));
     };
     if items.is_empty() {
         return Err(Error::validation(
@@ -65,15 +67,22 @@ fn external_ids(fields: &Map<String, Value>) -> Result<Option<Vec<String>>> {
         ));
     }
     if items.len() > MAX_EXTERNAL_IDS {
-        return Err(Error::validation(format!("`externalIds` may list at most {MAX_EXTERNAL_IDS} External IDs.")));
+        return Err(Error::validation(format!(
+            "`externalIds` may list at most {MAX_EXTERNAL_IDS} External IDs."
+        )));
     }
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let Value::String(id) = item else {
-            return Err(Error::validation(format!("`externalIds[{index}]` must be a string.")));
+            return Err(Error::validation(format!(
+                "`externalIds[{index}]` must be a string."
+            )));
         };
-        validate_external_id(id)
-            .map_err(|_| Error::validation(format!("`externalIds[{index}]` must be 1-128 printable characters.")))?;
+        validate_external_id(id).map_err(|_| {
+            Error::validation(format!(
+                "`externalIds[{index}]` must be 1-128 printable characters."
+            ))
+        })?;
         // Duplicates collapse: a store gets one delivery per send.
         if !ids.contains(id) {
             ids.push(id.clone());
@@ -87,7 +96,9 @@ fn schedule_at(fields: &Map<String, Value>, now_ms: i64) -> Result<Option<i64>> 
         return Ok(None);
     };
     let Value::String(text) = value else {
-        return Err(Error::validation("`scheduleAt` must be an RFC 3339 date-time string."));
+        return Err(Error::validation(
+            "`scheduleAt` must be an RFC 3339 date-time string.",
+        ));
     };
     let at = DateTime::parse_from_rfc3339(text).map_err(|_| {
         Error::validation(format!(
@@ -108,10 +119,20 @@ fn schedule_at(fields: &Map<String, Value>, now_ms: i64) -> Result<Option<i64>> 
 fn priority(fields: &Map<String, Value>) -> Result<&'static str> {
     match present(fields, "priority") {
         None => Ok("normal"),
-        Some(Value::String(p)) => PRIORITIES.iter().copied().find(|known| known == p).ok_or_else(|| {
-            Error::validation(format!("`priority` must be one of {}; got {p:?}.", PRIORITIES.join(", ")))
-        }),
-        Some(_) => Err(Error::validation(format!("`priority` must be one of {}.", PRIORITIES.join(", ")))),
+        Some(Value::String(p)) => PRIORITIES
+            .iter()
+            .copied()
+            .find(|known| known == p)
+            .ok_or_else(|| {
+                Error::validation(format!(
+                    "`priority` must be one of {}; got {p:?}.",
+                    PRIORITIES.join(", ")
+                ))
+            }),
+        Some(_) => Err(Error::validation(format!(
+            "`priority` must be one of {}.",
+            PRIORITIES.join(", ")
+        ))),
     }
 }
 
@@ -220,7 +241,13 @@ mod tests {
         let request = SendRequest::parse(&json!({}), NOW).expect("valid");
         assert_eq!(
             request,
-            SendRequest { external_ids: None, schedule_at_ms: None, priority: "normal", repeat: 1, volume: 100 }
+            SendRequest {
+                external_ids: None,
+                schedule_at_ms: None,
+                priority: "normal",
+                repeat: 1,
+                volume: 100
+            }
         );
     }
 
@@ -233,7 +260,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(request.external_ids, Some(vec!["a".to_owned(), "b".to_owned()]));
-        assert_eq!(request.schedule_at_ms.map(rfc3339_ms).as_deref(), Some("2027-01-16T08:00:00.000Z"));
+        assert_eq!(
+            request.schedule_at_ms.map(rfc3339_ms).as_deref(),
+            Some("2027-01-16T08:00:00.000Z")
+        );
     }
 
     #[test]
@@ -260,7 +290,10 @@ mod tests {
         for (body, names) in cases {
             match SendRequest::parse(&body, NOW) {
                 Err(Error::Validation(message)) => {
-                    assert!(message.contains(names), "{body}: message {message:?} should name {names}")
+                    assert!(
+                        message.contains(names),
+                        "{body}: message {message:?} should name {names}"
+                    )
                 }
                 other => panic!("{body}: expected a validation error, got {other:?}"),
             }

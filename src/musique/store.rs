@@ -123,11 +123,12 @@ pub async fn list_audio(
     page: i64,
     limit: i64,
 ) -> sqlx::Result<(Vec<AudioRow>, i64)> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audio WHERE company_id = ? AND environment = ?")
-        .bind(lib.company_id)
-        .bind(lib.environment.as_str())
-        .fetch_one(&db.read)
-        .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audio WHERE company_id = ? AND environment = ?")
+            .bind(lib.company_id)
+            .bind(lib.environment.as_str())
+            .fetch_one(&db.read)
+            .await?;
     let sql = format!(
         "WITH page AS (
              SELECT id FROM audio WHERE company_id = ?2 AND environment = ?3
@@ -190,7 +191,10 @@ pub async fn delete_audio(db: &Db, lib: Library<'_>, id: &str, now_ms: i64) -> s
     if pending > 0 {
         return Ok(DeleteOutcome::ScheduledSendsPending);
     }
-    sqlx::query("DELETE FROM audio WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM audio WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(DeleteOutcome::Deleted)
 }
@@ -293,13 +297,15 @@ pub async fn create_send(db: &Db, lib: Library<'_>, send: &NewSend<'_>) -> sqlx:
     .execute(&mut *tx)
     .await?;
     for location in &destinations {
-        sqlx::query("INSERT INTO send_destinations (send_id, location_id, external_id, user_id) VALUES (?, ?, ?, ?)")
-            .bind(send.id)
-            .bind(location.id)
-            .bind(&location.external_id)
-            .bind(location.user_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO send_destinations (send_id, location_id, external_id, user_id) VALUES (?, ?, ?, ?)",
+        )
+        .bind(send.id)
+        .bind(location.id)
+        .bind(&location.external_id)
+        .bind(location.user_id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(SendOutcome::Created(destinations))

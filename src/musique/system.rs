@@ -3,12 +3,12 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 
-use super::store;
 use super::Caller;
+use super::store;
 use crate::clock::{real_now_ms, rfc3339_ms};
 use crate::error::Result;
 use crate::state::AppState;
@@ -81,7 +81,10 @@ fn up(ok: bool) -> &'static str {
 /// Each service is really checked: the read pool answers, the single writer can be had
 /// (uploads and sends need it), and the background key watcher is still beating.
 pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Json<Health> {
-    let database = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.read).await.is_ok();
+    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.db.read)
+        .await
+        .is_ok();
     let storage = match tokio::time::timeout(Duration::from_secs(2), state.db.write.acquire()).await {
         Ok(Ok(mut conn)) => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audio_blobs WHERE 0")
             .fetch_one(&mut *conn)

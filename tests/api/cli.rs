@@ -47,37 +47,73 @@ async fn a_key_created_by_the_cli_works_on_the_running_server_and_is_stored_only
     let app = TestApp::spawn().await;
     let (_, token) = create_musique_key(
         &app,
-        &["--company", "bistro", "--env", "dev", "--external-ids", "paris_1,lyon_2", "--permissions", "audio.read,audio.write,audio.send"],
+        &[
+            "--company",
+            "bistro",
+            "--env",
+            "dev",
+            "--external-ids",
+            "paris_1,lyon_2",
+            "--permissions",
+            "audio.read,audio.write,audio.send",
+        ],
     )
     .await;
-    assert!(token.starts_with("bistro_dev_") && token.len() == "bistro_dev_".len() + 32, "{token}");
+    assert!(
+        token.starts_with("bistro_dev_") && token.len() == "bistro_dev_".len() + 32,
+        "{token}"
+    );
 
     let id = app.upload_tone(&token).await;
     let (status, body) = app.send(&token, &id, json!({})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["destinations"].as_array().map(Vec::len), Some(2), "the new company's two stores");
-    let response = app.musique(Method::DELETE, &format!("/audio/{id}"), &token).send().await.expect("delete");
+    assert_eq!(
+        body["destinations"].as_array().map(Vec::len),
+        Some(2),
+        "the new company's two stores"
+    );
+    let response = app
+        .musique(Method::DELETE, &format!("/audio/{id}"), &token)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(response.status().as_u16(), 403, "audio.delete was not granted");
 
     // Neither the database file nor `keys list` holds the token.
     let secret = &token["bistro_dev_".len() + 8..];
     for file in [app.db_path(), format!("{}-wal", app.db_path())] {
         if let Ok(bytes) = std::fs::read(&file) {
-            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{file} holds the secret");
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{file} holds the secret"
+            );
         }
     }
     let listing = run_cli(&app, &["keys", "list"]).await;
     assert!(listing.contains("bistro"), "{listing}");
-    assert!(!listing.contains(secret) && !listing.contains("$argon2"), "{listing}");
-    assert!(!listing.contains("1234567890abcdef"), "fixture secrets are not listed either: {listing}");
+    assert!(
+        !listing.contains(secret) && !listing.contains("$argon2"),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("1234567890abcdef"),
+        "fixture secrets are not listed either: {listing}"
+    );
 }
 
 #[tokio::test]
 async fn a_scope_on_an_existing_company_limits_the_token() {
     let app = TestApp::spawn().await;
-    let (_, token) = create_musique_key(&app, &["--company", "msk", "--external-ids", "store_010,store_011"]).await;
+    let (_, token) = create_musique_key(
+        &app,
+        &["--company", "msk", "--external-ids", "store_010,store_011"],
+    )
+    .await;
     let (_, info) = app.get_json("/", &token).await;
-    assert_eq!(info["integration"]["externalIds"], json!(["store_010", "store_011"]));
+    assert_eq!(
+        info["integration"]["externalIds"],
+        json!(["store_010", "store_011"])
+    );
     let id = app.upload_tone(&token).await;
     let (status, _) = app.send(&token, &id, json!({"externalIds": ["store_012"]})).await;
     assert_eq!(status, 404);
@@ -101,7 +137,16 @@ async fn a_key_revoked_by_the_cli_is_refused_by_the_running_server_within_a_seco
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(status, 401);
-    assert!(revoked_at.elapsed() < Duration::from_secs(1), "took {:?}", revoked_at.elapsed());
+    assert!(
+        revoked_at.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        revoked_at.elapsed()
+    );
     let listing = run_cli(&app, &["keys", "list"]).await;
-    assert!(listing.lines().any(|l| l.starts_with(&key_id) && l.contains("revoked")), "{listing}");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with(&key_id) && l.contains("revoked")),
+        "{listing}"
+    );
 }

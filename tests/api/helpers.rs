@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chrono::DateTime;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
+use soundcheck::App;
 use soundcheck::clock::TenantClock;
 use soundcheck::config::Config;
 use soundcheck::state::{AppState, DEFAULT_TENANT};
-use soundcheck::App;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -28,7 +28,9 @@ pub const ACME: &str = "acme_prod_a1b2c3d4e5f60718";
 pub const T0: &str = "2026-11-23T12:00:00Z";
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -110,7 +112,9 @@ impl TestApp {
 
     /// Freezes the default tenant's clock at an RFC 3339 instant.
     pub fn freeze_at(&self, instant: &str) {
-        let ms = DateTime::parse_from_rfc3339(instant).expect("rfc3339").timestamp_millis();
+        let ms = DateTime::parse_from_rfc3339(instant)
+            .expect("rfc3339")
+            .timestamp_millis();
         let clock = self.clock();
         clock.freeze();
         clock.set_ms(ms);
@@ -124,12 +128,22 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str, key: &str) -> (u16, Value) {
-        let response = self.musique(Method::GET, path, key).send().await.expect("request");
+        let response = self
+            .musique(Method::GET, path, key)
+            .send()
+            .await
+            .expect("request");
         json(response).await
     }
 
     /// Uploads `bytes` as `file_name` with optional extra text parts.
-    pub async fn upload(&self, key: &str, file_name: &str, bytes: Vec<u8>, parts: &[(&str, &str)]) -> (u16, Value) {
+    pub async fn upload(
+        &self,
+        key: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+        parts: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut form = reqwest::multipart::Form::new().part(
             "file",
             reqwest::multipart::Part::bytes(bytes)
@@ -195,9 +209,14 @@ pub async fn json(response: Response) -> (u16, Value) {
 pub fn assert_musique_error(body: &Value, code: &str, kind: &str) {
     assert_eq!(body["error"]["code"], code, "body: {body}");
     assert_eq!(body["error"]["type"], kind, "body: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {body}");
     assert!(
-        body["error"]["requestId"].as_str().is_some_and(|id| id.starts_with("req_")),
+        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "body: {body}"
+    );
+    assert!(
+        body["error"]["requestId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("req_")),
         "body: {body}"
     );
 }

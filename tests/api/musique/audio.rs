@@ -11,12 +11,21 @@ async fn an_upload_returns_the_audio_object_with_duration_from_the_frames() {
     app.freeze_at(T0);
     let bytes = fixture("tone_1s.mp3");
     let (status, body) = app
-        .upload(MSK, "Summer Sale.mp3", bytes.clone(), &[("description", "10% off"), ("category", "promo")])
+        .upload(
+            MSK,
+            "Summer Sale.mp3",
+            bytes.clone(),
+            &[("description", "10% off"), ("category", "promo")],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let id = body["id"].as_str().expect("id");
     assert!(id.starts_with("aud_") && id.len() == 18, "{id}");
-    assert!(id[4..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    assert!(
+        id[4..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    );
     assert_eq!(body["audioId"], id);
     assert_eq!(body["name"], "Summer Sale");
     assert_eq!(body["format"], "mp3");
@@ -30,7 +39,10 @@ async fn an_upload_returns_the_audio_object_with_duration_from_the_frames() {
     assert_eq!(status, 200);
     assert_eq!(full["description"], "10% off");
     assert_eq!(full["category"], "promo");
-    assert_eq!(full["stats"], json!({"timesPlayed": 0, "lastPlayedAt": null, "totalRecipients": 0}));
+    assert_eq!(
+        full["stats"],
+        json!({"timesPlayed": 0, "lastPlayedAt": null, "totalRecipients": 0})
+    );
 }
 
 #[tokio::test]
@@ -46,13 +58,31 @@ async fn the_url_serves_the_same_bytes_as_audio_mpeg_with_ranges() {
     assert_eq!(response.headers()["accept-ranges"], "bytes");
     assert_eq!(response.bytes().await.expect("bytes").to_vec(), bytes);
 
-    let partial = app.client.get(&url).header("Range", "bytes=10-19").send().await.expect("range");
+    let partial = app
+        .client
+        .get(&url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .expect("range");
     assert_eq!(partial.status().as_u16(), 206);
     let total = bytes.len();
-    assert_eq!(partial.headers()["content-range"], format!("bytes 10-19/{total}").as_str());
-    assert_eq!(partial.bytes().await.expect("bytes").to_vec(), bytes[10..20].to_vec());
+    assert_eq!(
+        partial.headers()["content-range"],
+        format!("bytes 10-19/{total}").as_str()
+    );
+    assert_eq!(
+        partial.bytes().await.expect("bytes").to_vec(),
+        bytes[10..20].to_vec()
+    );
 
-    let beyond = app.client.get(&url).header("Range", format!("bytes={total}-")).send().await.expect("range");
+    let beyond = app
+        .client
+        .get(&url)
+        .header("Range", format!("bytes={total}-"))
+        .send()
+        .await
+        .expect("range");
     assert_eq!(beyond.status().as_u16(), 416);
 }
 
@@ -67,9 +97,17 @@ async fn the_list_is_newest_first_and_paginated() {
     }
     let (status, body) = app.get_json("/audio?page=1&limit=2", MSK).await;
     assert_eq!(status, 200);
-    let page1: Vec<&str> = body["audio"].as_array().expect("array").iter().map(|a| a["id"].as_str().expect("id")).collect();
+    let page1: Vec<&str> = body["audio"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id"))
+        .collect();
     assert_eq!(page1, vec![ids[4].as_str(), ids[3].as_str()]);
-    assert_eq!(body["pagination"], json!({"page": 1, "limit": 2, "total": 5, "totalPages": 3, "hasMore": true}));
+    assert_eq!(
+        body["pagination"],
+        json!({"page": 1, "limit": 2, "total": 5, "totalPages": 3, "hasMore": true})
+    );
     assert!(body["audio"][0]["stats"].is_object(), "list items carry stats");
 
     let (_, last) = app.get_json("/audio?page=3&limit=2", MSK).await;
@@ -122,19 +160,32 @@ async fn delete_removes_the_object_and_its_bytes() {
     let id = app.upload_tone(MSK).await;
     let (_, _) = app.send(MSK, &id, json!({"externalIds": ["store_001"]})).await;
 
-    let response = app.musique(Method::DELETE, &format!("/audio/{id}"), MSK).send().await.expect("delete");
+    let response = app
+        .musique(Method::DELETE, &format!("/audio/{id}"), MSK)
+        .send()
+        .await
+        .expect("delete");
     let (status, body) = json(response).await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"deleted": true, "audioId": id, "id": id}));
 
     let (status, _) = app.get_json(&format!("/audio/{id}"), MSK).await;
     assert_eq!(status, 404);
-    let file = app.client.get(app.url(&format!("/media/audio/{id}.mp3"))).send().await.expect("file");
+    let file = app
+        .client
+        .get(app.url(&format!("/media/audio/{id}.mp3")))
+        .send()
+        .await
+        .expect("file");
     assert_eq!(file.status().as_u16(), 404);
     assert_eq!(app.count("audio_blobs").await, 0);
     assert_eq!(app.count("sends").await, 0, "its send history goes with it");
 
-    let response = app.musique(Method::DELETE, &format!("/audio/{id}"), MSK).send().await.expect("again");
+    let response = app
+        .musique(Method::DELETE, &format!("/audio/{id}"), MSK)
+        .send()
+        .await
+        .expect("again");
     let (status, body) = json(response).await;
     assert_eq!(status, 404);
     assert_musique_error(&body, "audio_not_found", "not_found_error");
@@ -146,7 +197,11 @@ async fn delete_is_409_while_a_scheduled_send_is_pending_and_allowed_once_it_has
     app.freeze_at(T0);
     let id = app.upload_tone(MSK).await;
     let (status, _) = app
-        .send(MSK, &id, json!({"externalIds": ["store_002"], "scheduleAt": "2026-11-23T13:00:00Z"}))
+        .send(
+            MSK,
+            &id,
+            json!({"externalIds": ["store_002"], "scheduleAt": "2026-11-23T13:00:00Z"}),
+        )
         .await;
     assert_eq!(status, 200);
 

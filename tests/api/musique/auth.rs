@@ -17,7 +17,10 @@ async fn bad_keys_are_401_with_the_right_code() {
         (Some("msk_staging_1234567890abcdef"), "invalid_api_key"),
         (Some("msk_prod_1234567890abcdeX"), "invalid_api_key"),
         (Some("zzz_prod_1234567890abcdef"), "invalid_api_key"),
-        (Some("mk_live_pro00000000000000000000000000000"), "invalid_api_key"),
+        (
+            Some("mk_live_pro00000000000000000000000000000"),
+            "invalid_api_key",
+        ),
     ];
     for (key, code) in cases {
         let mut request = app.client.get(app.url("/api/v1/integration/audio"));
@@ -25,7 +28,10 @@ async fn bad_keys_are_401_with_the_right_code() {
             request = request.header("X-API-Key", key);
         }
         let response = request.send().await.expect("request");
-        assert!(response.headers().get("x-ratelimit-limit").is_none(), "{key:?}: 401s carry no quota");
+        assert!(
+            response.headers().get("x-ratelimit-limit").is_none(),
+            "{key:?}: 401s carry no quota"
+        );
         let (status, body) = json(response).await;
         assert_eq!(status, 401, "{key:?}");
         assert_musique_error(&body, code, "authentication_error");
@@ -64,7 +70,9 @@ async fn a_token_without_the_permission_gets_403_and_keeps_read_access() {
     let (status, _) = app.get_json(&format!("/audio/{id}"), MSK_READONLY).await;
     assert_eq!(status, 200);
 
-    let (status, body) = app.upload(MSK_READONLY, "a.mp3", fixture("tone_1s.mp3"), &[]).await;
+    let (status, body) = app
+        .upload(MSK_READONLY, "a.mp3", fixture("tone_1s.mp3"), &[])
+        .await;
     assert_eq!(status, 403);
     assert_musique_error(&body, "insufficient_permissions", "permission_error");
     assert_eq!(body["error"]["requiredPermission"], "audio.write");
@@ -73,7 +81,11 @@ async fn a_token_without_the_permission_gets_403_and_keeps_read_access() {
     assert_eq!(status, 403);
     assert_eq!(body["error"]["requiredPermission"], "audio.send");
 
-    let response = app.musique(Method::DELETE, &format!("/audio/{id}"), MSK_READONLY).send().await.expect("delete");
+    let response = app
+        .musique(Method::DELETE, &format!("/audio/{id}"), MSK_READONLY)
+        .send()
+        .await
+        .expect("delete");
     let (status, body) = json(response).await;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["requiredPermission"], "audio.delete");
@@ -90,7 +102,11 @@ async fn a_key_revoked_in_the_database_is_refused_within_a_second() {
         .fetch_one(&app.state.db.read)
         .await
         .expect("fixture key");
-    assert!(soundcheck::keys::revoke(&app.state.db, &id).await.expect("revoke"));
+    assert!(
+        soundcheck::keys::revoke(&app.state.db, &id)
+            .await
+            .expect("revoke")
+    );
 
     let revoked_at = Instant::now();
     let status = loop {
@@ -102,5 +118,9 @@ async fn a_key_revoked_in_the_database_is_refused_within_a_second() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(status, 401);
-    assert!(revoked_at.elapsed() < Duration::from_millis(1_000), "took {:?}", revoked_at.elapsed());
+    assert!(
+        revoked_at.elapsed() < Duration::from_millis(1_000),
+        "took {:?}",
+        revoked_at.elapsed()
+    );
 }

@@ -16,11 +16,15 @@ async fn thirty_two_concurrent_uploads_and_sends_leave_consistent_counts_and_sta
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
             if n % 2 == 0 {
-                let (status, body) = app.upload(MSK, &format!("u{n}.mp3"), fixture("tone_1s.mp3"), &[]).await;
+                let (status, body) = app
+                    .upload(MSK, &format!("u{n}.mp3"), fixture("tone_1s.mp3"), &[])
+                    .await;
                 assert_eq!(status, 200, "{body}");
             } else {
                 let store = format!("store_{:03}", n);
-                let (status, body) = app.send(MSK, &target, json!({"externalIds": [store], "repeat": 2})).await;
+                let (status, body) = app
+                    .send(MSK, &target, json!({"externalIds": [store], "repeat": 2}))
+                    .await;
                 assert_eq!(status, 200, "{body}");
             }
         }));

@@ -20,7 +20,11 @@ async fn another_companys_audio_is_not_found_everywhere() {
     let (status, _) = app.send(ACME, &id, json!({"externalIds": ["acme_001"]})).await;
     assert_eq!(status, 404);
 
-    let response = app.musique(Method::DELETE, &format!("/audio/{id}"), ACME).send().await.expect("delete");
+    let response = app
+        .musique(Method::DELETE, &format!("/audio/{id}"), ACME)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(response.status().as_u16(), 404);
     assert_eq!(app.count("audio").await, 1, "still there for its owner");
 }
@@ -35,7 +39,11 @@ async fn another_companys_stores_are_unknown_external_ids() {
 
     let (status, body) = app.send(ACME, &id, json!({})).await;
     assert_eq!(status, 200);
-    assert_eq!(body["destinations"].as_array().map(Vec::len), Some(10), "acme's broadcast reaches acme's 10 stores");
+    assert_eq!(
+        body["destinations"].as_array().map(Vec::len),
+        Some(10),
+        "acme's broadcast reaches acme's 10 stores"
+    );
 }
 
 #[tokio::test]

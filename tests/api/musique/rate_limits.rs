@@ -22,7 +22,8 @@ async fn every_authenticated_response_carries_the_header_triple() {
         app.musique(Method::GET, "/audio", MSK),
         app.musique(Method::GET, "/audio/aud_missing", MSK),
         app.musique(Method::GET, "/audio?limit=0", MSK),
-        app.musique(Method::POST, "/audio", MSK_READONLY),
+        app.musique(Method::POST, "/audio/aud_missing/send", MSK)
+            .body("{"),
         app.musique(Method::GET, "/health", MSK),
     ];
     for (n, request) in requests.into_iter().enumerate() {
@@ -32,7 +33,11 @@ async fn every_authenticated_response_carries_the_header_triple() {
         // Unix seconds when the minute window is whole again: each request drips back after
         // 0.6 s on the (frozen) clock, so after n + 1 requests that is T0 + ceil(0.6 (n + 1)).
         let expected = 1_795_435_200 + (6 * (n as u64 + 1)).div_ceil(10);
-        assert_eq!(header(&response, "x-ratelimit-reset"), expected.to_string(), "request {n}");
+        assert_eq!(
+            header(&response, "x-ratelimit-reset"),
+            expected.to_string(),
+            "request {n}"
+        );
     }
 }
 
@@ -41,11 +46,19 @@ async fn the_101st_request_in_a_minute_is_429_and_the_window_reopens_when_the_cl
     let app = TestApp::spawn().await;
     app.freeze_at(T0);
     for n in 1..=100 {
-        let response = app.musique(Method::GET, "/audio", ACME).send().await.expect("request");
+        let response = app
+            .musique(Method::GET, "/audio", ACME)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(response.status().as_u16(), 200, "request {n}");
         assert_eq!(header(&response, "x-ratelimit-remaining"), (100 - n).to_string());
     }
-    let response = app.musique(Method::GET, "/audio", ACME).send().await.expect("request");
+    let response = app
+        .musique(Method::GET, "/audio", ACME)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(header(&response, "retry-after"), "1");
     assert_eq!(header(&response, "x-ratelimit-remaining"), "0");
@@ -55,16 +68,28 @@ async fn the_101st_request_in_a_minute_is_429_and_the_window_reopens_when_the_cl
     assert_eq!(body["error"]["retryAfter"], 1);
 
     // Another key of the same company has its own allowance.
-    let other = app.musique(Method::GET, "/audio", MSK).send().await.expect("request");
+    let other = app
+        .musique(Method::GET, "/audio", MSK)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(other.status().as_u16(), 200);
 
     // Refused requests consume nothing: many more refusals, then one minute on, a full window.
     for _ in 0..20 {
-        let refused = app.musique(Method::GET, "/audio", ACME).send().await.expect("request");
+        let refused = app
+            .musique(Method::GET, "/audio", ACME)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(refused.status().as_u16(), 429);
     }
     app.clock().advance_ms(60_000);
-    let response = app.musique(Method::GET, "/audio", ACME).send().await.expect("request");
+    let response = app
+        .musique(Method::GET, "/audio", ACME)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(header(&response, "x-ratelimit-remaining"), "99");
 }
@@ -74,10 +99,18 @@ async fn requests_with_bad_keys_do_not_consume_quota() {
     let app = TestApp::spawn().await;
     app.freeze_at(T0);
     for _ in 0..150 {
-        let response = app.musique(Method::GET, "/audio", "acme_prod_wrongwrongwrong").send().await.expect("request");
+        let response = app
+            .musique(Method::GET, "/audio", "acme_prod_wrongwrongwrong")
+            .send()
+            .await
+            .expect("request");
         assert_eq!(response.status().as_u16(), 401);
     }
-    let response = app.musique(Method::GET, "/audio", ACME).send().await.expect("request");
+    let response = app
+        .musique(Method::GET, "/audio", ACME)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(header(&response, "x-ratelimit-remaining"), "99");
 }
 
@@ -87,19 +120,39 @@ async fn limits_set_on_a_key_are_enforced_across_windows() {
     app.freeze_at(T0);
     let (_, token) = crate::cli::create_musique_key(&app, &["--company", "msk", "--limits", "3/4/100"]).await;
     for _ in 0..3 {
-        let ok = app.musique(Method::GET, "/audio", &token).send().await.expect("request");
+        let ok = app
+            .musique(Method::GET, "/audio", &token)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(ok.status().as_u16(), 200);
     }
-    let refused = app.musique(Method::GET, "/audio", &token).send().await.expect("request");
+    let refused = app
+        .musique(Method::GET, "/audio", &token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(refused.status().as_u16(), 429);
     assert_eq!(header(&refused, "x-ratelimit-limit"), "3");
 
     app.clock().advance_ms(60_000);
-    let ok = app.musique(Method::GET, "/audio", &token).send().await.expect("request");
+    let ok = app
+        .musique(Method::GET, "/audio", &token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(ok.status().as_u16(), 200);
-    assert_eq!(header(&ok, "x-ratelimit-limit"), "4", "the hour window now has fewest left");
+    assert_eq!(
+        header(&ok, "x-ratelimit-limit"),
+        "4",
+        "the hour window now has fewest left"
+    );
     assert_eq!(header(&ok, "x-ratelimit-remaining"), "0");
-    let refused = app.musique(Method::GET, "/audio", &token).send().await.expect("request");
+    let refused = app
+        .musique(Method::GET, "/audio", &token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(refused.status().as_u16(), 429);
     // One request drips back every 15 minutes, counted from the first at T0; it is T0 + 1 min.
     assert_eq!(header(&refused, "retry-after"), "840");

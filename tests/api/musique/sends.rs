@@ -27,8 +27,15 @@ async fn a_targeted_send_goes_to_exactly_the_listed_stores() {
     assert_eq!(body["status"], "sent");
     assert_eq!(body["scheduled"], false);
     assert_eq!(body["scheduleAt"], Value::Null);
-    assert_eq!(external_ids(&body), ["store_003", "store_001"], "duplicates collapse, order kept");
-    assert_eq!(body["destinations"][0], json!({"externalId": "store_003", "userId": 4303, "status": "queued"}));
+    assert_eq!(
+        external_ids(&body),
+        ["store_003", "store_001"],
+        "duplicates collapse, order kept"
+    );
+    assert_eq!(
+        body["destinations"][0],
+        json!({"externalId": "store_003", "userId": 4303, "status": "queued"})
+    );
 }
 
 #[tokio::test]
@@ -41,10 +48,17 @@ async fn a_broadcast_reaches_every_store_in_the_tokens_scope() {
 
     let (status, body) = app.send(MSK_SCOPED, &id, json!({"priority": "low"})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(external_ids(&body), ["store_001", "store_002", "store_003", "store_004", "store_005"]);
+    assert_eq!(
+        external_ids(&body),
+        ["store_001", "store_002", "store_003", "store_004", "store_005"]
+    );
 
     // An empty body is a broadcast with every default.
-    let response = app.musique(Method::POST, &format!("/audio/{id}/send"), MSK).send().await.expect("send");
+    let response = app
+        .musique(Method::POST, &format!("/audio/{id}/send"), MSK)
+        .send()
+        .await
+        .expect("send");
     let (status, body) = json(response).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(external_ids(&body).len(), 50);
@@ -55,18 +69,31 @@ async fn one_bad_external_id_and_nothing_is_sent() {
     let app = TestApp::spawn().await;
     let id = app.upload_tone(MSK).await;
     let (status, body) = app
-        .send(MSK, &id, json!({"externalIds": ["store_001", "store_999", "acme_001", "store_002"]}))
+        .send(
+            MSK,
+            &id,
+            json!({"externalIds": ["store_001", "store_999", "acme_001", "store_002"]}),
+        )
         .await;
     assert_eq!(status, 404, "{body}");
     assert_musique_error(&body, "external_id_not_found", "not_found_error");
     assert_eq!(body["error"]["externalIds"], json!(["store_999", "acme_001"]));
     let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("store_999") && message.contains("acme_001"), "{message}");
+    assert!(
+        message.contains("store_999") && message.contains("acme_001"),
+        "{message}"
+    );
     assert_eq!(app.count("sends").await, 0);
     assert_eq!(app.count("send_destinations").await, 0);
 
     // Outside a scoped token's stores is the same as unknown.
-    let (status, body) = app.send(MSK_SCOPED, &id, json!({"externalIds": ["store_001", "store_006"]})).await;
+    let (status, body) = app
+        .send(
+            MSK_SCOPED,
+            &id,
+            json!({"externalIds": ["store_001", "store_006"]}),
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["externalIds"], json!(["store_006"]));
     assert_eq!(app.count("sends").await, 0);
@@ -75,7 +102,9 @@ async fn one_bad_external_id_and_nothing_is_sent() {
 #[tokio::test]
 async fn sending_unknown_audio_is_404() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.send(MSK, "aud_00000000000000", json!({"externalIds": ["store_001"]})).await;
+    let (status, body) = app
+        .send(MSK, "aud_00000000000000", json!({"externalIds": ["store_001"]}))
+        .await;
     assert_eq!(status, 404);
     assert_musique_error(&body, "audio_not_found", "not_found_error");
 }
@@ -143,7 +172,9 @@ async fn invalid_fields_are_400_validation_error_naming_the_field() {
 async fn unknown_fields_are_ignored_like_the_real_service() {
     let app = TestApp::spawn().await;
     let id = app.upload_tone(MSK).await;
-    let (status, body) = app.send(MSK, &id, json!({"externalIds": ["store_001"], "colour": "blue"})).await;
+    let (status, body) = app
+        .send(MSK, &id, json!({"externalIds": ["store_001"], "colour": "blue"}))
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -176,7 +207,13 @@ async fn a_scheduled_send_is_pending_until_the_clock_passes_it_then_counts_as_pl
     assert_eq!(body["status"], "scheduled");
     assert_eq!(body["scheduled"], true);
     assert_eq!(body["scheduleAt"], "2026-11-23T13:30:00.000Z", "echoed in UTC");
-    assert!(body["destinations"].as_array().expect("array").iter().all(|d| d["status"] == "scheduled"));
+    assert!(
+        body["destinations"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|d| d["status"] == "scheduled")
+    );
 
     let path = format!("/audio/{id}");
     let stats = || async { app.get_json(&path, MSK).await.1["stats"].clone() };
@@ -187,7 +224,10 @@ async fn a_scheduled_send_is_pending_until_the_clock_passes_it_then_counts_as_pl
 
     app.clock().advance_ms(1);
     let played = stats().await;
-    assert_eq!(played, json!({"timesPlayed": 6, "lastPlayedAt": "2026-11-23T13:30:00.000Z", "totalRecipients": 2}));
+    assert_eq!(
+        played,
+        json!({"timesPlayed": 6, "lastPlayedAt": "2026-11-23T13:30:00.000Z", "totalRecipients": 2})
+    );
 }
 
 #[tokio::test]
@@ -195,9 +235,15 @@ async fn immediate_sends_play_at_once_and_stats_add_up() {
     let app = TestApp::spawn().await;
     app.freeze_at(T0);
     let id = app.upload_tone(MSK).await;
-    app.send(MSK, &id, json!({"externalIds": ["store_001", "store_002"], "repeat": 2})).await;
+    app.send(
+        MSK,
+        &id,
+        json!({"externalIds": ["store_001", "store_002"], "repeat": 2}),
+    )
+    .await;
     app.clock().advance_ms(5_000);
-    app.send(MSK, &id, json!({"externalIds": ["store_002", "store_003"]})).await;
+    app.send(MSK, &id, json!({"externalIds": ["store_002", "store_003"]}))
+        .await;
     let (_, body) = app.get_json(&format!("/audio/{id}"), MSK).await;
     assert_eq!(
         body["stats"],

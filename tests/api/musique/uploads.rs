@@ -14,7 +14,12 @@ async fn content_that_is_not_mp3_is_415_whatever_its_name() {
         ("a WAV file", fixture("wave.wav")),
         ("an empty file", Vec::new()),
         ("three bytes of an MP3", truncated_head),
-        ("random bytes", (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()),
+        (
+            "random bytes",
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
     ];
     for (what, bytes) in cases {
         let (status, body) = app.upload(MSK, "song.mp3", bytes, &[]).await;
@@ -37,7 +42,12 @@ async fn a_truncated_mp3_keeps_only_its_complete_frames() {
 async fn an_upload_without_a_file_part_is_400_missing_file() {
     let app = TestApp::spawn().await;
     let form = Form::new().text("name", "no file here");
-    let response = app.musique(Method::POST, "/audio", MSK).multipart(form).send().await.expect("request");
+    let response = app
+        .musique(Method::POST, "/audio", MSK)
+        .multipart(form)
+        .send()
+        .await
+        .expect("request");
     let (status, body) = json(response).await;
     assert_eq!(status, 400);
     assert_musique_error(&body, "missing_file", "invalid_request_error");
@@ -53,7 +63,11 @@ async fn an_upload_without_a_file_part_is_400_missing_file() {
     assert_eq!(status, 400, "a JSON body is not a multipart upload");
     assert_musique_error(&body, "missing_file", "invalid_request_error");
 
-    let response = app.musique(Method::POST, "/audio", MSK).send().await.expect("request");
+    let response = app
+        .musique(Method::POST, "/audio", MSK)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status().as_u16(), 400, "an empty body");
 }
 
@@ -99,11 +113,22 @@ async fn bad_text_parts_are_400_naming_the_field() {
         let form = Form::new()
             .part("file", Part::bytes(fixture("tone_1s.mp3")).file_name("a.mp3"))
             .part(field, Part::bytes(value));
-        let response = app.musique(Method::POST, "/audio", MSK).multipart(form).send().await.expect("request");
+        let response = app
+            .musique(Method::POST, "/audio", MSK)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
         let (status, body) = json(response).await;
         assert_eq!(status, 400, "{field} {what}");
         assert_musique_error(&body, "validation_error", "invalid_request_error");
-        assert!(body["error"]["message"].as_str().unwrap_or_default().contains(field), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(field),
+            "{body}"
+        );
     }
 }
 
@@ -113,7 +138,12 @@ async fn two_file_parts_are_refused() {
     let form = Form::new()
         .part("file", Part::bytes(fixture("tone_1s.mp3")).file_name("a.mp3"))
         .part("file", Part::bytes(fixture("tone_1s.mp3")).file_name("b.mp3"));
-    let response = app.musique(Method::POST, "/audio", MSK).multipart(form).send().await.expect("request");
+    let response = app
+        .musique(Method::POST, "/audio", MSK)
+        .multipart(form)
+        .send()
+        .await
+        .expect("request");
     let (status, body) = json(response).await;
     assert_eq!(status, 400);
     assert_musique_error(&body, "validation_error", "invalid_request_error");
@@ -122,13 +152,17 @@ async fn two_file_parts_are_refused() {
 #[tokio::test]
 async fn the_name_defaults_to_the_file_name_and_other_formats_of_mp3_work() {
     let app = TestApp::spawn().await;
-    let (status, body) = app.upload(MSK, "morning-announcement.mp3", fixture("tone_2s_22k.mp3"), &[]).await;
+    let (status, body) = app
+        .upload(MSK, "morning-announcement.mp3", fixture("tone_2s_22k.mp3"), &[])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["name"], "morning-announcement");
     let duration = body["duration"].as_f64().expect("duration");
     assert!((duration - 2.0).abs() < 0.06, "MPEG-2 duration {duration}");
 
-    let (status, body) = app.upload(MSK, "x.bin", fixture("tone_3s_vbr.mp3"), &[("name", "Named")]).await;
+    let (status, body) = app
+        .upload(MSK, "x.bin", fixture("tone_3s_vbr.mp3"), &[("name", "Named")])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["name"], "Named");
     let duration = body["duration"].as_f64().expect("duration");

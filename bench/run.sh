@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The soundcheck benchmark: release server vs a bare axum "hello" on the same machine, loaded
+# from another process (wrk) over loopback with 64 connections. Traffic goes to 127.0.0.1 only;
+# every run is bounded in time. Prints the figures BENCHMARKS.md records.
+#   bash bench/run.sh            (DURATION=10s by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+PORT=${PORT:-18181}
+HELLO_PORT=${HELLO_PORT:-18182}
+CONNS=64
+
+if ! command -v wrk >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+cargo build --release --bin soundcheck --example hello 2>&1 | tail -1
+BIN=target/release/soundcheck
+WORK=$(mktemp -d)
+cleanup() { kill "${SERVER:-}" "${HELLO:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "== machine: $(nproc) cores, $(uname -r); wrk -t2 -c$CONNS -d$DURATION"
+python3 bench/startup.py "$BIN" "$WORK/startup.db" "$PORT" 7
+
+RUST_LOG=warn "$BIN" --db "$WORK/bench.db" --addr "127.0.0.1:$PORT" >/dev/null 2>&1 &
+SERVER=$!
+for _ in $(seq 200); do curl -fs -o /dev/null -H "X-API-Key: msk_prod_1234567890abcdef" "http://127.0.0.1:$PORT/api/v1/integration/health" && break; sleep 0.05; done
+
+# A key whose limits are raised out of the way; the limiter still runs on every request.
+TOKEN=$("$BIN" keys create --api musique --company bench --db "$WORK/bench.db" \
+  --external-ids b01,b02,b03,b04,b05,b06,b07,b08,b09,b10 --limits 1000000000/1000000000/1000000000 | tail -1)
+H="X-API-Key: $TOKEN"
+BASE="http://127.0.0.1:$PORT/api/v1/integration"
+for i in $(seq 20); do
+  AUDIO=$(curl -fs -H "$H" -F "file=@tests/fixtures/tone_1s.mp3" "$BASE/audio" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+done
+
+run() { # name, then wrk arguments
+  local name=$1; shift
+  echo "== $name"
+  wrk -t2 -c$CONNS -d"$DURATION" --latency "$@" | grep -E "Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
+}
+run "GET /health" -H "$H" "$BASE/health"
+run "GET /audio (20 items)" -H "$H" "$BASE/audio"
+run "POST /audio/{id}/send to 10 stores" -H "$H" -s bench/send.lua "$BASE/audio/$AUDIO/send"
+MP3=tests/fixtures/speech_like_1mb.mp3 run "POST /audio (1 MB MP3)" -H "$H" -s bench/upload.lua -d 5s "$BASE/audio"
+echo "== soundcheck peak RSS: $(grep VmHWM /proc/$SERVER/status | awk '{print $2, $3}')"
+kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
+
+target/release/examples/hello "127.0.0.1:$HELLO_PORT" &
+HELLO=$!
+sleep 0.3
+run "bare axum hello (ceiling)" "http://127.0.0.1:$HELLO_PORT/"
