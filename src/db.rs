@@ -38,9 +38,15 @@ impl Db {
         // NORMAL under WAL keeps every committed transaction across a process crash; only an
         // OS crash could lose the last few, and never corrupts the file.
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // Sorting and DISTINCT spill to temp b-trees; in a file they cost system calls on
+        // every list request.
+        .pragma("temp_store", "memory");
 
+        // `test_before_acquire` would ping the connection before every query: a round trip
+        // to the connection's worker thread that doubles the cost of a simple SELECT.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -54,6 +60,7 @@ impl Db {
             write.clone()
         } else {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(8)
                 .min_connections(1)
                 .idle_timeout(None)

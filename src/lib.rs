@@ -69,7 +69,8 @@ impl App {
             clocks.insert(&tenant, TenantClock::new(offset, frozen));
         }
 
-        let state = AppState::new(config, db, clocks);
+        let libraries = musique::library::Libraries::load(&db).await?;
+        let state = AppState::new(config, db, clocks, libraries);
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         Ok(App {

@@ -8,6 +8,7 @@ use crate::auth::KeyCache;
 use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
 use crate::db::Db;
+use crate::musique::library::Libraries;
 use crate::rate_limit::{KeyLimiter, Limits};
 
 /// The tenant that holds the default fixtures.
@@ -19,20 +20,27 @@ pub struct AppState {
     pub db: Db,
     pub clocks: Clocks,
     pub keys: Arc<KeyCache>,
+    /// The read side of every Musique library.
+    pub musique: Arc<Libraries>,
     limiters: Arc<Mutex<HashMap<String, Arc<KeyLimiter>>>>,
     /// When the background watcher last completed a round (real ms); `/health` reads it.
     pub watcher_beat_ms: Arc<AtomicI64>,
+    /// The last health checks `(when, [database, storage, messaging])`, reused for a second
+    /// so that a client polling `/health` cannot queue up behind the single writer.
+    pub health: Arc<Mutex<Option<(i64, [bool; 3])>>>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, clocks: Clocks) -> AppState {
+    pub fn new(config: Config, db: Db, clocks: Clocks, musique: Libraries) -> AppState {
         AppState {
             config: Arc::new(config),
             db,
             clocks,
             keys: Arc::default(),
+            musique: Arc::new(musique),
             limiters: Arc::default(),
             watcher_beat_ms: Arc::new(AtomicI64::new(real_now_ms())),
+            health: Arc::default(),
         }
     }
 

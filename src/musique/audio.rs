@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::Caller;
+use super::library::{AudioMeta, AudioView};
 use super::mp3;
-use super::store::{self, AudioRow, DeleteOutcome, Library, NewAudio, Stats};
+use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::auth::random_alnum;
 use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
@@ -26,52 +27,75 @@ const MAX_DESCRIPTION_CHARS: usize = 2_000;
 const MAX_CATEGORY_CHARS: usize = 100;
 
 /// The audio object (spec §5): V1 says `id`, the legacy docs `audioId`; both are emitted.
+/// Borrowed, so a page is serialized straight from the library's read side.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AudioObject {
-    pub id: String,
-    pub audio_id: String,
-    pub name: String,
-    pub url: String,
+pub struct AudioObject<'a> {
+    pub id: &'a str,
+    pub audio_id: &'a str,
+    pub name: &'a str,
+    pub url: MediaUrl<'a>,
     pub duration: f64,
     pub size: i64,
     pub format: &'static str,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<Option<String>>,
+    pub description: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<Option<String>>,
+    pub category: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
 }
 
-impl AudioObject {
+/// `{base}/media/audio/{id}.mp3`, written straight into the response.
+#[derive(Debug)]
+pub struct MediaUrl<'a> {
+    base: &'a str,
+    id: &'a str,
+}
+
+impl Serialize for MediaUrl<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{}/media/audio/{}.mp3", self.base, self.id))
+    }
+}
+
+impl<'a> AudioObject<'a> {
     /// The full object, as get and list show it.
-    fn with_stats(row: &AudioRow, base_url: &str) -> AudioObject {
+    fn with_stats(view: &AudioView<'a>, base_url: &'a str) -> AudioObject<'a> {
         AudioObject {
-            description: Some(row.description.clone()),
-            category: Some(row.category.clone()),
-            stats: Some(row.stats()),
-            ..AudioObject::basic(row, base_url)
+            description: Some(view.meta.description.as_deref()),
+            category: Some(view.meta.category.as_deref()),
+            stats: Some(view.stats()),
+            ..AudioObject::basic(view.meta, base_url)
         }
     }
 
     /// The object as the upload answers it.
-    fn basic(row: &AudioRow, base_url: &str) -> AudioObject {
+    fn basic(meta: &'a AudioMeta, base_url: &'a str) -> AudioObject<'a> {
         AudioObject {
-            id: row.id.clone(),
-            audio_id: row.id.clone(),
-            name: row.name.clone(),
-            url: format!("{base_url}/media/audio/{}.mp3", row.id),
-            duration: (row.duration * 1000.0).round() / 1000.0,
-            size: row.size,
+            id: &meta.id,
+            audio_id: &meta.id,
+            name: &meta.name,
+            url: MediaUrl {
+                base: base_url,
+                id: &meta.id,
+            },
+            duration: (meta.duration * 1000.0).round() / 1000.0,
+            size: meta.size,
             format: "mp3",
-            created_at: rfc3339_ms(row.created_at_ms),
+            created_at: rfc3339_ms(meta.created_at_ms),
             description: None,
             category: None,
             stats: None,
         }
     }
+}
+
+/// A JSON body already serialized.
+fn json_bytes(value: &impl Serialize) -> Result<Response> {
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.into()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 /// Where this server is reachable, as the client addressed it.
@@ -97,8 +121,8 @@ pub struct Pagination {
 }
 
 #[derive(Debug, Serialize)]
-pub struct AudioList {
-    pub audio: Vec<AudioObject>,
+pub struct AudioList<'a> {
+    pub audio: Vec<AudioObject<'a>>,
     pub pagination: Pagination,
 }
 
@@ -128,33 +152,30 @@ pub async fn list(
     Caller(caller): Caller,
     headers: HeaderMap,
     query: QueryPairs,
-) -> Result<Json<AudioList>> {
+) -> Result<Response> {
     caller.require("audio.read")?;
     let page = int_param(&query, "page", 1, 1..=1_000_000)?;
     let limit = int_param(&query, "limit", 20, 1..=100)?;
-    let (rows, total) = store::list_audio(
-        &state.db,
-        Library::from(&*caller),
-        caller.clock.now_ms(),
-        page,
-        limit,
-    )
-    .await?;
+    let key = Library::from(&*caller).key();
     let base = base_url(&headers, &state);
-    let total_pages = (total + limit - 1) / limit;
-    Ok(Json(AudioList {
-        audio: rows
-            .iter()
-            .map(|row| AudioObject::with_stats(row, &base))
-            .collect(),
-        pagination: Pagination {
-            page,
-            limit,
-            total,
-            total_pages,
-            has_more: page < total_pages,
-        },
-    }))
+    state
+        .musique
+        .page(key, caller.clock.now_ms(), page, limit, |rows, total| {
+            let total_pages = (total + limit - 1) / limit;
+            json_bytes(&AudioList {
+                audio: rows
+                    .iter()
+                    .map(|row| AudioObject::with_stats(row, &base))
+                    .collect(),
+                pagination: Pagination {
+                    page,
+                    limit,
+                    total,
+                    total_pages,
+                    has_more: page < total_pages,
+                },
+            })
+        })
 }
 
 /// `GET /audio/{id}`.
@@ -163,12 +184,16 @@ pub async fn get(
     Caller(caller): Caller,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<AudioObject>> {
+) -> Result<Response> {
     caller.require("audio.read")?;
-    let row = store::get_audio(&state.db, Library::from(&*caller), &id, caller.clock.now_ms())
-        .await?
-        .ok_or(Error::AudioNotFound(id))?;
-    Ok(Json(AudioObject::with_stats(&row, &base_url(&headers, &state))))
+    let key = Library::from(&*caller).key();
+    let base = base_url(&headers, &state);
+    state
+        .musique
+        .get(key, &id, caller.clock.now_ms(), |view| {
+            json_bytes(&AudioObject::with_stats(&view, &base))
+        })
+        .unwrap_or(Err(Error::AudioNotFound(id)))
 }
 
 #[derive(Debug, Serialize)]
@@ -186,7 +211,15 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Deleted>> {
     caller.require("audio.delete")?;
-    match store::delete_audio(&state.db, Library::from(&*caller), &id, caller.clock.now_ms()).await? {
+    match store::delete_audio(
+        &state.db,
+        &state.musique,
+        Library::from(&*caller),
+        &id,
+        caller.clock.now_ms(),
+    )
+    .await?
+    {
         DeleteOutcome::Deleted => Ok(Json(Deleted {
             deleted: true,
             audio_id: id.clone(),
@@ -212,7 +245,7 @@ pub async fn upload(
     Caller(caller): Caller,
     headers: HeaderMap,
     multipart: std::result::Result<Multipart, MultipartRejection>,
-) -> Result<Json<AudioObject>> {
+) -> Result<Response> {
     caller.require("audio.write")?;
     let mut multipart = multipart.map_err(|_| Error::MissingFile)?;
     let mut form = UploadForm::default();
@@ -266,20 +299,8 @@ pub async fn upload(
         bytes: &bytes,
         created_at_ms,
     };
-    store::insert_audio(&state.db, Library::from(&*caller), &new).await?;
-    let row = AudioRow {
-        id: id.clone(),
-        name,
-        description: None,
-        category: None,
-        duration: info.duration_secs,
-        size: bytes.len() as i64,
-        created_at_ms,
-        times_played: 0,
-        total_recipients: 0,
-        last_played_ms: None,
-    };
-    Ok(Json(AudioObject::basic(&row, &base_url(&headers, &state))))
+    let meta = store::insert_audio(&state.db, &state.musique, Library::from(&*caller), &new).await?;
+    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state)))
 }
 
 /// The file name without its extension, or a neutral name when the client sent none.

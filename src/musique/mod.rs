@@ -4,9 +4,11 @@
 //! - [`sends`]  targeted and broadcast sends, immediate or scheduled
 //! - [`system`] `GET /` and `GET /health`
 //! - [`store`]  the SQL behind them
+//! - [`library`] the in-memory read side that list and get answer from
 //! - [`mp3`]    MP3 validation and duration by content
 
 pub mod audio;
+pub mod library;
 pub mod mp3;
 pub mod sends;
 pub mod store;

@@ -195,7 +195,9 @@ pub async fn send(
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let destinations = match store::create_send(&state.db, Library::from(&*caller), &new).await? {
+    let destinations = match store::create_send(&state.db, &state.musique, Library::from(&*caller), &new)
+        .await?
+    {
         SendOutcome::Created(destinations) => destinations,
         SendOutcome::AudioNotFound => return Err(Error::AudioNotFound(audio_id)),
         SendOutcome::UnknownExternalIds(ids) => return Err(Error::ExternalIdsNotFound(ids)),

@@ -1,9 +1,11 @@
 //! The SQL of the Musique API. Every function takes the caller's company and environment,
-//! so one company can never reach another's rows.
+//! so one company can never reach another's rows. Writes commit here first, then update the
+//! in-memory read side ([`super::library`]).
 
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 
+use super::library::{AudioMeta, AudioView, Libraries, LibraryKey, SendPlay};
 use crate::auth::{Environment, MusiqueCaller};
 use crate::clock::rfc3339_ms;
 use crate::db::Db;
@@ -16,6 +18,15 @@ pub struct Library<'a> {
     pub environment: Environment,
 }
 
+impl Library<'_> {
+    pub fn key(&self) -> LibraryKey {
+        LibraryKey {
+            company_id: self.company_id,
+            environment: self.environment,
+        }
+    }
+}
+
 impl<'a> From<&'a MusiqueCaller> for Library<'a> {
     fn from(caller: &'a MusiqueCaller) -> Self {
         Library {
@@ -26,20 +37,6 @@ impl<'a> From<&'a MusiqueCaller> for Library<'a> {
     }
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct AudioRow {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub category: Option<String>,
-    pub duration: f64,
-    pub size: i64,
-    pub created_at_ms: i64,
-    pub times_played: i64,
-    pub total_recipients: i64,
-    pub last_played_ms: Option<i64>,
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
@@ -48,7 +45,7 @@ pub struct Stats {
     pub total_recipients: i64,
 }
 
-impl AudioRow {
+impl AudioView<'_> {
     pub fn stats(&self) -> Stats {
         Stats {
             times_played: self.times_played,
@@ -68,13 +65,20 @@ pub struct NewAudio<'a> {
     pub created_at_ms: i64,
 }
 
-/// Stores the row and its bytes in one transaction: both or neither.
-pub async fn insert_audio(db: &Db, lib: Library<'_>, audio: &NewAudio<'_>) -> sqlx::Result<()> {
+/// Stores the row and its bytes in one transaction (both or neither), then shows it in the
+/// library's read side.
+pub async fn insert_audio(
+    db: &Db,
+    libraries: &Libraries,
+    lib: Library<'_>,
+    audio: &NewAudio<'_>,
+) -> sqlx::Result<AudioMeta> {
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    let seq: i64 = sqlx::query_scalar(
         "INSERT INTO audio (id, tenant_id, company_id, environment, name, description, category,
                             duration, size, created_at_ms, seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audio))",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audio))
+         RETURNING seq",
     )
     .bind(audio.id)
     .bind(lib.tenant_id)
@@ -86,78 +90,26 @@ pub async fn insert_audio(db: &Db, lib: Library<'_>, audio: &NewAudio<'_>) -> sq
     .bind(audio.duration)
     .bind(audio.bytes.len() as i64)
     .bind(audio.created_at_ms)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     sqlx::query("INSERT INTO audio_blobs (audio_id, bytes) VALUES (?, ?)")
         .bind(audio.id)
         .bind(audio.bytes)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
-}
-
-/// Stats count a destination once its send is due on the tenant's clock: it has played,
-/// `repeat` times, at that moment.
-const AUDIO_WITH_STATS: &str = "
-    SELECT a.id, a.name, a.description, a.category, a.duration, a.size, a.created_at_ms,
-           COALESCE(st.times_played, 0) AS times_played,
-           COALESCE(st.total_recipients, 0) AS total_recipients,
-           st.last_played_ms
-    FROM audio a
-    LEFT JOIN (
-        SELECT s.audio_id,
-               SUM(s.repeat) AS times_played,
-               COUNT(DISTINCT d.location_id) AS total_recipients,
-               MAX(s.due_at_ms) AS last_played_ms
-        FROM sends s JOIN send_destinations d ON d.send_id = s.id
-        WHERE s.due_at_ms <= ?1 AND s.audio_id IN (SELECT id FROM page)
-        GROUP BY s.audio_id
-    ) st ON st.audio_id = a.id
-    WHERE a.id IN (SELECT id FROM page)";
-
-/// One page of the library, newest first, with stats; and the library's size.
-pub async fn list_audio(
-    db: &Db,
-    lib: Library<'_>,
-    now_ms: i64,
-    page: i64,
-    limit: i64,
-) -> sqlx::Result<(Vec<AudioRow>, i64)> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audio WHERE company_id = ? AND environment = ?")
-            .bind(lib.company_id)
-            .bind(lib.environment.as_str())
-            .fetch_one(&db.read)
-            .await?;
-    let sql = format!(
-        "WITH page AS (
-             SELECT id FROM audio WHERE company_id = ?2 AND environment = ?3
-             ORDER BY created_at_ms DESC, seq DESC LIMIT ?4 OFFSET ?5
-         ) {AUDIO_WITH_STATS} ORDER BY a.created_at_ms DESC, a.seq DESC"
-    );
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(now_ms)
-        .bind(lib.company_id)
-        .bind(lib.environment.as_str())
-        .bind(limit)
-        .bind((page - 1).saturating_mul(limit))
-        .fetch_all(&db.read)
-        .await?;
-    Ok((rows, total))
-}
-
-pub async fn get_audio(db: &Db, lib: Library<'_>, id: &str, now_ms: i64) -> sqlx::Result<Option<AudioRow>> {
-    let sql = format!(
-        "WITH page AS (SELECT id FROM audio WHERE id = ?2 AND company_id = ?3 AND environment = ?4)
-         {AUDIO_WITH_STATS}"
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(now_ms)
-        .bind(id)
-        .bind(lib.company_id)
-        .bind(lib.environment.as_str())
-        .fetch_optional(&db.read)
-        .await
+    tx.commit().await?;
+    let meta = AudioMeta {
+        id: audio.id.to_owned(),
+        name: audio.name.to_owned(),
+        description: audio.description.map(str::to_owned),
+        category: audio.category.map(str::to_owned),
+        duration: audio.duration,
+        size: audio.bytes.len() as i64,
+        created_at_ms: audio.created_at_ms,
+        seq,
+    };
+    libraries.insert_audio(lib.key(), meta.clone());
+    Ok(meta)
 }
 
 /// The bytes behind an audio id (the public file URL needs no key).
@@ -176,7 +128,13 @@ pub enum DeleteOutcome {
 
 /// Deletes an audio object, its bytes and its sends, unless a scheduled send is pending.
 /// The check and the delete share one write transaction.
-pub async fn delete_audio(db: &Db, lib: Library<'_>, id: &str, now_ms: i64) -> sqlx::Result<DeleteOutcome> {
+pub async fn delete_audio(
+    db: &Db,
+    libraries: &Libraries,
+    lib: Library<'_>,
+    id: &str,
+    now_ms: i64,
+) -> sqlx::Result<DeleteOutcome> {
     let mut tx = db.begin_write().await?;
     if !audio_exists(&mut tx, lib, id).await? {
         return Ok(DeleteOutcome::NotFound);
@@ -196,6 +154,7 @@ pub async fn delete_audio(db: &Db, lib: Library<'_>, id: &str, now_ms: i64) -> s
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    libraries.remove_audio(lib.key(), id);
     Ok(DeleteOutcome::Deleted)
 }
 
@@ -250,7 +209,12 @@ pub enum SendOutcome {
 
 /// Resolves the destinations and records the send, all or nothing: if one External ID
 /// fails, no row is written.
-pub async fn create_send(db: &Db, lib: Library<'_>, send: &NewSend<'_>) -> sqlx::Result<SendOutcome> {
+pub async fn create_send(
+    db: &Db,
+    libraries: &Libraries,
+    lib: Library<'_>,
+    send: &NewSend<'_>,
+) -> sqlx::Result<SendOutcome> {
     let mut tx = db.begin_write().await?;
     if !audio_exists(&mut tx, lib, send.audio_id).await? {
         return Ok(SendOutcome::AudioNotFound);
@@ -308,6 +272,16 @@ pub async fn create_send(db: &Db, lib: Library<'_>, send: &NewSend<'_>) -> sqlx:
         .await?;
     }
     tx.commit().await?;
+    libraries.add_send(
+        lib.key(),
+        send.audio_id,
+        SendPlay {
+            due_at_ms: send.due_at_ms,
+            repeat: send.repeat,
+            scheduled: send.scheduled,
+            location_ids: destinations.iter().map(|l| l.id).collect(),
+        },
+    );
     Ok(SendOutcome::Created(destinations))
 }
 

@@ -78,21 +78,10 @@ fn up(ok: bool) -> &'static str {
     if ok { "up" } else { "down" }
 }
 
-/// Each service is really checked: the read pool answers, the single writer can be had
-/// (uploads and sends need it), and the background key watcher is still beating.
+/// Each service is really checked, at most once a second: the read pool answers, the single
+/// writer can be had (uploads and sends need it), and the background key watcher is beating.
 pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Json<Health> {
-    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db.read)
-        .await
-        .is_ok();
-    let storage = match tokio::time::timeout(Duration::from_secs(2), state.db.write.acquire()).await {
-        Ok(Ok(mut conn)) => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audio_blobs WHERE 0")
-            .fetch_one(&mut *conn)
-            .await
-            .is_ok(),
-        _ => false,
-    };
-    let messaging = real_now_ms() - state.watcher_beat_ms.load(Ordering::Acquire) < 5_000;
+    let [database, storage, messaging] = checks(&state).await;
     let status = match (database, storage && messaging) {
         (false, _) => "down",
         (true, false) => "degraded",
@@ -108,4 +97,29 @@ pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Js
             messaging: up(messaging),
         },
     })
+}
+
+async fn checks(state: &AppState) -> [bool; 3] {
+    const FRESH_MS: i64 = 1_000;
+    let cached = *state.health.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, results)) = cached
+        && real_now_ms() - at < FRESH_MS
+    {
+        return results;
+    }
+    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.db.read)
+        .await
+        .is_ok();
+    let storage = match tokio::time::timeout(Duration::from_secs(2), state.db.write.acquire()).await {
+        Ok(Ok(mut conn)) => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audio_blobs WHERE 0")
+            .fetch_one(&mut *conn)
+            .await
+            .is_ok(),
+        _ => false,
+    };
+    let messaging = real_now_ms() - state.watcher_beat_ms.load(Ordering::Acquire) < 5_000;
+    let results = [database, storage, messaging];
+    *state.health.lock().unwrap_or_else(|e| e.into_inner()) = Some((real_now_ms(), results));
+    results
 }
