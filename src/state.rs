@@ -14,6 +14,9 @@ use crate::rate_limit::{KeyLimiter, Limits};
 /// The tenant that holds the default fixtures.
 pub const DEFAULT_TENANT: &str = "default";
 
+/// When the health checks last ran (real ms) and their results: database, storage, messaging.
+pub type HealthChecks = (i64, [bool; 3]);
+
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -27,7 +30,7 @@ pub struct AppState {
     pub watcher_beat_ms: Arc<AtomicI64>,
     /// The last health checks `(when, [database, storage, messaging])`, reused for a second
     /// so that a client polling `/health` cannot queue up behind the single writer.
-    pub health: Arc<Mutex<Option<(i64, [bool; 3])>>>,
+    pub health: Arc<Mutex<Option<HealthChecks>>>,
 }
 
 impl AppState {
