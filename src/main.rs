@@ -7,11 +7,6 @@ use soundcheck::config::{Config, LogFormat};
 use soundcheck::{App, cli};
 use tokio::net::TcpListener;
 
-// Request handling allocates many small short-lived buffers; mimalloc serves them with less
-// contention than glibc's malloc on a loaded 2-core machine.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "soundcheck",

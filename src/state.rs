@@ -14,6 +14,9 @@ use crate::rate_limit::{KeyLimiter, Limits};
 /// The tenant that holds the default fixtures.
 pub const DEFAULT_TENANT: &str = "default";
 
+/// How many upload bodies are read at once; more wait their turn.
+pub const UPLOADS_IN_FLIGHT: usize = 1;
+
 /// When the health checks last ran (real ms) and their results: database, storage, messaging.
 pub type HealthChecks = (i64, [bool; 3]);
 
@@ -31,6 +34,8 @@ pub struct AppState {
     /// The last health checks `(when, [database, storage, messaging])`, reused for a second
     /// so that a client polling `/health` cannot queue up behind the single writer.
     pub health: Arc<Mutex<Option<HealthChecks>>>,
+    /// Uploads whose bodies may be in memory at once.
+    pub uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -44,6 +49,7 @@ impl AppState {
             limiters: Arc::default(),
             watcher_beat_ms: Arc::new(AtomicI64::new(real_now_ms())),
             health: Arc::default(),
+            uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT)),
         }
     }
 

@@ -248,6 +248,19 @@ pub async fn upload(
 ) -> Result<Response> {
     caller.require("audio.write")?;
     let mut multipart = multipart.map_err(|_| Error::MissingFile)?;
+    // Uploads are stored one at a time by the single writer anyway; reading one body at a
+    // time costs no throughput and keeps a burst of 10 MB uploads from growing the process.
+    let _permit = state
+        .uploads
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let expected = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_FILE_BYTES);
     let mut form = UploadForm::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let Some(name) = field.name().map(str::to_owned) else {
@@ -259,7 +272,7 @@ pub async fn upload(
                     return Err(Error::validation("Only one `file` part is allowed."));
                 }
                 let file_name = field.file_name().map(str::to_owned);
-                form.file = Some((file_name, read_file(field).await?));
+                form.file = Some((file_name, read_file(field, expected).await?));
             }
             "name" => form.name = Some(text_field(field, "name", MAX_NAME_CHARS).await?),
             "description" => {
@@ -319,8 +332,9 @@ fn default_name(file_name: Option<&str>) -> String {
 }
 
 /// Reads the file part, refusing it as soon as it passes 10 MB or stops looking like MP3.
-async fn read_file(mut field: Field<'_>) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+/// `expected` (the body's length, capped at the limit) sizes the buffer once.
+async fn read_file(mut field: Field<'_>, expected: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(expected);
     let mut checked_start = false;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > MAX_FILE_BYTES {

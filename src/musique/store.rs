@@ -260,17 +260,17 @@ pub async fn create_send(
     .bind(send.created_at_ms)
     .execute(&mut *tx)
     .await?;
-    for location in &destinations {
-        sqlx::query(
-            "INSERT INTO send_destinations (send_id, location_id, external_id, user_id) VALUES (?, ?, ?, ?)",
-        )
-        .bind(send.id)
-        .bind(location.id)
-        .bind(&location.external_id)
-        .bind(location.user_id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    // One statement for every destination: each statement is a round trip to the writer.
+    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO send_destinations (send_id, location_id, external_id, user_id) ",
+    );
+    insert.push_values(&destinations, |mut row, location| {
+        row.push_bind(send.id)
+            .push_bind(location.id)
+            .push_bind(&location.external_id)
+            .push_bind(location.user_id);
+    });
+    insert.build().execute(&mut *tx).await?;
     tx.commit().await?;
     libraries.add_send(
         lib.key(),
