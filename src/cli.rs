@@ -1,4 +1,5 @@
-//! The `keys` subcommands: they work on the same database file as a running server.
+//! The `keys` subcommands (they work on the same database file as a running server) and
+//! `fixtures generate`.
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -236,6 +237,54 @@ pub async fn create(db: &Db, args: &CreateKey) -> anyhow::Result<(String, String
             let id = keys::insert_musicark_key(&mut tx, &key, &hash).await?;
             tx.commit().await?;
             Ok((id, token))
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FixturesCommand {
+    /// Write a seeded song catalogue to DIR/catalogue.jsonl (same seed, same bytes).
+    Generate {
+        /// How many songs.
+        #[arg(long, default_value_t = 600)]
+        songs: usize,
+        /// The generator's seed.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// The instant publication dates are spread before (a few songs land after it).
+        #[arg(long, default_value = "2026-11-23T00:00:00Z")]
+        now: String,
+        /// The directory to write into (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+pub fn fixtures(command: FixturesCommand) -> anyhow::Result<()> {
+    use crate::musicark::catalogue;
+    match command {
+        FixturesCommand::Generate {
+            songs,
+            seed,
+            now,
+            out,
+        } => {
+            anyhow::ensure!(
+                catalogue::parse_rfc3339(&now).is_some(),
+                "--now must be an RFC 3339 instant such as 2026-11-23T00:00:00Z"
+            );
+            let catalogue = catalogue::generate(songs, seed, &now);
+            catalogue::check_catalogue(&catalogue).map_err(anyhow::Error::msg)?;
+            std::fs::create_dir_all(&out)?;
+            let path = out.join("catalogue.jsonl");
+            let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            catalogue::write_jsonl(&catalogue, file)?;
+            println!(
+                "wrote {} songs (seed {seed}) to {}",
+                catalogue.len(),
+                path.display()
+            );
+            Ok(())
         }
     }
 }

@@ -10,10 +10,12 @@ use crate::clock::real_now_ms;
 use crate::config::HashCost;
 use crate::db::Db;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
+use crate::musicark::{self, catalogue};
 use crate::rate_limit::Limits;
 
 const BUNDLED_MUSIQUE: &str = include_str!("../fixtures/musique.json");
 const BUNDLED_MUSICARK: &str = include_str!("../fixtures/musicark.json");
+const BUNDLED_CATALOGUE: &str = include_str!("../fixtures/catalogue.jsonl");
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -88,11 +90,13 @@ pub struct ArkKeyFixture {
     pub monthly_limit: Option<i64>,
 }
 
-/// Everything a tenant is seeded with.
+/// Everything a tenant is seeded with, and where the song catalogue comes from.
 #[derive(Clone, Debug)]
 pub struct Fixtures {
     pub musique: MusiqueFixtures,
     pub musicark: MusicArkFixtures,
+    /// `catalogue.jsonl` of the fixtures directory, or `None` for the bundled one.
+    pub catalogue_path: Option<std::path::PathBuf>,
 }
 
 impl Fixtures {
@@ -110,7 +114,12 @@ impl Fixtures {
             .map_err(|e| anyhow::anyhow!("musique.json: {e}"))?;
         let musicark: MusicArkFixtures = serde_json::from_str(&read("musicark.json", BUNDLED_MUSICARK)?)
             .map_err(|e| anyhow::anyhow!("musicark.json: {e}"))?;
-        let fixtures = Fixtures { musique, musicark };
+        let catalogue_path = dir.map(|d| d.join("catalogue.jsonl")).filter(|p| p.exists());
+        let fixtures = Fixtures {
+            musique,
+            musicark,
+            catalogue_path,
+        };
         fixtures.validate()?;
         Ok(fixtures)
     }
@@ -147,6 +156,31 @@ impl Fixtures {
         }
         lines
     }
+}
+
+/// Loads the song catalogue into an empty database, checking every derived field first.
+/// Returns how many songs were written (0 when the catalogue was already there).
+pub async fn seed_catalogue(db: &Db, fixtures: &Fixtures) -> anyhow::Result<usize> {
+    if musicark::store::has_songs(db).await? {
+        return Ok(0);
+    }
+    let path = fixtures.catalogue_path.clone();
+    let songs = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<catalogue::Song>> {
+        let songs = match &path {
+            Some(path) => {
+                let file =
+                    std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                catalogue::read_jsonl(std::io::BufReader::new(file))
+            }
+            None => catalogue::read_jsonl(BUNDLED_CATALOGUE.as_bytes()),
+        }
+        .map_err(|e| anyhow::anyhow!("catalogue.jsonl: {e}"))?;
+        catalogue::check_catalogue(&songs).map_err(|e| anyhow::anyhow!("catalogue.jsonl: {e}"))?;
+        Ok(songs)
+    })
+    .await??;
+    musicark::store::seed(db, &songs).await?;
+    Ok(songs.len())
 }
 
 /// Creates tenant `tenant_id` with the fixtures, unless it exists. Returns whether it seeded.

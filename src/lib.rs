@@ -59,6 +59,7 @@ impl App {
         let fixtures = Fixtures::load(config.fixtures.as_deref())?;
         let db = Db::open(&config.db).await?;
         fixtures::seed_tenant(&db, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
+        fixtures::seed_catalogue(&db, &fixtures).await?;
 
         let clocks = Clocks::default();
         let rows: Vec<(String, i64, Option<i64>)> =
@@ -73,6 +74,15 @@ impl App {
         let state = AppState::new(config, db, clocks, libraries);
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
+        tokio::spawn(flush_quotas(state.clone(), background.clone()));
+        // The catalogue index builds in the background, so start-up does not wait for it;
+        // a MusicArk request that comes first waits for the same build.
+        let warm = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = musicark::catalogue_index(&warm).await {
+                tracing::error!(error = %err, "could not build the catalogue index");
+            }
+        });
         Ok(App {
             router: router(state.clone()),
             state,
@@ -91,6 +101,10 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         self.background.cancel();
+        // Counts taken since the last write-behind are kept across the restart.
+        if let Err(err) = self.state.quotas.flush(&self.state.db).await {
+            tracing::error!(error = %err, "could not write the last quota counts");
+        }
         self.state.db.close().await;
         Ok(result?)
     }
@@ -104,6 +118,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed);
     middleware::stack(app)
+}
+
+/// Writes MusicArk's quota counts behind, every 200 ms.
+async fn flush_quotas(state: AppState, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = state.quotas.flush(&state.db).await {
+            tracing::warn!(error = %err, "could not write quota counts");
+        }
+    }
 }
 
 /// Keeps the key cache honest: a key revoked by anyone (this process, the CLI on the same

@@ -27,6 +27,9 @@ enum Command {
     /// Create, list and revoke API keys in the database file.
     #[command(subcommand)]
     Keys(cli::KeysCommand),
+    /// Generate fixture data.
+    #[command(subcommand)]
+    Fixtures(cli::FixturesCommand),
 }
 
 #[tokio::main]
@@ -34,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Keys(command)) => cli::keys(command).await,
+        Some(Command::Fixtures(command)) => cli::fixtures(command),
         Some(Command::Serve(config)) => serve(config).await,
         None => serve(cli.serve).await,
     }

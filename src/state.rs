@@ -8,6 +8,8 @@ use crate::auth::KeyCache;
 use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
 use crate::db::Db;
+use crate::musicark::index::Catalogue;
+use crate::musicark::quota::Quotas;
 use crate::musique::library::Libraries;
 use crate::rate_limit::{KeyLimiter, Limits};
 
@@ -36,6 +38,10 @@ pub struct AppState {
     pub health: Arc<Mutex<Option<HealthChecks>>>,
     /// Uploads whose bodies may be in memory at once.
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// MusicArk's monthly counts, written behind to SQLite.
+    pub quotas: Arc<Quotas>,
+    /// MusicArk's catalogue index, built once from SQLite.
+    pub catalogue: Arc<tokio::sync::OnceCell<Arc<Catalogue>>>,
 }
 
 impl AppState {
@@ -50,6 +56,8 @@ impl AppState {
             watcher_beat_ms: Arc::new(AtomicI64::new(real_now_ms())),
             health: Arc::default(),
             uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT)),
+            quotas: Arc::default(),
+            catalogue: Arc::default(),
         }
     }
 

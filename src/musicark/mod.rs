@@ -1,18 +1,162 @@
-//! The MusicArk API: route table and error format.
+//! The MusicArk API: route table, key and quota middleware, envelope and error format.
+//!
+//! - [`catalogue`] the song profile types and the seeded generator behind the fixtures
+//! - [`color`]     OKLab/OKLCH maths (Ottosson) and the ΔEOK distance
+//! - [`index`]     the in-memory index lists and searches read
+//! - [`params`]    query parameters: defaults, clamps, named 400s
+//! - [`quota`]     the monthly quota per key
+//! - [`songs`]     `GET /songs` and `GET /songs/{id}` with tier filtering
+//! - [`search`]    text, colour and emotional search
+//! - [`store`]     the SQL behind them
 
+pub mod catalogue;
+pub mod color;
+pub mod index;
+pub mod params;
+pub mod quota;
+pub mod search;
+pub mod songs;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::json;
 
+use crate::auth::{self, ArkCaller as Caller};
 use crate::error::{Error, RequestContext};
 use crate::state::AppState;
+use index::Catalogue;
 
 pub const BASE: &str = "/api/v1";
 
-/// The MusicArk routes under `/api/v1`.
+/// The MusicArk routes under `/api/v1`, all behind the key and quota middleware.
 pub fn routes(state: AppState) -> Router {
-    Router::new().with_state(state)
+    let v1 = |path: &str| format!("{BASE}{path}");
+    Router::new()
+        .route(&v1("/songs"), get(songs::list))
+        .route(&v1("/songs/{id}"), get(songs::get))
+        .route(&v1("/search/text"), get(search::text))
+        .route(&v1("/search/color"), get(search::color))
+        .route(&v1("/search/emotional"), get(search::emotional))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+/// The caller a request was authenticated as, put there by [`authenticate`].
+#[derive(Clone, Debug)]
+pub struct ArkCaller(pub Arc<Caller>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ArkCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<ArkCaller>()
+            .cloned()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
+    }
+}
+
+/// The key of a request: `Authorization: Bearer` wins over `?api_key=` (spec §1).
+fn presented_key(req: &Request) -> Result<String, Error> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| Error::InvalidKey)?.trim();
+        let (scheme, key) = value.split_once(' ').ok_or(Error::InvalidKey)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
+            return Err(Error::InvalidKey);
+        }
+        return Ok(key.trim().to_owned());
+    }
+    let query = req.uri().query().unwrap_or_default();
+    let from_query = form_urlencoded_get(query, "api_key");
+    match from_query {
+        Some(key) if !key.trim().is_empty() => Ok(key.trim().to_owned()),
+        _ => Err(Error::MissingKey),
+    }
+}
+
+/// The first value of `name` in a query string.
+fn form_urlencoded_get(query: &str, name: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// Key → caller → monthly quota; then the quota headers on every response the key gets.
+/// Order of checks (spec §2): 401, then 429, then the handler's 400 and 404.
+async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let key = match presented_key(&req) {
+        Ok(key) => key,
+        Err(err) => return err.into_response(),
+    };
+    let caller = match auth::musicark_caller(&state, &key).await {
+        Ok(caller) => caller,
+        Err(err) => return err.into_response(),
+    };
+    let now_ms = caller.clock.now_ms();
+    let info = match state
+        .quotas
+        .take(&state.db, &caller.key_id, caller.monthly_limit, now_ms)
+        .await
+    {
+        Ok(Ok(info)) => info,
+        Ok(Err(refused)) => {
+            let mut response = Error::RateLimited {
+                retry_after_secs: refused.retry_after_secs(now_ms),
+                message: quota::EXCEEDED.to_owned(),
+            }
+            .into_response();
+            refused.write_headers(response.headers_mut());
+            return response;
+        }
+        Err(err) => return Error::from(err).into_response(),
+    };
+    req.extensions_mut().insert(ArkCaller(caller));
+    let mut response = next.run(req).await;
+    info.write_headers(response.headers_mut());
+    response
+}
+
+/// `{"data": …, "meta": {…}, "error": null}`.
+pub fn envelope(data: &impl Serialize, meta: &impl Serialize) -> Result<Response, Error> {
+    #[derive(Serialize)]
+    struct Envelope<'a, D, M> {
+        data: &'a D,
+        meta: &'a M,
+        error: Option<()>,
+    }
+    let bytes = serde_json::to_vec(&Envelope {
+        data,
+        meta,
+        error: None,
+    })
+    .map_err(|e| Error::Internal(e.into()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// The catalogue index, built from SQLite on first use (a warm-up task starts it at boot).
+pub async fn catalogue_index(state: &AppState) -> Result<Arc<Catalogue>, Error> {
+    let index = state
+        .catalogue
+        .get_or_try_init(|| async {
+            let rows = store::summaries(&state.db).await?;
+            let catalogue = tokio::task::spawn_blocking(move || Catalogue::build(rows))
+                .await
+                .map_err(|e| Error::Internal(e.into()))?;
+            Ok::<_, Error>(Arc::new(catalogue))
+        })
+        .await?;
+    Ok(index.clone())
 }
 
 /// Each error kind's `code` in MusicArk's envelope (spec §1).

@@ -55,6 +55,10 @@ impl QuotaInfo {
     }
 }
 
+/// `(key id, "YYYY-MM")`.
+type CounterId = (String, String);
+type SharedCounter = Arc<Mutex<Counter>>;
+
 #[derive(Debug, Default)]
 struct Counter {
     count: i64,
@@ -64,13 +68,13 @@ struct Counter {
 /// Every key's counters, by `(key id, month)`.
 #[derive(Debug, Default)]
 pub struct Quotas {
-    counters: Mutex<HashMap<(String, String), Arc<Mutex<Counter>>>>,
+    counters: Mutex<HashMap<CounterId, SharedCounter>>,
     // One loader at a time, so two first requests of a month don't both read the database.
     loading: tokio::sync::Mutex<()>,
 }
 
 impl Quotas {
-    async fn counter(&self, db: &Db, key_id: &str, month: &str) -> sqlx::Result<Arc<Mutex<Counter>>> {
+    async fn counter(&self, db: &Db, key_id: &str, month: &str) -> sqlx::Result<SharedCounter> {
         let id = (key_id.to_owned(), month.to_owned());
         if let Some(counter) = self.lock().get(&id) {
             return Ok(counter.clone());
@@ -79,11 +83,12 @@ impl Quotas {
         if let Some(counter) = self.lock().get(&id) {
             return Ok(counter.clone());
         }
-        let stored: Option<i64> = sqlx::query_scalar("SELECT count FROM musicark_usage WHERE key_id = ? AND month = ?")
-            .bind(key_id)
-            .bind(month)
-            .fetch_optional(&db.read)
-            .await?;
+        let stored: Option<i64> =
+            sqlx::query_scalar("SELECT count FROM musicark_usage WHERE key_id = ? AND month = ?")
+                .bind(key_id)
+                .bind(month)
+                .fetch_optional(&db.read)
+                .await?;
         let stored = stored.unwrap_or(0);
         let counter = Arc::new(Mutex::new(Counter {
             count: stored,
@@ -93,12 +98,18 @@ impl Quotas {
         Ok(counter)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Mutex<Counter>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CounterId, SharedCounter>> {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts one call if the month has room; `Err` carries the headers of the refusal.
-    pub async fn take(&self, db: &Db, key_id: &str, limit: i64, now_ms: i64) -> sqlx::Result<Result<QuotaInfo, QuotaInfo>> {
+    pub async fn take(
+        &self,
+        db: &Db,
+        key_id: &str,
+        limit: i64,
+        now_ms: i64,
+    ) -> sqlx::Result<Result<QuotaInfo, QuotaInfo>> {
         let (month, reset) = month_of(now_ms);
         let counter = self.counter(db, key_id, &month).await?;
         let mut counter = counter.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,7 +130,7 @@ impl Quotas {
 
     /// Writes every changed count to SQLite in one transaction.
     pub async fn flush(&self, db: &Db) -> sqlx::Result<()> {
-        let dirty: Vec<((String, String), i64, Arc<Mutex<Counter>>)> = self
+        let dirty: Vec<(CounterId, i64, SharedCounter)> = self
             .lock()
             .iter()
             .filter_map(|(id, counter)| {
@@ -163,7 +174,9 @@ mod tests {
     use super::*;
 
     fn ms(s: &str) -> i64 {
-        DateTime::parse_from_rfc3339(s).expect("rfc3339").timestamp_millis()
+        DateTime::parse_from_rfc3339(s)
+            .expect("rfc3339")
+            .timestamp_millis()
     }
 
     #[test]
@@ -180,7 +193,11 @@ mod tests {
 
     #[test]
     fn retry_after_counts_up_to_the_reset() {
-        let info = QuotaInfo { limit: 1, remaining: 0, reset: from_ms(ms("2026-12-01T00:00:00Z")) };
+        let info = QuotaInfo {
+            limit: 1,
+            remaining: 0,
+            reset: from_ms(ms("2026-12-01T00:00:00Z")),
+        };
         assert_eq!(info.retry_after_secs(ms("2026-11-30T23:59:00Z")), 60);
         assert_eq!(info.retry_after_secs(ms("2026-11-30T23:59:59.500Z")), 1);
         let mut headers = HeaderMap::new();

@@ -1,0 +1,218 @@
+//! `GET /songs` (paged, sorted, filtered summaries) and `GET /songs/{id}` (the nested
+//! profile, cut to what the key's tier may see).
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
+use super::params::{MAX_RESULTS, clamped_int, word};
+use super::{ArkCaller, catalogue_index, envelope, store};
+use crate::auth::Tier;
+use crate::error::{Error, Result};
+use crate::extract::{ApiPath, QueryPairs};
+use crate::state::AppState;
+
+const SORTS: [&str; 3] = ["published_at", "title", "artist"];
+
+#[derive(Serialize)]
+struct ListMeta {
+    total: usize,
+    limit: i64,
+    offset: i64,
+    has_more: bool,
+}
+
+/// `GET /songs`.
+pub async fn list(
+    State(state): State<AppState>,
+    ArkCaller(caller): ArkCaller,
+    query: QueryPairs,
+) -> Result<Response> {
+    let limit = clamped_int(&query, "limit", 20, 1, MAX_RESULTS)?;
+    let offset = clamped_int(&query, "offset", 0, 0, i64::MAX)?;
+    let sort = word(&query, "sort", &SORTS)?.unwrap_or("published_at");
+    let tempo_feel = word(&query, "tempo_feel", &TEMPO_FEELS)?;
+    let energy_shape = word(&query, "energy_shape", &ENERGY_SHAPES)?;
+
+    let catalogue = catalogue_index(&state).await?;
+    let order = match sort {
+        "title" => &catalogue.by_title,
+        "artist" => &catalogue.by_artist,
+        _ => &catalogue.by_published,
+    };
+    let matching = catalogue
+        .visible(order, caller.clock.now_ms())
+        .filter(|s| tempo_feel.is_none_or(|t| s.tempo_feel == t))
+        .filter(|s| energy_shape.is_none_or(|e| s.energy_shape == e));
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(limit).unwrap_or(0);
+    let mut total = 0;
+    let mut page = Vec::with_capacity(take);
+    for (n, song) in matching.enumerate() {
+        total = n + 1;
+        if n >= skip && page.len() < take {
+            page.push(song);
+        }
+    }
+    let has_more = skip.saturating_add(page.len()) < total;
+    envelope(
+        &page,
+        &ListMeta {
+            total,
+            limit,
+            offset,
+            has_more,
+        },
+    )
+}
+
+/// Each tier's view of the profile (spec §3): a section name with `None` shows every field.
+type Visible = &'static [(&'static str, Option<&'static [&'static str]>)];
+
+const FREE: Visible = &[
+    (
+        "song",
+        Some(&[
+            "id",
+            "title",
+            "artist",
+            "album",
+            "release_year",
+            "slug",
+            "duration_seconds",
+            "published_at",
+        ]),
+    ),
+    ("color", Some(&["hex"])),
+    ("temporal", Some(&["bpm"])),
+    ("harmonic", Some(&["key", "mode"])),
+    ("emotional", Some(&["dominant_emotion"])),
+];
+
+const PRO: Visible = &[
+    ("song", None),
+    ("color", None),
+    ("temporal", None),
+    ("harmonic", None),
+    ("pitch", None),
+    ("timbre", None),
+    ("energy", None),
+    ("spatial", None),
+    ("arrangement", None),
+    ("ai_analysis", None),
+    ("emotional", Some(&["dominant_emotion"])),
+];
+
+/// Cuts a full profile down to what `tier` sees; sections with nothing visible are left out.
+pub fn for_tier(profile: Map<String, Value>, tier: Tier) -> Map<String, Value> {
+    let visible = match tier {
+        Tier::Enterprise => return profile,
+        Tier::Pro => PRO,
+        Tier::Free => FREE,
+    };
+    let mut profile = profile;
+    let mut out = Map::new();
+    for (section, fields) in visible {
+        let Some(Value::Object(mut content)) = profile.remove(*section) else {
+            continue;
+        };
+        if let Some(fields) = fields {
+            content.retain(|name, _| fields.contains(&name.as_str()));
+        }
+        if !content.is_empty() {
+            out.insert((*section).to_owned(), Value::Object(content));
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct ProfileMeta {
+    tier: &'static str,
+}
+
+/// `GET /songs/{id}`: by id or by slug.
+pub async fn get(
+    State(state): State<AppState>,
+    ArkCaller(caller): ArkCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response> {
+    let not_found = || Error::ResourceNotFound(format!("No song has the id or slug {id:?}."));
+    let Some((published_at_ms, profile)) = store::profile(&state.db, &id).await? else {
+        return Err(not_found());
+    };
+    // A song published after the tenant's clock does not exist yet.
+    if published_at_ms > caller.clock.now_ms() {
+        return Err(not_found());
+    }
+    let Value::Object(profile) = serde_json::from_str(&profile).map_err(|e| Error::Internal(e.into()))?
+    else {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "song {id} has a profile that is not an object"
+        )));
+    };
+    envelope(
+        &for_tier(profile, caller.tier),
+        &ProfileMeta {
+            tier: caller.tier.as_str(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile() -> Map<String, Value> {
+        let value = json!({
+            "song": {"id": "x", "title": "t", "artist": "a", "album": "b", "release_year": 1999, "slug": "s",
+                     "duration_seconds": 200, "published_at": "2026-01-01T00:00:00Z"},
+            "color": {"hex": "#ffffff", "oklch_lightness": 1.0, "oklch_chroma": 0.0, "oklch_hue": null, "name": "white"},
+            "temporal": {"bpm": 120, "tempo_marking": "allegro"},
+            "harmonic": {"key": "C", "mode": "major", "camelot": "8B"},
+            "pitch": {"vocal_register": null},
+            "ai_analysis": {"tempo_feel": "stride"},
+            "emotional": {"valence": 700, "dominant_emotion": "joy"},
+            "curves": {"energy_curve": [0.1]},
+            "narrative": {"summary": "…"}
+        });
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn free_sees_only_the_basic_fields() {
+        let free = Value::Object(for_tier(profile(), Tier::Free));
+        assert_eq!(free["color"], json!({"hex": "#ffffff"}));
+        assert_eq!(free["temporal"], json!({"bpm": 120}));
+        assert_eq!(free["emotional"], json!({"dominant_emotion": "joy"}));
+        assert_eq!(free["song"].as_object().map(Map::len), Some(8));
+        for hidden in ["pitch", "ai_analysis", "curves", "narrative"] {
+            assert!(free.get(hidden).is_none(), "{hidden} must be omitted, not null");
+        }
+    }
+
+    #[test]
+    fn pro_sees_whole_sections_but_only_the_dominant_emotion() {
+        let pro = Value::Object(for_tier(profile(), Tier::Pro));
+        assert_eq!(pro["color"]["name"], "white");
+        assert_eq!(pro["ai_analysis"]["tempo_feel"], "stride");
+        assert_eq!(
+            pro["pitch"],
+            json!({"vocal_register": null}),
+            "null fields stay: the section is visible"
+        );
+        assert_eq!(pro["emotional"], json!({"dominant_emotion": "joy"}));
+        assert!(pro.get("curves").is_none() && pro.get("narrative").is_none());
+    }
+
+    #[test]
+    fn enterprise_sees_everything() {
+        assert_eq!(for_tier(profile(), Tier::Enterprise), profile());
+    }
+}
