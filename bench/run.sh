@@ -51,3 +51,6 @@ target/release/examples/hello "127.0.0.1:$HELLO_PORT" &
 HELLO=$!
 sleep 0.3
 run "bare axum hello (ceiling)" "http://127.0.0.1:$HELLO_PORT/"
+kill $HELLO; wait $HELLO 2>/dev/null || true; HELLO=
+
+bash bench/musicark.sh

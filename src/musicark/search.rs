@@ -23,23 +23,9 @@ fn max_results(query: &QueryPairs) -> Result<i64> {
     clamped_int(query, "max_results", 20, 1, MAX_RESULTS)
 }
 
-/// Where `q` matches a song, best first: exact title, title prefix, title, artist, album.
-pub fn text_rank(song: &Summary, q: &str) -> Option<u8> {
-    let f = &song.folded;
-    if f.title == q {
-        Some(0)
-    } else if f.title.starts_with(q) {
-        Some(1)
-    } else if f.title.contains(q) {
-        Some(2)
-    } else if f.artist.contains(q) {
-        Some(3)
-    } else if f.album.contains(q) {
-        Some(4)
-    } else {
-        None
-    }
-}
+/// No match; the ranks of a match are 0 exact title, 1 title prefix, 2 title, 3 artist,
+/// 4 album: best first.
+const NO_MATCH: u8 = u8::MAX;
 
 /// `GET /search/text?q=`.
 pub async fn text(
@@ -54,21 +40,40 @@ pub async fn text(
         ));
     }
     let max = max_results(&query)?;
-    let q = fold(q);
+    // Control characters cannot occur in a title; dropping them also keeps the column
+    // separator out of the needle.
+    let q: String = fold(q).chars().filter(|c| !c.is_control()).collect();
     let catalogue = catalogue_index(&state).await?;
-    // Walking newest first fills each rank's bucket already in tie order.
-    let mut buckets: [Vec<&Summary>; 5] = Default::default();
-    let mut total = 0;
-    for song in catalogue.visible(&catalogue.by_published, caller.clock.now_ms()) {
-        if let Some(rank) = text_rank(song, &q) {
-            total += 1;
-            let bucket = &mut buckets[rank as usize];
-            if bucket.len() < max as usize {
-                bucket.push(song);
-            }
-        }
-    }
-    let items: Vec<&Summary> = buckets.into_iter().flatten().take(max as usize).collect();
+    let now_ms = caller.clock.now_ms();
+
+    let mut rank = vec![NO_MATCH; catalogue.songs.len()];
+    catalogue.albums.find(&q, |i| rank[i] = rank[i].min(4));
+    catalogue.artists.find(&q, |i| rank[i] = rank[i].min(3));
+    catalogue.titles.find(&q, |i| {
+        let title = catalogue.titles.get(i);
+        let r = if title == q {
+            0
+        } else if title.starts_with(q.as_str()) {
+            1
+        } else {
+            2
+        };
+        rank[i] = rank[i].min(r);
+    });
+    let mut found: Vec<(u8, u32, usize)> = rank
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| **r != NO_MATCH && catalogue.is_visible(*i, now_ms))
+        .map(|(i, r)| (*r, catalogue.published_rank[i], i))
+        .collect();
+    let total = found.len();
+    // Ties: newest first, which is the order of `published_rank`.
+    found.sort_unstable();
+    let items: Vec<&Summary> = found
+        .iter()
+        .take(max as usize)
+        .map(|(_, _, i)| &catalogue.songs[*i])
+        .collect();
     envelope(
         &items,
         &SearchMeta {
@@ -115,32 +120,30 @@ pub async fn color(
 
     let target = Oklch { l, c, h };
     let catalogue = catalogue_index(&state).await?;
-    let mut found: Vec<(f64, &Summary)> = catalogue
-        .visible(&catalogue.by_published, caller.clock.now_ms())
-        .filter_map(|song| {
-            let (l, c, h) = song.oklch;
-            let d = color::distance(target, Oklch { l, c, h });
-            (d <= max_distance).then_some((d, song))
+    let now_ms = caller.clock.now_ms();
+    let mut found: Vec<(f64, u32, usize)> = catalogue
+        .oklch
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| catalogue.is_visible(*i, now_ms))
+        .filter_map(|(i, [l, c, h])| {
+            let d = color::distance(target, Oklch { l: *l, c: *c, h: *h });
+            (d <= max_distance).then_some((d, catalogue.published_rank[i], i))
         })
         .collect();
     let total = found.len();
-    // Nearest first; the walk was newest first, and a stable sort keeps that for ties
-    // (ties on id are already broken by the published order's own tie-break).
-    let by_distance = |a: &(f64, &Summary), b: &(f64, &Summary)| a.0.total_cmp(&b.0);
+    // Nearest first; ties newest first, then by id (the published order's own tie-break).
+    let order = |a: &(f64, u32, usize), b: &(f64, u32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
     let keep = (max as usize).min(found.len());
-    if keep < found.len() && keep > 0 {
-        found.select_nth_unstable_by(keep - 1, |a, b| {
-            by_distance(a, b)
-                .then_with(|| b.1.published_at_ms.cmp(&a.1.published_at_ms))
-                .then_with(|| a.1.id.cmp(&b.1.id))
-        });
+    if keep > 0 && keep < found.len() {
+        found.select_nth_unstable_by(keep - 1, order);
     }
     found.truncate(keep);
-    found.sort_by(|a, b| {
-        by_distance(a, b)
-            .then_with(|| b.1.published_at_ms.cmp(&a.1.published_at_ms))
-            .then_with(|| a.1.id.cmp(&b.1.id))
-    });
+    found.sort_unstable_by(order);
+    let found: Vec<(f64, &Summary)> = found
+        .into_iter()
+        .map(|(d, _, i)| (d, &catalogue.songs[i]))
+        .collect();
     let items: Vec<WithDistance> = found
         .into_iter()
         .map(|(d, song)| WithDistance {
@@ -198,16 +201,19 @@ pub async fn emotional(
     let catalogue = catalogue_index(&state).await?;
     let mut total = 0;
     let mut items = Vec::new();
-    for song in catalogue.visible(&catalogue.by_published, caller.clock.now_ms()) {
-        let inside = song
-            .emotions
+    for i in catalogue
+        .visible_newest_first(caller.clock.now_ms())
+        .iter()
+        .map(|i| *i as usize)
+    {
+        let inside = catalogue.emotions[i]
             .iter()
             .zip(&bounds)
             .all(|(v, (lo, hi))| (*lo..=*hi).contains(v));
         if inside {
             total += 1;
             if items.len() < max as usize {
-                items.push(song);
+                items.push(&catalogue.songs[i]);
             }
         }
     }

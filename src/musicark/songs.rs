@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
+use super::index::{Summary, word_index};
 use super::params::{MAX_RESULTS, clamped_int, word};
 use super::{ArkCaller, catalogue_index, envelope, store};
 use crate::auth::Tier;
@@ -37,25 +38,44 @@ pub async fn list(
     let energy_shape = word(&query, "energy_shape", &ENERGY_SHAPES)?;
 
     let catalogue = catalogue_index(&state).await?;
-    let order = match sort {
-        "title" => &catalogue.by_title,
-        "artist" => &catalogue.by_artist,
-        _ => &catalogue.by_published,
-    };
-    let matching = catalogue
-        .visible(order, caller.clock.now_ms())
-        .filter(|s| tempo_feel.is_none_or(|t| s.tempo_feel == t))
-        .filter(|s| energy_shape.is_none_or(|e| s.energy_shape == e));
+    let now_ms = caller.clock.now_ms();
     let skip = usize::try_from(offset).unwrap_or(usize::MAX);
     let take = usize::try_from(limit).unwrap_or(0);
-    let mut total = 0;
-    let mut page = Vec::with_capacity(take);
-    for (n, song) in matching.enumerate() {
-        total = n + 1;
-        if n >= skip && page.len() < take {
-            page.push(song);
+    let tempo_feel = tempo_feel.map(|w| word_index(&TEMPO_FEELS, w));
+    let energy_shape = energy_shape.map(|w| word_index(&ENERGY_SHAPES, w));
+    let order: &[u32] = match sort {
+        "title" => &catalogue.by_title,
+        "artist" => &catalogue.by_artist,
+        _ => catalogue.visible_newest_first(now_ms),
+    };
+    let wanted = |i: usize| {
+        catalogue.is_visible(i, now_ms)
+            && tempo_feel.is_none_or(|t| catalogue.tempo_feel[i] == t)
+            && energy_shape.is_none_or(|e| catalogue.energy_shape[i] == e)
+    };
+    let (page, total): (Vec<&Summary>, usize) = if tempo_feel.is_none() && energy_shape.is_none() {
+        // Unfiltered, the total is known without a scan; only the offset is walked.
+        let total = catalogue.visible_newest_first(now_ms).len();
+        let page = order
+            .iter()
+            .map(|i| *i as usize)
+            .filter(|i| catalogue.is_visible(*i, now_ms))
+            .skip(skip)
+            .take(take)
+            .map(|i| &catalogue.songs[i])
+            .collect();
+        (page, total)
+    } else {
+        let mut total = 0;
+        let mut page = Vec::with_capacity(take);
+        for i in order.iter().map(|i| *i as usize).filter(|i| wanted(*i)) {
+            if total >= skip && page.len() < take {
+                page.push(&catalogue.songs[i]);
+            }
+            total += 1;
         }
-    }
+        (page, total)
+    };
     let has_more = skip.saturating_add(page.len()) < total;
     envelope(
         &page,
