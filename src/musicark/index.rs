@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::store::SummaryRow;
 
-/// The 13 basic fields every tier sees, flat (spec §3), plus what filters and searches need.
+/// The 13 basic fields every tier sees, flat (spec §3): what lists and searches serialize.
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub id: String,
@@ -23,27 +23,6 @@ pub struct Summary {
     pub duration_seconds: i64,
     pub dominant_emotion: String,
     pub published_at: String,
-    #[serde(skip)]
-    pub published_at_ms: i64,
-    #[serde(skip)]
-    pub tempo_feel: String,
-    #[serde(skip)]
-    pub energy_shape: String,
-    #[serde(skip)]
-    pub oklch: (f64, f64, f64),
-    /// valence, arousal, nostalgia, melancholy, sensuality, triumph, mystery, inspirational.
-    #[serde(skip)]
-    pub emotions: [i64; 8],
-    #[serde(skip)]
-    pub folded: Folded,
-}
-
-/// Title, artist and album folded for case- and accent-insensitive matching.
-#[derive(Debug, Default)]
-pub struct Folded {
-    pub title: String,
-    pub artist: String,
-    pub album: String,
 }
 
 /// Lowercase with diacritics removed: `Café` and `CAFE` both fold to `cafe`.
@@ -95,7 +74,10 @@ impl Column {
 }
 
 /// The whole catalogue: summaries to serialize, the fields that filters and searches read
-/// laid out as arrays (a scan of 100,000 songs stays in cache), and three sort orders.
+/// laid out as arrays (a scan of 100,000 songs stays in cache), and the sort orders.
+///
+/// Songs are stored newest first (ties by id), so a song's index is its place in the default
+/// order, the visible songs are a suffix of the array, and scans run in that order.
 #[derive(Debug, Default)]
 pub struct Catalogue {
     pub songs: Vec<Summary>,
@@ -104,14 +86,11 @@ pub struct Catalogue {
     pub energy_shape: Vec<u8>,
     /// `[l, c, h]`, the hue 0 when undefined (its chroma makes it irrelevant).
     pub oklch: Vec<[f64; 3]>,
-    pub emotions: Vec<[i64; 8]>,
+    /// valence, arousal, nostalgia, melancholy, sensuality, triumph, mystery, inspirational.
+    pub emotions: Vec<[u16; 8]>,
     pub titles: Column,
     pub artists: Column,
     pub albums: Column,
-    /// Newest first (ties by id).
-    pub by_published: Vec<u32>,
-    /// Each song's place in `by_published`: ties elsewhere break on it.
-    pub published_rank: Vec<u32>,
     /// Title A→Z, case-insensitive, ties by id.
     pub by_title: Vec<u32>,
     /// Artist A→Z, case-insensitive, ties by title then id.
@@ -126,94 +105,91 @@ pub fn word_index(vocabulary: &[&str], word: &str) -> u8 {
         .unwrap_or(vocabulary.len()) as u8
 }
 
-impl Catalogue {
-    pub fn build(rows: Vec<SummaryRow>) -> Catalogue {
-        use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
-        let songs: Vec<Summary> = rows
-            .into_iter()
-            .map(|r| Summary {
-                folded: Folded {
-                    title: fold(&r.title),
-                    artist: fold(&r.artist),
-                    album: fold(&r.album),
-                },
-                id: r.id,
-                title: r.title,
-                artist: r.artist,
-                album: r.album,
-                release_year: r.release_year,
-                slug: r.slug,
-                color_hex: r.color_hex,
-                bpm: r.bpm,
-                key: r.key,
-                mode: r.mode,
-                duration_seconds: r.duration_seconds,
-                dominant_emotion: r.dominant_emotion,
-                published_at: r.published_at,
-                published_at_ms: r.published_at_ms,
-                tempo_feel: r.tempo_feel,
-                energy_shape: r.energy_shape,
-                oklch: (r.oklch_l, r.oklch_c, r.oklch_h.unwrap_or(0.0)),
-                emotions: [
-                    r.valence,
-                    r.arousal,
-                    r.nostalgia,
-                    r.melancholy,
-                    r.sensuality,
-                    r.triumph,
-                    r.mystery,
-                    r.inspirational,
-                ],
-            })
-            .collect();
-        let all = || (0..songs.len() as u32).collect::<Vec<u32>>();
-        let song = |i: &u32| &songs[*i as usize];
+fn emotion(value: i64) -> u16 {
+    u16::try_from(value.clamp(0, 1000)).unwrap_or(0)
+}
 
-        let mut by_published = all();
-        by_published.sort_by(|a, b| {
-            let (a, b) = (song(a), song(b));
+impl Catalogue {
+    pub fn build(mut rows: Vec<SummaryRow>) -> Catalogue {
+        use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
+        rows.sort_by(|a, b| {
             b.published_at_ms
                 .cmp(&a.published_at_ms)
                 .then_with(|| a.id.cmp(&b.id))
         });
-        let mut published_rank = vec![0; songs.len()];
-        for (rank, i) in by_published.iter().enumerate() {
-            published_rank[*i as usize] = rank as u32;
-        }
+        let folded: Vec<[String; 3]> = rows
+            .iter()
+            .map(|r| [fold(&r.title), fold(&r.artist), fold(&r.album)])
+            .collect();
+        let all = || (0..rows.len() as u32).collect::<Vec<u32>>();
         let mut by_title = all();
         by_title.sort_by(|a, b| {
-            let (a, b) = (song(a), song(b));
-            a.folded.title.cmp(&b.folded.title).then_with(|| a.id.cmp(&b.id))
+            let (fa, fb) = (&folded[*a as usize], &folded[*b as usize]);
+            fa[0]
+                .cmp(&fb[0])
+                .then_with(|| rows[*a as usize].id.cmp(&rows[*b as usize].id))
         });
         let mut by_artist = all();
         by_artist.sort_by(|a, b| {
-            let (a, b) = (song(a), song(b));
-            a.folded
-                .artist
-                .cmp(&b.folded.artist)
-                .then_with(|| a.folded.title.cmp(&b.folded.title))
-                .then_with(|| a.id.cmp(&b.id))
+            let (fa, fb) = (&folded[*a as usize], &folded[*b as usize]);
+            fa[1]
+                .cmp(&fb[1])
+                .then_with(|| fa[0].cmp(&fb[0]))
+                .then_with(|| rows[*a as usize].id.cmp(&rows[*b as usize].id))
         });
         Catalogue {
-            published_ms: songs.iter().map(|s| s.published_at_ms).collect(),
-            tempo_feel: songs
+            published_ms: rows.iter().map(|r| r.published_at_ms).collect(),
+            tempo_feel: rows
                 .iter()
-                .map(|s| word_index(&TEMPO_FEELS, &s.tempo_feel))
+                .map(|r| word_index(&TEMPO_FEELS, &r.tempo_feel))
                 .collect(),
-            energy_shape: songs
+            energy_shape: rows
                 .iter()
-                .map(|s| word_index(&ENERGY_SHAPES, &s.energy_shape))
+                .map(|r| word_index(&ENERGY_SHAPES, &r.energy_shape))
                 .collect(),
-            oklch: songs.iter().map(|s| [s.oklch.0, s.oklch.1, s.oklch.2]).collect(),
-            emotions: songs.iter().map(|s| s.emotions).collect(),
-            titles: Column::build(songs.iter().map(|s| s.folded.title.as_str())),
-            artists: Column::build(songs.iter().map(|s| s.folded.artist.as_str())),
-            albums: Column::build(songs.iter().map(|s| s.folded.album.as_str())),
-            songs,
-            by_published,
-            published_rank,
+            oklch: rows
+                .iter()
+                .map(|r| [r.oklch_l, r.oklch_c, r.oklch_h.unwrap_or(0.0)])
+                .collect(),
+            emotions: rows
+                .iter()
+                .map(|r| {
+                    [
+                        r.valence,
+                        r.arousal,
+                        r.nostalgia,
+                        r.melancholy,
+                        r.sensuality,
+                        r.triumph,
+                        r.mystery,
+                        r.inspirational,
+                    ]
+                    .map(emotion)
+                })
+                .collect(),
+            titles: Column::build(folded.iter().map(|f| f[0].as_str())),
+            artists: Column::build(folded.iter().map(|f| f[1].as_str())),
+            albums: Column::build(folded.iter().map(|f| f[2].as_str())),
             by_title,
             by_artist,
+            songs: rows
+                .into_iter()
+                .map(|r| Summary {
+                    id: r.id,
+                    title: r.title,
+                    artist: r.artist,
+                    album: r.album,
+                    release_year: r.release_year,
+                    slug: r.slug,
+                    color_hex: r.color_hex,
+                    bpm: r.bpm,
+                    key: r.key,
+                    mode: r.mode,
+                    duration_seconds: r.duration_seconds,
+                    dominant_emotion: r.dominant_emotion,
+                    published_at: r.published_at,
+                })
+                .collect(),
         }
     }
 
@@ -221,13 +197,10 @@ impl Catalogue {
         self.published_ms[song] <= now_ms
     }
 
-    /// The visible songs, newest first: future songs sort first in `by_published`, so the
-    /// visible ones are the rest of it, found by binary search.
-    pub fn visible_newest_first(&self, now_ms: i64) -> &[u32] {
-        let first = self
-            .by_published
-            .partition_point(|i| self.published_ms[*i as usize] > now_ms);
-        &self.by_published[first..]
+    /// The visible songs, newest first: future songs come first in storage, so the visible
+    /// ones are the rest, found by binary search.
+    pub fn visible_newest_first(&self, now_ms: i64) -> std::ops::Range<usize> {
+        self.published_ms.partition_point(|ms| *ms > now_ms)..self.songs.len()
     }
 }
 

@@ -64,10 +64,10 @@ pub async fn text(
         .iter()
         .enumerate()
         .filter(|(i, r)| **r != NO_MATCH && catalogue.is_visible(*i, now_ms))
-        .map(|(i, r)| (*r, catalogue.published_rank[i], i))
+        .map(|(i, r)| (*r, i as u32, i))
         .collect();
     let total = found.len();
-    // Ties: newest first, which is the order of `published_rank`.
+    // Ties: newest first, which is storage order.
     found.sort_unstable();
     let items: Vec<&Summary> = found
         .iter()
@@ -128,7 +128,7 @@ pub async fn color(
         .filter(|(i, _)| catalogue.is_visible(*i, now_ms))
         .filter_map(|(i, [l, c, h])| {
             let d = color::distance(target, Oklch { l: *l, c: *c, h: *h });
-            (d <= max_distance).then_some((d, catalogue.published_rank[i], i))
+            (d <= max_distance).then_some((d, i as u32, i))
         })
         .collect();
     let total = found.len();
@@ -201,15 +201,11 @@ pub async fn emotional(
     let catalogue = catalogue_index(&state).await?;
     let mut total = 0;
     let mut items = Vec::new();
-    for i in catalogue
-        .visible_newest_first(caller.clock.now_ms())
-        .iter()
-        .map(|i| *i as usize)
-    {
+    for i in catalogue.visible_newest_first(caller.clock.now_ms()) {
         let inside = catalogue.emotions[i]
             .iter()
             .zip(&bounds)
-            .all(|(v, (lo, hi))| (*lo..=*hi).contains(v));
+            .all(|(v, (lo, hi))| (*lo..=*hi).contains(&i64::from(*v)));
         if inside {
             total += 1;
             if items.len() < max as usize {

@@ -43,32 +43,32 @@ pub async fn list(
     let take = usize::try_from(limit).unwrap_or(0);
     let tempo_feel = tempo_feel.map(|w| word_index(&TEMPO_FEELS, w));
     let energy_shape = energy_shape.map(|w| word_index(&ENERGY_SHAPES, w));
-    let order: &[u32] = match sort {
-        "title" => &catalogue.by_title,
-        "artist" => &catalogue.by_artist,
-        _ => catalogue.visible_newest_first(now_ms),
+    let visible = catalogue.visible_newest_first(now_ms);
+    let order: Box<dyn Iterator<Item = usize>> = match sort {
+        "title" => Box::new(catalogue.by_title.iter().map(|i| *i as usize)),
+        "artist" => Box::new(catalogue.by_artist.iter().map(|i| *i as usize)),
+        // Songs are stored newest first.
+        _ => Box::new(visible.clone()),
     };
-    let wanted = |i: usize| {
-        catalogue.is_visible(i, now_ms)
-            && tempo_feel.is_none_or(|t| catalogue.tempo_feel[i] == t)
-            && energy_shape.is_none_or(|e| catalogue.energy_shape[i] == e)
+    let wanted = |i: &usize| {
+        catalogue.is_visible(*i, now_ms)
+            && tempo_feel.is_none_or(|t| catalogue.tempo_feel[*i] == t)
+            && energy_shape.is_none_or(|e| catalogue.energy_shape[*i] == e)
     };
+    let mut matching = order.filter(wanted);
     let (page, total): (Vec<&Summary>, usize) = if tempo_feel.is_none() && energy_shape.is_none() {
         // Unfiltered, the total is known without a scan; only the offset is walked.
-        let total = catalogue.visible_newest_first(now_ms).len();
-        let page = order
-            .iter()
-            .map(|i| *i as usize)
-            .filter(|i| catalogue.is_visible(*i, now_ms))
+        let page = matching
+            .by_ref()
             .skip(skip)
             .take(take)
             .map(|i| &catalogue.songs[i])
             .collect();
-        (page, total)
+        (page, visible.len())
     } else {
         let mut total = 0;
         let mut page = Vec::with_capacity(take);
-        for i in order.iter().map(|i| *i as usize).filter(|i| wanted(*i)) {
+        for i in matching {
             if total >= skip && page.len() < take {
                 page.push(&catalogue.songs[i]);
             }
