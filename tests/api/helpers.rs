@@ -220,3 +220,23 @@ pub fn assert_musique_error(body: &Value, code: &str, kind: &str) {
         "body: {body}"
     );
 }
+
+/// MusicArk's default keys, one per tier (fixtures/musicark.json).
+pub const FREE: &str = "mk_live_free0000000000000000000000000000";
+pub const PRO: &str = "mk_live_pro00000000000000000000000000000";
+pub const ENTERPRISE: &str = "mk_live_enterprise0000000000000000000000";
+
+impl TestApp {
+    /// A MusicArk `GET /api/v1{path}` with the key as a bearer token.
+    pub fn musicark(&self, path: &str, key: &str) -> RequestBuilder {
+        self.client
+            .get(self.url(&format!("/api/v1{path}")))
+            .bearer_auth(key)
+    }
+
+    /// A MusicArk GET, answered as status and JSON body.
+    pub async fn ark_json(&self, path: &str, key: &str) -> (u16, Value) {
+        let response = self.musicark(path, key).send().await.expect("request");
+        json(response).await
+    }
+}
