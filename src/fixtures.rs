@@ -158,29 +158,45 @@ impl Fixtures {
     }
 }
 
-/// Loads the song catalogue into an empty database, checking every derived field first.
-/// Returns how many songs were written (0 when the catalogue was already there).
-pub async fn seed_catalogue(db: &Db, fixtures: &Fixtures) -> anyhow::Result<usize> {
+/// Loads the song catalogue into an empty database, checking every derived field of every
+/// song; ids and slugs are unique by the table's constraints. The file is streamed in
+/// batches, so a 100,000-song catalogue never sits in memory whole, and written in one
+/// transaction. Returns how many songs were written (0 when the catalogue was there already).
+/// `path` is a `catalogue.jsonl`, or `None` for the bundled one.
+pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow::Result<usize> {
+    use std::io::BufRead;
     if musicark::store::has_songs(db).await? {
         return Ok(0);
     }
-    let path = fixtures.catalogue_path.clone();
-    let songs = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<catalogue::Song>> {
-        let songs = match &path {
-            Some(path) => {
-                let file =
-                    std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                catalogue::read_jsonl(std::io::BufReader::new(file))
-            }
-            None => catalogue::read_jsonl(BUNDLED_CATALOGUE.as_bytes()),
+    let reader: Box<dyn BufRead + Send> = match &path {
+        Some(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(BUNDLED_CATALOGUE.as_bytes()),
+    };
+    let mut tx = db.begin_write().await?;
+    let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH_ROWS);
+    let mut written = 0;
+    for (n, line) in reader.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
         }
-        .map_err(|e| anyhow::anyhow!("catalogue.jsonl: {e}"))?;
-        catalogue::check_catalogue(&songs).map_err(|e| anyhow::anyhow!("catalogue.jsonl: {e}"))?;
-        Ok(songs)
-    })
-    .await??;
-    musicark::store::seed(db, &songs).await?;
-    Ok(songs.len())
+        let song: catalogue::Song = serde_json::from_str(&line)
+            .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
+        catalogue::check_consistency(&song)
+            .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
+        batch.push(song);
+        if batch.len() == musicark::store::SEED_BATCH_ROWS {
+            musicark::store::insert_songs(&mut tx, &batch).await?;
+            written += batch.len();
+            batch.clear();
+        }
+    }
+    musicark::store::insert_songs(&mut tx, &batch).await?;
+    written += batch.len();
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// Creates tenant `tenant_id` with the fixtures, unless it exists. Returns whether it seeded.

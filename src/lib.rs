@@ -59,7 +59,6 @@ impl App {
         let fixtures = Fixtures::load(config.fixtures.as_deref())?;
         let db = Db::open(&config.db).await?;
         fixtures::seed_tenant(&db, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
-        fixtures::seed_catalogue(&db, &fixtures).await?;
 
         let clocks = Clocks::default();
         let rows: Vec<(String, i64, Option<i64>)> =
@@ -71,12 +70,13 @@ impl App {
         }
 
         let libraries = musique::library::Libraries::load(&db).await?;
-        let state = AppState::new(config, db, clocks, libraries);
+        let mut state = AppState::new(config, db, clocks, libraries);
+        state.catalogue_source = fixtures.catalogue_path.clone();
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
-        // The catalogue index builds in the background, so start-up does not wait for it;
-        // a MusicArk request that comes first waits for the same build.
+        // The catalogue is seeded (first start only) and indexed in the background, so
+        // start-up does not wait for it; a MusicArk request that comes first waits for it.
         let warm = state.clone();
         tokio::spawn(async move {
             if let Err(err) = musicark::catalogue_index(&warm).await {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub quotas: Arc<Quotas>,
     /// MusicArk's catalogue index, built once from SQLite.
     pub catalogue: Arc<tokio::sync::OnceCell<Arc<Catalogue>>>,
+    /// The `catalogue.jsonl` an empty database is seeded from; `None` for the bundled one.
+    pub catalogue_source: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT)),
             quotas: Arc::default(),
             catalogue: Arc::default(),
+            catalogue_source: None,
         }
     }
 

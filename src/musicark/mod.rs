@@ -144,11 +144,15 @@ pub fn envelope(data: &impl Serialize, meta: &impl Serialize) -> Result<Response
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
-/// The catalogue index, built from SQLite on first use (a warm-up task starts it at boot).
+/// The catalogue index: on first use the catalogue is seeded into an empty database, then
+/// indexed from SQLite (a warm-up task starts this at boot).
 pub async fn catalogue_index(state: &AppState) -> Result<Arc<Catalogue>, Error> {
     let index = state
         .catalogue
         .get_or_try_init(|| async {
+            crate::fixtures::seed_catalogue(&state.db, state.catalogue_source.clone())
+                .await
+                .map_err(Error::Internal)?;
             let rows = store::summaries(&state.db).await?;
             let catalogue = tokio::task::spawn_blocking(move || Catalogue::build(rows))
                 .await

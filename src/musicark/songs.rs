@@ -160,6 +160,8 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let not_found = || Error::ResourceNotFound(format!("No song has the id or slug {id:?}."));
+    // The catalogue is seeded in the background at first start; wait for it like lists do.
+    catalogue_index(&state).await?;
     let Some((published_at_ms, profile)) = store::profile(&state.db, &id).await? else {
         return Err(not_found());
     };

@@ -16,9 +16,15 @@ pub async fn has_songs(db: &Db) -> sqlx::Result<bool> {
     Ok(found.is_some())
 }
 
-/// Writes a catalogue in one transaction: a crash leaves either all of it or none.
-pub async fn seed(db: &Db, songs: &[Song]) -> anyhow::Result<()> {
-    let mut tx = db.begin_write().await?;
+/// Rows per batch while seeding.
+pub const SEED_BATCH_ROWS: usize = SEED_BATCH;
+
+/// Inserts songs within the caller's transaction (seeding writes the whole catalogue in one,
+/// so a crash leaves all of it or none).
+pub async fn insert_songs(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    songs: &[Song],
+) -> anyhow::Result<()> {
     for batch in songs.chunks(SEED_BATCH) {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO songs (id, slug, title, artist, album, release_year, color_hex, bpm, key,
@@ -66,9 +72,8 @@ pub async fn seed(db: &Db, songs: &[Song]) -> anyhow::Result<()> {
         if let Some(err) = failure {
             anyhow::bail!("serializing a song: {err}");
         }
-        insert.build().execute(&mut *tx).await?;
+        insert.build().execute(&mut **tx).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
