@@ -322,15 +322,6 @@ impl KeyCache {
         let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
         verified.retain(|_, c| !key_ids.iter().any(|id| id == c.key_id()));
     }
-
-    /// Forgets every key of a tenant.
-    pub fn evict_tenant(&self, tenant_id: &str) {
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-        verified.retain(|_, c| match c {
-            Cached::Musique(m) => m.tenant_id != tenant_id,
-            Cached::MusicArk(a) => a.tenant_id != tenant_id,
-        });
-    }
 }
 
 fn digest(token: &str) -> Digest32 {

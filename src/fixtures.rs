@@ -175,7 +175,7 @@ pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow
         None => Box::new(BUNDLED_CATALOGUE.as_bytes()),
     };
     let mut tx = db.begin_write().await?;
-    let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH_ROWS);
+    let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH);
     let mut written = 0;
     for (n, line) in reader.lines().enumerate() {
         let line = line?;
@@ -187,7 +187,7 @@ pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow
         catalogue::check_consistency(&song)
             .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
         batch.push(song);
-        if batch.len() == musicark::store::SEED_BATCH_ROWS {
+        if batch.len() == musicark::store::SEED_BATCH {
             musicark::store::insert_songs(&mut tx, &batch).await?;
             written += batch.len();
             batch.clear();

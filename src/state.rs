@@ -73,14 +73,6 @@ impl AppState {
             .clone()
     }
 
-    /// Forgets the limiters of the given keys (a tenant reset or deletion).
-    pub fn forget_limiters(&self, key_ids: &[String]) {
-        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
-        for id in key_ids {
-            map.remove(id);
-        }
-    }
-
     pub fn watcher_beat(&self) {
         self.watcher_beat_ms.store(real_now_ms(), Ordering::Release);
     }

@@ -162,11 +162,6 @@ impl Quotas {
         }
         Ok(())
     }
-
-    /// Forgets the counters of the given keys (their tenant was reset or deleted).
-    pub fn forget(&self, key_ids: &[String]) {
-        self.lock().retain(|(key, _), _| !key_ids.contains(key));
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::catalogue::{self, Song};
 use crate::db::Db;
 
 /// Rows per INSERT while seeding: SQLite allows 32,766 bound values per statement.
-const SEED_BATCH: usize = 1_000;
+pub const SEED_BATCH: usize = 1_000;
 
 /// Whether the catalogue table holds any song.
 pub async fn has_songs(db: &Db) -> sqlx::Result<bool> {
@@ -15,9 +15,6 @@ pub async fn has_songs(db: &Db) -> sqlx::Result<bool> {
         .await?;
     Ok(found.is_some())
 }
-
-/// Rows per batch while seeding.
-pub const SEED_BATCH_ROWS: usize = SEED_BATCH;
 
 /// Inserts songs within the caller's transaction (seeding writes the whole catalogue in one,
 /// so a crash leaves all of it or none).

@@ -34,7 +34,6 @@ pub struct AudioMeta {
 pub struct SendPlay {
     pub due_at_ms: i64,
     pub repeat: i64,
-    pub scheduled: bool,
     pub location_ids: Arc<[i64]>,
 }
 
@@ -105,7 +104,6 @@ struct StoredSend {
     audio_id: String,
     due_at_ms: i64,
     repeat: i64,
-    scheduled: bool,
 }
 
 impl Libraries {
@@ -117,10 +115,9 @@ impl Libraries {
         )
         .fetch_all(&db.read)
         .await?;
-        let sends: Vec<StoredSend> =
-            sqlx::query_as("SELECT id, audio_id, due_at_ms, repeat, scheduled FROM sends")
-                .fetch_all(&db.read)
-                .await?;
+        let sends: Vec<StoredSend> = sqlx::query_as("SELECT id, audio_id, due_at_ms, repeat FROM sends")
+            .fetch_all(&db.read)
+            .await?;
         let destinations: Vec<(String, i64)> =
             sqlx::query_as("SELECT send_id, location_id FROM send_destinations ORDER BY send_id")
                 .fetch_all(&db.read)
@@ -153,7 +150,6 @@ impl Libraries {
                     SendPlay {
                         due_at_ms: send.due_at_ms,
                         repeat: send.repeat,
-                        scheduled: send.scheduled,
                         location_ids: location_ids.into(),
                     },
                 );
@@ -238,12 +234,6 @@ impl Libraries {
             entry.sends.push(send);
         }
     }
-
-    /// Forgets every library of these companies (their tenant was reset or deleted).
-    pub fn forget_companies(&self, company_ids: &[i64]) {
-        self.write()
-            .retain(|key, _| !company_ids.contains(&key.company_id));
-    }
 }
 
 #[cfg(test)]
@@ -295,7 +285,6 @@ mod tests {
         let play = |due_at_ms, repeat, ids: &[i64]| SendPlay {
             due_at_ms,
             repeat,
-            scheduled: false,
             location_ids: ids.into(),
         };
         libraries.add_send(KEY, "a", play(100, 2, &[1, 2]));

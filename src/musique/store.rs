@@ -278,7 +278,6 @@ pub async fn create_send(
         SendPlay {
             due_at_ms: send.due_at_ms,
             repeat: send.repeat,
-            scheduled: send.scheduled,
             location_ids: destinations.iter().map(|l| l.id).collect(),
         },
     );
