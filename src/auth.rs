@@ -265,6 +265,13 @@ impl Cached {
             Cached::MusicArk(c) => &c.key_id,
         }
     }
+
+    fn tenant_id(&self) -> &str {
+        match self {
+            Cached::Musique(c) => &c.tenant_id,
+            Cached::MusicArk(c) => &c.tenant_id,
+        }
+    }
 }
 
 type Digest32 = [u8; 32];
@@ -314,6 +321,12 @@ impl KeyCache {
         verified.insert(digest, caller);
     }
 
+    /// Forgets every key of a tenant (reset or deleted).
+    pub fn evict_tenant(&self, tenant: &str) {
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        verified.retain(|_, c| c.tenant_id() != tenant);
+    }
+
     /// Forgets the given keys, so that their next use is checked against the database.
     pub fn evict_keys(&self, key_ids: &[String]) {
         if key_ids.is_empty() {
@@ -342,6 +355,8 @@ struct MusiqueKeyRow {
     company_id: i64,
     prefix: String,
     name: String,
+    clock_offset_ms: i64,
+    clock_frozen_ms: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -351,6 +366,8 @@ struct ArkKeyRow {
     hash: String,
     tier: Option<String>,
     monthly_limit: Option<i64>,
+    clock_offset_ms: i64,
+    clock_frozen_ms: Option<i64>,
 }
 
 /// Verifies `hash` against `token` on the blocking pool.
@@ -381,8 +398,9 @@ pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<Musique
 
     let rows: Vec<MusiqueKeyRow> = sqlx::query_as(
         "SELECT k.id, k.tenant_id, k.hash, k.environment, k.permissions, k.scope,
-                k.limit_minute, k.limit_hour, k.limit_day, c.id AS company_id, c.prefix, c.name
-         FROM api_keys k JOIN companies c ON c.id = k.company_id
+                k.limit_minute, k.limit_hour, k.limit_day, c.id AS company_id, c.prefix, c.name,
+                t.clock_offset_ms, t.clock_frozen_ms
+         FROM api_keys k JOIN companies c ON c.id = k.company_id JOIN tenants t ON t.id = k.tenant_id
          WHERE k.lookup = ? AND k.api = 'musique' AND k.revoked_at_ms IS NULL",
     )
     .bind(parsed.lookup())
@@ -415,9 +433,11 @@ pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<Musique
             per_hour: as_limit(row.limit_hour, defaults.per_hour),
             per_day: as_limit(row.limit_day, defaults.per_day),
         };
-        let clock = state.clocks.get(&row.tenant_id);
+        let clock = state
+            .clocks
+            .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms);
         let caller = Arc::new(MusiqueCaller {
-            limiter: state.limiter_for(&row.id, limits, &clock),
+            limiter: state.limiter_for(&row.tenant_id, &row.id, limits, &clock),
             key_id: row.id,
             tenant_id: row.tenant_id,
             company_id: row.company_id,
@@ -460,8 +480,9 @@ pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCalle
         return Ok(caller);
     }
     let rows: Vec<ArkKeyRow> = sqlx::query_as(
-        "SELECT id, tenant_id, hash, tier, monthly_limit FROM api_keys
-         WHERE lookup = ? AND api = 'musicark' AND revoked_at_ms IS NULL",
+        "SELECT k.id, k.tenant_id, k.hash, k.tier, k.monthly_limit, t.clock_offset_ms, t.clock_frozen_ms
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+         WHERE k.lookup = ? AND k.api = 'musicark' AND k.revoked_at_ms IS NULL",
     )
     .bind(lookup)
     .fetch_all(&state.db.read)
@@ -474,7 +495,9 @@ pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCalle
         let tier = row.tier.as_deref().and_then(Tier::parse).unwrap_or(Tier::Free);
         let caller = Arc::new(ArkCaller {
             monthly_limit: row.monthly_limit.unwrap_or_else(|| tier.default_monthly_limit()),
-            clock: state.clocks.get(&row.tenant_id),
+            clock: state
+                .clocks
+                .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms),
             key_id: row.id,
             tenant_id: row.tenant_id,
             tier,

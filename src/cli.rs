@@ -242,6 +242,87 @@ pub async fn create(db: &Db, args: &CreateKey) -> anyhow::Result<(String, String
 }
 
 #[derive(Subcommand, Debug)]
+pub enum TenantsCommand {
+    /// Create a tenant and print it, with its tokens (shown once), as JSON: the same as
+    /// `POST /_soundcheck/tenants` answers.
+    Create(CreateTenant),
+    /// List tenants.
+    List(DbArg),
+    /// Delete a tenant and everything it owns.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateTenant {
+    /// The whole request body of `POST /_soundcheck/tenants`, as JSON; the flags below fill
+    /// in what it leaves out.
+    #[arg(long)]
+    pub spec: Option<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Musique company prefix (generated when absent).
+    #[arg(long)]
+    pub company: Option<String>,
+    /// How many stores, store_001 ….
+    #[arg(long)]
+    pub stores: Option<u32>,
+    /// The stores' External IDs, instead of `--stores`.
+    #[arg(long, value_delimiter = ',')]
+    pub external_ids: Vec<String>,
+    /// argon2id cost of the tokens' hashes.
+    #[arg(long, env = "SOUNDCHECK_HASH_COST", value_enum, default_value_t = HashCost::Default)]
+    pub hash_cost: HashCost,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
+    use crate::control::{store, tenants};
+    match command {
+        TenantsCommand::Create(args) => {
+            let db = open(&args.db.db).await?;
+            let mut spec: tenants::TenantSpec = match &args.spec {
+                Some(json) => {
+                    let value: serde_json::Value =
+                        serde_json::from_str(json).map_err(|e| anyhow::anyhow!("--spec: {e}"))?;
+                    tenants::parse_body(value).map_err(|e| anyhow::anyhow!("--spec: {e}"))?
+                }
+                None => tenants::TenantSpec::default(),
+            };
+            spec.name = spec.name.or(args.name);
+            spec.musique.company = spec.musique.company.or(args.company);
+            spec.musique.stores = spec.musique.stores.or(args.stores);
+            if !args.external_ids.is_empty() {
+                spec.musique.external_ids = Some(args.external_ids);
+            }
+            let created = tenants::create_tenant(&db, spec, args.hash_cost)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            Ok(())
+        }
+        TenantsCommand::List(args) => {
+            let db = open(&args.db).await?;
+            for t in store::tenants(&db).await? {
+                println!("{}  {}  created={}", t.id, t.name, rfc3339_ms(t.created_at_ms));
+            }
+            Ok(())
+        }
+        TenantsCommand::Delete { id, db } => {
+            anyhow::ensure!(id != DEFAULT_TENANT, "the default tenant cannot be deleted");
+            let db = open(&db.db).await?;
+            anyhow::ensure!(store::delete(&db, &id).await?, "no tenant has id {id}");
+            println!("deleted {id}");
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
 pub enum FixturesCommand {
     /// Write a seeded song catalogue to DIR/catalogue.jsonl (same seed, same bytes).
     Generate {

@@ -71,6 +71,13 @@ impl TenantClock {
         self.frozen_ms.store(RUNNING, Ordering::Release);
     }
 
+    /// Puts back a state the database kept (a tenant's reset).
+    pub fn restore(&self, offset_ms: i64, frozen_ms: Option<i64>) {
+        self.offset_ms.store(offset_ms, Ordering::Release);
+        self.frozen_ms
+            .store(frozen_ms.unwrap_or(RUNNING), Ordering::Release);
+    }
+
     /// What the database keeps: `(offset_ms, frozen_ms)`.
     pub fn persisted(&self) -> (i64, Option<i64>) {
         let frozen = self.frozen_ms.load(Ordering::Acquire);
@@ -106,6 +113,18 @@ impl Clocks {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
         map.entry(tenant.to_owned())
             .or_insert_with(|| Arc::new(TenantClock::new(0, None)))
+            .clone()
+    }
+
+    /// The tenant's clock; one this process has not met yet (a tenant the CLI made) starts
+    /// from what the database holds.
+    pub fn get_or_load(&self, tenant: &str, offset_ms: i64, frozen_ms: Option<i64>) -> Arc<TenantClock> {
+        if let Some(clock) = self.read().get(tenant) {
+            return clock.clone();
+        }
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(tenant.to_owned())
+            .or_insert_with(|| Arc::new(TenantClock::new(offset_ms, frozen_ms)))
             .clone()
     }
 

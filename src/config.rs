@@ -61,6 +61,41 @@ pub struct Config {
     /// argon2id cost for keys created from now on.
     #[arg(long, env = "SOUNDCHECK_HASH_COST", value_enum, default_value_t = HashCost::Default)]
     pub hash_cost: HashCost,
+
+    /// Bearer token the control plane (`/_soundcheck/`) requires; without one it is open.
+    #[arg(long, env = "SOUNDCHECK_ADMIN_TOKEN")]
+    pub admin_token: Option<AdminToken>,
+
+    /// How many requests each tenant's journal keeps (the oldest go first).
+    #[arg(long, env = "SOUNDCHECK_JOURNAL_CAP", default_value_t = 1_000)]
+    pub journal_cap: usize,
+}
+
+/// The control plane's bearer token; never printed, logged or serialized.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(pub String);
+
+impl std::str::FromStr for AdminToken {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().len() < 8 {
+            return Err("the admin token must be at least 8 characters".to_owned());
+        }
+        Ok(AdminToken(s.trim().to_owned()))
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(\"[redacted]\")")
+    }
+}
+
+impl serde::Serialize for AdminToken {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
+    }
 }
 
 impl Config {
@@ -73,6 +108,8 @@ impl Config {
             envelope: Envelope::Bare,
             log_format: LogFormat::Text,
             hash_cost: HashCost::Fast,
+            admin_token: None,
+            journal_cap: 1_000,
         }
     }
 
@@ -85,6 +122,14 @@ impl Config {
         if self.db.trim().is_empty() {
             anyhow::bail!("--db must name a file or be :memory:");
         }
+        if self.journal_cap == 0 {
+            anyhow::bail!("--journal-cap must be at least 1");
+        }
         Ok(())
+    }
+
+    /// Whether the control plane is reachable from other machines without a token.
+    pub fn control_plane_exposed(&self) -> bool {
+        self.admin_token.is_none() && !self.addr.ip().is_loopback()
     }
 }

@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::{musicark, musique};
+use crate::{control, musicark, musique};
 
 /// Which wire format a request's errors take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +37,8 @@ impl Api {
 pub struct RequestContext {
     pub request_id: String,
     pub api: Api,
+    /// What handlers tell the request journal (API requests only).
+    pub journal: Option<crate::control::journal::SharedDraft>,
 }
 
 tokio::task_local! {
@@ -48,6 +50,7 @@ pub fn current() -> RequestContext {
     REQUEST.try_with(Clone::clone).unwrap_or_else(|_| RequestContext {
         request_id: String::new(),
         api: Api::Control,
+        journal: None,
     })
 }
 
@@ -89,6 +92,16 @@ pub enum Error {
     UnsupportedFormat(String),
     #[error("{message}")]
     RateLimited { retry_after_secs: u64, message: String },
+    /// A control-plane resource exists already (a company prefix, say).
+    #[error("{0}")]
+    Conflict(String),
+    /// An error a test asked for through the control plane's faults.
+    #[error("{message}")]
+    Injected {
+        status: StatusCode,
+        code: Option<String>,
+        message: String,
+    },
     #[error("An internal error occurred.")]
     Internal(#[from] anyhow::Error),
 }
@@ -114,11 +127,12 @@ impl Error {
             | Error::ResourceNotFound(_)
             | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Error::ScheduledSendsPending(_) => StatusCode::CONFLICT,
+            Error::ScheduledSendsPending(_) | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Injected { status, .. } => *status,
         }
     }
 
@@ -137,7 +151,8 @@ impl IntoResponse for Error {
         }
         match ctx.api {
             Api::MusicArk => musicark::render_error(&self, &ctx),
-            Api::Musique | Api::Control => musique::render_error(&self, &ctx),
+            Api::Musique => musique::render_error(&self, &ctx),
+            Api::Control => control::render_error(&self, &ctx),
         }
     }
 }

@@ -14,11 +14,13 @@
 //! - [`state`]      the one `AppState`
 //! - [`musique`]    the Musique Partner API
 //! - [`musicark`]   the MusicArk API
+//! - [`control`]    the emulator's own control plane under `/_soundcheck/`
 
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -69,8 +71,11 @@ impl App {
             clocks.insert(&tenant, TenantClock::new(offset, frozen));
         }
 
+        control::store::backfill_seeds(&db).await?;
         let libraries = musique::library::Libraries::load(&db).await?;
-        let mut state = AppState::new(config, db, clocks, libraries);
+        let deliveries = musique::deliveries::Deliveries::load(&db).await?;
+        let mut state = AppState::new(config, db, clocks, libraries, deliveries);
+        state.runtimes.load(&state.db).await?;
         state.catalogue_source = fixtures.catalogue_path.clone();
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
@@ -114,10 +119,11 @@ impl App {
 pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(musique::routes(state.clone()))
-        .merge(musicark::routes(state))
+        .merge(musicark::routes(state.clone()))
+        .merge(control::routes(state.clone()))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed);
-    middleware::stack(app)
+    middleware::stack(app, state)
 }
 
 /// Writes MusicArk's quota counts behind, every 200 ms.

@@ -1,4 +1,4 @@
-//! The `soundcheck` binary: `serve` (the default), `keys create|list|revoke`.
+//! The `soundcheck` binary: `serve` (the default), `keys`, `tenants`, `fixtures`, `healthcheck`.
 
 use std::io::IsTerminal;
 
@@ -27,9 +27,18 @@ enum Command {
     /// Create, list and revoke API keys in the database file.
     #[command(subcommand)]
     Keys(cli::KeysCommand),
+    /// Create, list and delete tenants in the database file.
+    #[command(subcommand)]
+    Tenants(cli::TenantsCommand),
     /// Generate fixture data.
     #[command(subcommand)]
     Fixtures(cli::FixturesCommand),
+    /// Exit 0 when the server at --addr answers /_soundcheck/health with 200 (for container
+    /// health checks: no curl needed).
+    Healthcheck {
+        #[arg(long, env = "SOUNDCHECK_ADDR", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
 }
 
 #[tokio::main]
@@ -37,7 +46,18 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Keys(command)) => cli::keys(command).await,
+        Some(Command::Tenants(command)) => cli::tenants(command).await,
         Some(Command::Fixtures(command)) => cli::fixtures(command),
+        Some(Command::Healthcheck { addr }) => match soundcheck::control::health::check(addr).await {
+            Ok(body) => {
+                println!("{body}");
+                Ok(())
+            }
+            Err(err) => {
+                eprintln!("unhealthy: {err}");
+                std::process::exit(1);
+            }
+        },
         Some(Command::Serve(config)) => serve(config).await,
         None => serve(cli.serve).await,
     }
@@ -56,6 +76,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("default keys (public test values):");
     for line in app.fixtures.banner_lines() {
         println!("{line}");
+    }
+    if config.control_plane_exposed() {
+        let warning = format!(
+            "WARNING: the control plane (/_soundcheck/) is open to anyone who can reach {addr}: \
+             they can create, reset and delete tenants. Set --admin-token (SOUNDCHECK_ADMIN_TOKEN)."
+        );
+        eprintln!("\n{}\n{warning}\n{}\n", "!".repeat(80), "!".repeat(80));
+        tracing::warn!("{warning}");
     }
     app.serve(listener, shutdown_signal()).await
 }

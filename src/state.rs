@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use crate::auth::KeyCache;
 use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
+use crate::control::runtime::Runtimes;
 use crate::db::Db;
 use crate::musicark::index::Catalogue;
 use crate::musicark::quota::Quotas;
+use crate::musique::deliveries::Deliveries;
 use crate::musique::library::Libraries;
 use crate::rate_limit::{KeyLimiter, Limits};
 
@@ -30,7 +32,12 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// The read side of every Musique library.
     pub musique: Arc<Libraries>,
-    limiters: Arc<Mutex<HashMap<String, Arc<KeyLimiter>>>>,
+    /// Every store's simulated player, and the stats they produce.
+    pub deliveries: Arc<Deliveries>,
+    /// Each tenant's journal and faults, in memory only.
+    pub runtimes: Arc<Runtimes>,
+    /// Limiters by key id, with the tenant that owns the key.
+    limiters: Arc<Mutex<HashMap<String, (String, Arc<KeyLimiter>)>>>,
     /// When the background watcher last completed a round (real ms); `/health` reads it.
     pub watcher_beat_ms: Arc<AtomicI64>,
     /// The last health checks `(when, [database, storage, messaging])`, reused for a second
@@ -47,13 +54,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, clocks: Clocks, musique: Libraries) -> AppState {
+    pub fn new(
+        config: Config,
+        db: Db,
+        clocks: Clocks,
+        musique: Libraries,
+        deliveries: Deliveries,
+    ) -> AppState {
         AppState {
+            runtimes: Arc::new(Runtimes::new(config.journal_cap)),
             config: Arc::new(config),
             db,
             clocks,
             keys: Arc::default(),
             musique: Arc::new(musique),
+            deliveries: Arc::new(deliveries),
             limiters: Arc::default(),
             watcher_beat_ms: Arc::new(AtomicI64::new(real_now_ms())),
             health: Arc::default(),
@@ -66,11 +81,29 @@ impl AppState {
 
     /// The limiter of a key, kept across cache evictions so that a re-verified key does not
     /// get a fresh allowance.
-    pub fn limiter_for(&self, key_id: &str, limits: Limits, clock: &Arc<TenantClock>) -> Arc<KeyLimiter> {
+    pub fn limiter_for(
+        &self,
+        tenant: &str,
+        key_id: &str,
+        limits: Limits,
+        clock: &Arc<TenantClock>,
+    ) -> Arc<KeyLimiter> {
         let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(key_id.to_owned())
-            .or_insert_with(|| Arc::new(KeyLimiter::new(limits, clock.clone())))
+            .or_insert_with(|| {
+                (
+                    tenant.to_owned(),
+                    Arc::new(KeyLimiter::new(limits, clock.clone())),
+                )
+            })
+            .1
             .clone()
+    }
+
+    /// Drops the limiters of a tenant's keys: a reset gives them their whole allowance back.
+    pub fn forget_limiters(&self, tenant: &str) {
+        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (owner, _)| owner != tenant);
     }
 
     pub fn watcher_beat(&self) {

@@ -31,6 +31,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::{self, ArkCaller as Caller};
+use crate::control::{faults, journal};
 use crate::error::{Error, RequestContext};
 use crate::state::AppState;
 use index::Catalogue;
@@ -103,6 +104,19 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
+    journal::attribute(&caller.tenant_id, &caller.key_id);
+    if key.len() != "mk_live_".len() + 32 {
+        journal::note("The key's secret part is not the documented 32 characters; soundcheck accepts 16-64.");
+    }
+    if req.headers().contains_key(header::AUTHORIZATION)
+        && form_urlencoded_get(req.uri().query().unwrap_or_default(), "api_key").is_some()
+    {
+        journal::note("Both a bearer key and `api_key` were given; soundcheck used the header.");
+    }
+    if let Some(response) = faults::intercept(&state, &caller.tenant_id, req.method(), req.uri().path()).await
+    {
+        return response;
+    }
     let now_ms = caller.clock.now_ms();
     let info = match state
         .quotas
@@ -164,7 +178,7 @@ pub async fn catalogue_index(state: &AppState) -> Result<Arc<Catalogue>, Error> 
 }
 
 /// Each error kind's `code` in MusicArk's envelope (spec §1).
-fn code(err: &Error) -> &'static str {
+fn code(err: &Error) -> &str {
     match err {
         Error::InvalidJson(_)
         | Error::Validation(_)
@@ -179,9 +193,19 @@ fn code(err: &Error) -> &'static str {
         | Error::ResourceNotFound(_)
         | Error::RouteNotFound(_) => "not_found",
         Error::MethodNotAllowed { .. } => "method_not_allowed",
-        Error::ScheduledSendsPending(_) => "conflict",
+        Error::ScheduledSendsPending(_) | Error::Conflict(_) => "conflict",
         Error::RateLimited { .. } => "rate_limit_exceeded",
         Error::Internal(_) => "internal_error",
+        Error::Injected { status, code, .. } => code.as_deref().unwrap_or(match status.as_u16() {
+            400 => "bad_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            429 => "rate_limit_exceeded",
+            500 => "internal_error",
+            s if s >= 500 => "service_unavailable",
+            _ => "bad_request",
+        }),
     }
 }
 

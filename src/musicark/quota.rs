@@ -71,6 +71,8 @@ pub struct Quotas {
     counters: Mutex<HashMap<CounterId, SharedCounter>>,
     // One loader at a time, so two first requests of a month don't both read the database.
     loading: tokio::sync::Mutex<()>,
+    /// Held by a flush; a tenant's reset holds it so that no stale count is written back.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Quotas {
@@ -128,8 +130,19 @@ impl Quotas {
         }))
     }
 
+    /// Stops write-behind until the guard is dropped.
+    pub async fn pause(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.flushing.lock().await
+    }
+
+    /// Drops the counts of these keys (their tenant was reset or deleted).
+    pub fn forget(&self, key_ids: &[String]) {
+        self.lock().retain(|(key, _), _| !key_ids.contains(key));
+    }
+
     /// Writes every changed count to SQLite in one transaction.
     pub async fn flush(&self, db: &Db) -> sqlx::Result<()> {
+        let _flushing = self.flushing.lock().await;
         let dirty: Vec<(CounterId, i64, SharedCounter)> = self
             .lock()
             .iter()

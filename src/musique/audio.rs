@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::Caller;
-use super::library::{AudioMeta, AudioView};
+use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::auth::random_alnum;
 use crate::clock::rfc3339_ms;
+use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, QueryPairs};
 use crate::state::AppState;
@@ -62,12 +63,12 @@ impl Serialize for MediaUrl<'_> {
 
 impl<'a> AudioObject<'a> {
     /// The full object, as get and list show it.
-    fn with_stats(view: &AudioView<'a>, base_url: &'a str) -> AudioObject<'a> {
+    fn with_stats(meta: &'a AudioMeta, stats: Stats, base_url: &'a str) -> AudioObject<'a> {
         AudioObject {
-            description: Some(view.meta.description.as_deref()),
-            category: Some(view.meta.category.as_deref()),
-            stats: Some(view.stats()),
-            ..AudioObject::basic(view.meta, base_url)
+            description: Some(meta.description.as_deref()),
+            category: Some(meta.category.as_deref()),
+            stats: Some(stats),
+            ..AudioObject::basic(meta, base_url)
         }
     }
 
@@ -156,24 +157,31 @@ pub async fn list(
     caller.require("audio.read")?;
     let page = int_param(&query, "page", 1, 1..=1_000_000)?;
     let limit = int_param(&query, "limit", 20, 1..=100)?;
+    if query.get("page").is_some() || query.get("limit").is_some() {
+        journal::note(
+            "Pagination is a roadmap item in the vendor's docs: the real service may ignore `page` and `limit`.",
+        );
+    }
     let key = Library::from(&*caller).key();
     let base = base_url(&headers, &state);
     state
-        .musique
-        .page(key, caller.clock.now_ms(), page, limit, |rows, total| {
-            let total_pages = (total + limit - 1) / limit;
-            json_bytes(&AudioList {
-                audio: rows
-                    .iter()
-                    .map(|row| AudioObject::with_stats(row, &base))
-                    .collect(),
-                pagination: Pagination {
-                    page,
-                    limit,
-                    total,
-                    total_pages,
-                    has_more: page < total_pages,
-                },
+        .deliveries
+        .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
+            state.musique.page(key, page, limit, |rows, total| {
+                let total_pages = (total + limit - 1) / limit;
+                json_bytes(&AudioList {
+                    audio: rows
+                        .iter()
+                        .map(|meta| AudioObject::with_stats(meta, stats(&meta.id), &base))
+                        .collect(),
+                    pagination: Pagination {
+                        page,
+                        limit,
+                        total,
+                        total_pages,
+                        has_more: page < total_pages,
+                    },
+                })
             })
         })
 }
@@ -189,9 +197,11 @@ pub async fn get(
     let key = Library::from(&*caller).key();
     let base = base_url(&headers, &state);
     state
-        .musique
-        .get(key, &id, caller.clock.now_ms(), |view| {
-            json_bytes(&AudioObject::with_stats(&view, &base))
+        .deliveries
+        .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
+            state.musique.get(key, &id, |meta| {
+                json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base))
+            })
         })
         .unwrap_or(Err(Error::AudioNotFound(id)))
 }
@@ -214,6 +224,7 @@ pub async fn delete(
     match store::delete_audio(
         &state.db,
         &state.musique,
+        &state.deliveries,
         Library::from(&*caller),
         &id,
         caller.clock.now_ms(),

@@ -3,8 +3,8 @@
 //! there first and applied here after, and the whole read side is rebuilt from it at start.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
 
 use crate::auth::Environment;
 use crate::db::Db;
@@ -29,47 +29,9 @@ pub struct AudioMeta {
     pub seq: i64,
 }
 
-/// What stats need of a send: when it plays, how often, where.
-#[derive(Clone, Debug)]
-pub struct SendPlay {
-    pub due_at_ms: i64,
-    pub repeat: i64,
-    pub location_ids: Arc<[i64]>,
-}
-
-/// An audio object with its stats as of some instant, borrowed from the read side.
-#[derive(Clone, Debug)]
-pub struct AudioView<'a> {
-    pub meta: &'a AudioMeta,
-    pub times_played: i64,
-    pub total_recipients: i64,
-    pub last_played_ms: Option<i64>,
-}
-
 #[derive(Debug)]
 struct Entry {
     meta: AudioMeta,
-    sends: Vec<SendPlay>,
-}
-
-impl Entry {
-    /// A destination has played, `repeat` times, once its send is due on the tenant's clock.
-    fn view(&self, now_ms: i64) -> AudioView<'_> {
-        let mut times_played = 0;
-        let mut last_played_ms = None;
-        let mut recipients = HashSet::new();
-        for send in self.sends.iter().filter(|s| s.due_at_ms <= now_ms) {
-            times_played += send.repeat * send.location_ids.len() as i64;
-            last_played_ms = last_played_ms.max(Some(send.due_at_ms));
-            recipients.extend(send.location_ids.iter().copied());
-        }
-        AudioView {
-            meta: &self.meta,
-            times_played,
-            total_recipients: recipients.len() as i64,
-            last_played_ms,
-        }
-    }
 }
 
 type Order = (Reverse<i64>, Reverse<i64>);
@@ -98,14 +60,6 @@ struct StoredAudio {
     meta: AudioMeta,
 }
 
-#[derive(sqlx::FromRow)]
-struct StoredSend {
-    id: String,
-    audio_id: String,
-    due_at_ms: i64,
-    repeat: i64,
-}
-
 impl Libraries {
     /// Rebuilds every library from the database.
     pub async fn load(db: &Db) -> sqlx::Result<Libraries> {
@@ -115,20 +69,7 @@ impl Libraries {
         )
         .fetch_all(&db.read)
         .await?;
-        let sends: Vec<StoredSend> = sqlx::query_as("SELECT id, audio_id, due_at_ms, repeat FROM sends")
-            .fetch_all(&db.read)
-            .await?;
-        let destinations: Vec<(String, i64)> =
-            sqlx::query_as("SELECT send_id, location_id FROM send_destinations ORDER BY send_id")
-                .fetch_all(&db.read)
-                .await?;
-        let mut by_send: HashMap<String, Vec<i64>> = HashMap::new();
-        for (send_id, location_id) in destinations {
-            by_send.entry(send_id).or_default().push(location_id);
-        }
-
         let libraries = Libraries::default();
-        let mut audio_keys = HashMap::new();
         for stored in audio {
             let environment = match stored.environment.as_str() {
                 "dev" => Environment::Dev,
@@ -138,22 +79,7 @@ impl Libraries {
                 company_id: stored.company_id,
                 environment,
             };
-            audio_keys.insert(stored.meta.id.clone(), key);
             libraries.insert_audio(key, stored.meta);
-        }
-        for send in sends {
-            if let Some(key) = audio_keys.get(&send.audio_id) {
-                let location_ids = by_send.remove(&send.id).unwrap_or_default();
-                libraries.add_send(
-                    *key,
-                    &send.audio_id,
-                    SendPlay {
-                        due_at_ms: send.due_at_ms,
-                        repeat: send.repeat,
-                        location_ids: location_ids.into(),
-                    },
-                );
-            }
         }
         Ok(libraries)
     }
@@ -171,10 +97,9 @@ impl Libraries {
     pub fn page<R>(
         &self,
         key: LibraryKey,
-        now_ms: i64,
         page: i64,
         limit: i64,
-        render: impl FnOnce(Vec<AudioView<'_>>, i64) -> R,
+        render: impl FnOnce(Vec<&AudioMeta>, i64) -> R,
     ) -> R {
         let libraries = self.read();
         let Some(library) = libraries.get(&key) else {
@@ -188,35 +113,23 @@ impl Libraries {
             .skip(skip)
             .take(take)
             .filter_map(|id| library.entries.get(id))
-            .map(|entry| entry.view(now_ms))
+            .map(|entry| &entry.meta)
             .collect();
         render(items, library.entries.len() as i64)
     }
 
     /// Renders one audio object, if the library holds it.
-    pub fn get<R>(
-        &self,
-        key: LibraryKey,
-        id: &str,
-        now_ms: i64,
-        render: impl FnOnce(AudioView<'_>) -> R,
-    ) -> Option<R> {
+    pub fn get<R>(&self, key: LibraryKey, id: &str, render: impl FnOnce(&AudioMeta) -> R) -> Option<R> {
         let libraries = self.read();
         let entry = libraries.get(&key)?.entries.get(id)?;
-        Some(render(entry.view(now_ms)))
+        Some(render(&entry.meta))
     }
 
     pub fn insert_audio(&self, key: LibraryKey, meta: AudioMeta) {
         let mut libraries = self.write();
         let library = libraries.entry(key).or_default();
         library.order.insert(order_of(&meta), meta.id.clone());
-        library.entries.insert(
-            meta.id.clone(),
-            Entry {
-                meta,
-                sends: Vec::new(),
-            },
-        );
+        library.entries.insert(meta.id.clone(), Entry { meta });
     }
 
     pub fn remove_audio(&self, key: LibraryKey, id: &str) {
@@ -228,11 +141,9 @@ impl Libraries {
         }
     }
 
-    pub fn add_send(&self, key: LibraryKey, audio_id: &str, send: SendPlay) {
-        let mut libraries = self.write();
-        if let Some(entry) = libraries.get_mut(&key).and_then(|l| l.entries.get_mut(audio_id)) {
-            entry.sends.push(send);
-        }
+    /// Forgets both libraries of a company (its tenant was reset or deleted).
+    pub fn remove_company(&self, company_id: i64) {
+        self.write().retain(|key, _| key.company_id != company_id);
     }
 }
 
@@ -265,8 +176,8 @@ mod tests {
         libraries.insert_audio(KEY, meta("b", 1_000, 2));
         libraries.insert_audio(KEY, meta("c", 500, 3));
         let ids = |page, limit| {
-            libraries.page(KEY, 0, page, limit, |items, total| {
-                (items.iter().map(|v| v.meta.id.clone()).collect::<Vec<_>>(), total)
+            libraries.page(KEY, page, limit, |items, total| {
+                (items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), total)
             })
         };
         assert_eq!(ids(1, 2), (vec!["b".to_owned(), "a".to_owned()], 3));
@@ -275,32 +186,20 @@ mod tests {
             company_id: 1,
             environment: Environment::Dev,
         };
-        assert_eq!(libraries.page(other, 0, 1, 20, |_, total| total), 0);
+        assert_eq!(libraries.page(other, 1, 20, |_, total| total), 0);
     }
 
     #[test]
-    fn stats_count_only_sends_that_are_due() {
+    fn removing_a_company_empties_both_its_libraries() {
         let libraries = Libraries::default();
+        let dev = LibraryKey {
+            company_id: 1,
+            environment: Environment::Dev,
+        };
         libraries.insert_audio(KEY, meta("a", 0, 1));
-        let play = |due_at_ms, repeat, ids: &[i64]| SendPlay {
-            due_at_ms,
-            repeat,
-            location_ids: ids.into(),
-        };
-        libraries.add_send(KEY, "a", play(100, 2, &[1, 2]));
-        libraries.add_send(KEY, "a", play(200, 1, &[2, 3]));
-        let at = |now| {
-            libraries
-                .get(KEY, "a", now, |v| {
-                    (v.times_played, v.total_recipients, v.last_played_ms)
-                })
-                .expect("present")
-        };
-        assert_eq!(at(99), (0, 0, None));
-        assert_eq!(at(100), (4, 2, Some(100)));
-        assert_eq!(at(200), (6, 3, Some(200)));
-        libraries.remove_audio(KEY, "a");
-        assert!(libraries.get(KEY, "a", 200, |_| ()).is_none());
-        assert_eq!(libraries.page(KEY, 0, 1, 20, |_, total| total), 0);
+        libraries.insert_audio(dev, meta("b", 0, 2));
+        libraries.remove_company(1);
+        assert!(libraries.get(KEY, "a", |_| ()).is_none());
+        assert_eq!(libraries.page(dev, 1, 20, |_, total| total), 0);
     }
 }

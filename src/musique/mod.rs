@@ -5,11 +5,15 @@
 //! - [`system`] `GET /` and `GET /health`
 //! - [`store`]  the SQL behind them
 //! - [`library`] the in-memory read side that list and get answer from
+//! - [`deliveries`] every store's simulated player, fed by sends; the stats they produce
+//! - [`player`] one player's rules: priorities, repeats, offline waits
 //! - [`mp3`]    MP3 validation and duration by content
 
 pub mod audio;
+pub mod deliveries;
 pub mod library;
 pub mod mp3;
+pub mod player;
 pub mod sends;
 pub mod store;
 pub mod system;
@@ -28,6 +32,7 @@ use serde_json::json;
 use crate::auth::{self, MusiqueCaller};
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
+use crate::control::{faults, journal};
 use crate::error::{Error, RequestContext};
 use crate::state::AppState;
 
@@ -85,6 +90,16 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
+    journal::attribute(&caller.tenant_id, &caller.key_id);
+    if auth::parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
+        journal::note(
+            "The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.",
+        );
+    }
+    if let Some(response) = faults::intercept(&state, &caller.tenant_id, req.method(), req.uri().path()).await
+    {
+        return response;
+    }
     let info = match caller.limiter.check() {
         Ok(info) => info,
         Err(refused) => {
@@ -131,7 +146,7 @@ async fn wrap(response: Response, now_ms: i64) -> Response {
 }
 
 /// Each error kind's `code` and `type` in Musique's table (spec §3).
-fn code_and_type(err: &Error) -> (&'static str, &'static str) {
+fn code_and_type(err: &Error) -> (&str, &'static str) {
     match err {
         Error::InvalidJson(_) => ("invalid_json", "invalid_request_error"),
         Error::Validation(_) => ("validation_error", "invalid_request_error"),
@@ -150,6 +165,21 @@ fn code_and_type(err: &Error) -> (&'static str, &'static str) {
         Error::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
         Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
         Error::Internal(_) => ("internal_error", "api_error"),
+        Error::Conflict(_) => ("conflict", "conflict_error"),
+        Error::Injected { status, code, .. } => {
+            let (default_code, kind) = match status.as_u16() {
+                400 => ("validation_error", "invalid_request_error"),
+                401 => ("invalid_api_key", "authentication_error"),
+                403 => ("insufficient_permissions", "permission_error"),
+                404 => ("not_found", "not_found_error"),
+                409 => ("conflict", "conflict_error"),
+                429 => ("rate_limit_exceeded", "rate_limit_error"),
+                500 => ("internal_error", "api_error"),
+                s if s >= 500 => ("service_unavailable", "api_error"),
+                _ => ("invalid_request", "invalid_request_error"),
+            };
+            (code.as_deref().unwrap_or(default_code), kind)
+        }
     }
 }
 

@@ -195,7 +195,7 @@ pub async fn send(
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let destinations = match store::create_send(&state.db, &state.musique, Library::from(&*caller), &new)
+    let destinations = match store::create_send(&state.db, &state.deliveries, Library::from(&*caller), &new)
         .await?
     {
         SendOutcome::Created(destinations) => destinations,

@@ -5,9 +5,10 @@
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 
-use super::library::{AudioMeta, AudioView, Libraries, LibraryKey, SendPlay};
+use super::deliveries::{self, Deliveries, Destination, SendInput};
+use super::library::{AudioMeta, Libraries, LibraryKey};
+use super::player::Priority;
 use crate::auth::{Environment, MusiqueCaller};
-use crate::clock::rfc3339_ms;
 use crate::db::Db;
 
 /// Whose library a query touches.
@@ -43,16 +44,6 @@ pub struct Stats {
     pub times_played: i64,
     pub last_played_at: Option<String>,
     pub total_recipients: i64,
-}
-
-impl AudioView<'_> {
-    pub fn stats(&self) -> Stats {
-        Stats {
-            times_played: self.times_played,
-            last_played_at: self.last_played_ms.map(rfc3339_ms),
-            total_recipients: self.total_recipients,
-        }
-    }
 }
 
 pub struct NewAudio<'a> {
@@ -131,12 +122,13 @@ pub enum DeleteOutcome {
 pub async fn delete_audio(
     db: &Db,
     libraries: &Libraries,
+    players: &Deliveries,
     lib: Library<'_>,
     id: &str,
     now_ms: i64,
 ) -> sqlx::Result<DeleteOutcome> {
     let mut tx = db.begin_write().await?;
-    if !audio_exists(&mut tx, lib, id).await? {
+    if audio_duration(&mut tx, lib, id).await?.is_none() {
         return Ok(DeleteOutcome::NotFound);
     }
     let pending: i64 = sqlx::query_scalar(
@@ -155,18 +147,22 @@ pub async fn delete_audio(
         .await?;
     tx.commit().await?;
     libraries.remove_audio(lib.key(), id);
+    players.cancel_audio(lib.company_id, id, now_ms);
     Ok(DeleteOutcome::Deleted)
 }
 
-async fn audio_exists(tx: &mut Transaction<'_, Sqlite>, lib: Library<'_>, id: &str) -> sqlx::Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM audio WHERE id = ? AND company_id = ? AND environment = ?")
-            .bind(id)
-            .bind(lib.company_id)
-            .bind(lib.environment.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(found.is_some())
+/// The audio's duration in seconds, if the library holds it.
+async fn audio_duration(
+    tx: &mut Transaction<'_, Sqlite>,
+    lib: Library<'_>,
+    id: &str,
+) -> sqlx::Result<Option<f64>> {
+    sqlx::query_scalar("SELECT duration FROM audio WHERE id = ? AND company_id = ? AND environment = ?")
+        .bind(id)
+        .bind(lib.company_id)
+        .bind(lib.environment.as_str())
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -211,14 +207,14 @@ pub enum SendOutcome {
 /// fails, no row is written.
 pub async fn create_send(
     db: &Db,
-    libraries: &Libraries,
+    players: &Deliveries,
     lib: Library<'_>,
     send: &NewSend<'_>,
 ) -> sqlx::Result<SendOutcome> {
     let mut tx = db.begin_write().await?;
-    if !audio_exists(&mut tx, lib, send.audio_id).await? {
+    let Some(duration) = audio_duration(&mut tx, lib, send.audio_id).await? else {
         return Ok(SendOutcome::AudioNotFound);
-    }
+    };
     let in_scope = |id: &str| send.scope.is_none_or(|scope| scope.iter().any(|s| s == id));
     let all = company_locations(&mut tx, lib.company_id).await?;
     let destinations: Vec<Location> = match send.external_ids {
@@ -272,14 +268,29 @@ pub async fn create_send(
     });
     insert.build().execute(&mut *tx).await?;
     tx.commit().await?;
-    libraries.add_send(
-        lib.key(),
-        send.audio_id,
-        SendPlay {
-            due_at_ms: send.due_at_ms,
-            repeat: send.repeat,
-            location_ids: destinations.iter().map(|l| l.id).collect(),
+    let targets: Vec<Destination> = destinations
+        .iter()
+        .map(|l| Destination {
+            location_id: l.id,
+            external_id: l.external_id.clone(),
+            user_id: l.user_id,
+        })
+        .collect();
+    players.add_send(
+        lib.company_id,
+        SendInput {
+            id: send.id.to_owned(),
+            audio_id: send.audio_id.to_owned(),
+            environment: lib.environment,
+            priority: Priority::parse(send.priority).unwrap_or(Priority::Normal),
+            repeat: u32::try_from(send.repeat).unwrap_or(1),
+            volume: u8::try_from(send.volume).unwrap_or(100),
+            duration_ms: deliveries::duration_ms(duration),
+            scheduled: send.scheduled,
+            due_ms: send.due_at_ms,
+            created_ms: send.created_at_ms,
         },
+        &targets,
     );
     Ok(SendOutcome::Created(destinations))
 }

@@ -1,0 +1,178 @@
+//! `GET|POST /_soundcheck/tenants/{id}/clock`: read a tenant's clock, set it to an instant,
+//! advance it by a duration, freeze it or let it run. Moving it runs everything that became
+//! due (scheduled sends, players) before the answer; limits, quotas and song visibility read
+//! the clock directly, so they follow at once.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::store;
+use super::tenants::{TenantPath, existing, parse_body};
+use crate::clock::{TenantClock, rfc3339_ms};
+use crate::error::{Error, Result};
+use crate::extract::JsonValue;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockView {
+    pub now: String,
+    pub now_ms: i64,
+    pub frozen: bool,
+    /// How far a running clock is from real time.
+    pub offset_ms: i64,
+}
+
+impl ClockView {
+    pub fn of(clock: &TenantClock) -> ClockView {
+        let now_ms = clock.now_ms();
+        let (offset_ms, frozen) = clock.persisted();
+        ClockView {
+            now: rfc3339_ms(now_ms),
+            now_ms,
+            frozen: frozen.is_some(),
+            offset_ms,
+        }
+    }
+
+    /// The instant a frozen clock stands at.
+    pub fn frozen_ms(&self) -> Option<i64> {
+        self.frozen.then_some(self.now_ms)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClockChange {
+    /// `true` stops the clock, `false` lets it run; applied first.
+    pub frozen: Option<bool>,
+    /// An RFC 3339 instant to jump to.
+    pub at: Option<String>,
+    /// A duration such as `90s`, `1h30m`, `250ms`, `2d`; `-` in front moves back.
+    pub advance: Option<String>,
+    pub advance_ms: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockAnswer {
+    #[serde(flatten)]
+    pub clock: ClockView,
+    /// What became due and ran before this answer.
+    pub ran: crate::musique::deliveries::Ran,
+}
+
+/// `GET /_soundcheck/tenants/{id}/clock`
+pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<ClockView>> {
+    let tenant = existing(&state, &tenant).await?;
+    Ok(Json(ClockView::of(&state.clocks.get(&tenant))))
+}
+
+/// `POST /_soundcheck/tenants/{id}/clock`
+pub async fn set(
+    State(state): State<AppState>,
+    TenantPath(tenant): TenantPath,
+    JsonValue(body): JsonValue,
+) -> Result<Json<ClockAnswer>> {
+    let tenant = existing(&state, &tenant).await?;
+    let change: ClockChange = parse_body(body)?;
+    let at_ms = change
+        .at
+        .as_deref()
+        .map(|at| {
+            chrono::DateTime::parse_from_rfc3339(at)
+                .map(|d| d.timestamp_millis())
+                .map_err(|_| Error::validation(format!("`at` must be an RFC 3339 instant; got {at:?}.")))
+        })
+        .transpose()?;
+    let advance_ms = match (&change.advance, change.advance_ms) {
+        (Some(_), Some(_)) => {
+            return Err(Error::validation("Give `advance` or `advanceMs`, not both."));
+        }
+        (Some(text), None) => Some(parse_duration_ms(text).ok_or_else(|| {
+            Error::validation(format!(
+                "`advance` must be a duration such as 90s, 1h30m, 250ms or 2d; got {text:?}."
+            ))
+        })?),
+        (None, ms) => ms,
+    };
+    if change.frozen.is_none() && at_ms.is_none() && advance_ms.is_none() {
+        return Err(Error::validation(
+            "Say what to change: `at`, `advance`, `advanceMs` or `frozen`.",
+        ));
+    }
+
+    let clock = state.clocks.get(&tenant);
+    match change.frozen {
+        Some(true) => clock.freeze(),
+        Some(false) => clock.resume(),
+        None => {}
+    }
+    if let Some(at) = at_ms {
+        clock.set_ms(at);
+    }
+    if let Some(by) = advance_ms {
+        clock.advance_ms(by);
+    }
+    let (offset, frozen) = clock.persisted();
+    store::save_clock(&state.db, &tenant, offset, frozen).await?;
+    let ran = state
+        .deliveries
+        .advance_tenant(&state.db, &tenant, clock.now_ms())
+        .await?;
+    Ok(Json(ClockAnswer {
+        clock: ClockView::of(&clock),
+        ran,
+    }))
+}
+
+/// `90s`, `1h30m`, `250ms`, `2d`, `-5m`: units d, h, m, s, ms, in any combination.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (sign, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let number: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit_ms = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total = total.checked_add(number.checked_mul(unit_ms)?)?;
+    }
+    Some(sign * total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_any_combination_of_units() {
+        assert_eq!(parse_duration_ms("90s"), Some(90_000));
+        assert_eq!(parse_duration_ms("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration_ms("250ms"), Some(250));
+        assert_eq!(parse_duration_ms("2d"), Some(172_800_000));
+        assert_eq!(parse_duration_ms("-5m"), Some(-300_000));
+        for bad in ["", "-", "5", "m", "5x", "1.5h", "5 m", "99999999999999999999d"] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! The request journal: every request to either API, per tenant, capped, queryable and
+//! clearable, with a note wherever the real service would have treated it differently.
+//!
+//! Keys never reach it: headers are not recorded, `api_key` in a query and anything that looks
+//! like a token in a body are replaced by `[redacted]`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::tenants::TenantPath;
+use crate::auth::{musicark_lookup, parse_musique_token};
+use crate::clock::rfc3339_ms;
+use crate::error::{Error, REQUEST, Result};
+use crate::extract::QueryPairs;
+use crate::state::AppState;
+
+/// The longest body summary kept.
+const BODY_CHARS: usize = 1_000;
+const REDACTED: &str = "[redacted]";
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub id: u64,
+    /// On the tenant's clock.
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: i64,
+    pub api: &'static str,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub request_id: String,
+    pub key_id: Option<String>,
+    pub body: Option<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Journal {
+    cap: usize,
+    inner: Mutex<(VecDeque<Entry>, u64)>,
+}
+
+impl Journal {
+    pub fn new(cap: usize) -> Journal {
+        Journal {
+            cap,
+            inner: Mutex::new((VecDeque::new(), 1)),
+        }
+    }
+
+    pub fn push(&self, mut entry: Entry) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (entries, next) = &mut *inner;
+        entry.id = *next;
+        *next += 1;
+        if entries.len() == self.cap {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    pub fn clear(&self) {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).0.clear();
+    }
+
+    /// Matching entries, oldest first, at most `limit` of the newest.
+    pub fn query(&self, filter: &Filter, limit: usize) -> (Vec<Entry>, usize) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let matching: Vec<&Entry> = inner.0.iter().filter(|e| filter.matches(e)).collect();
+        let total = matching.len();
+        let skip = total.saturating_sub(limit);
+        (matching[skip..].iter().map(|e| (*e).clone()).collect(), total)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub api: Option<String>,
+    pub method: Option<String>,
+    /// A prefix of the path, or a pattern with `*` (one segment) and `**` (the rest).
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub since_ms: Option<i64>,
+    pub after_id: Option<u64>,
+}
+
+impl Filter {
+    fn matches(&self, e: &Entry) -> bool {
+        self.api.as_deref().is_none_or(|a| a == e.api)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+            && self.path.as_deref().is_none_or(|p| {
+                if p.contains('*') {
+                    super::faults::path_matches(p, &e.path)
+                } else {
+                    e.path.starts_with(p)
+                }
+            })
+            && self.status.is_none_or(|s| s == e.status)
+            && self.since_ms.is_none_or(|s| e.at_ms >= s)
+            && self.after_id.is_none_or(|id| e.id > id)
+    }
+}
+
+/// What the handlers of one request tell the journal, through the request's context.
+#[derive(Debug, Default)]
+pub struct Draft {
+    pub tenant: Option<String>,
+    pub key_id: Option<String>,
+    pub body: Option<String>,
+    pub notes: Vec<String>,
+}
+
+pub type SharedDraft = Arc<Mutex<Draft>>;
+
+fn with_draft(f: impl FnOnce(&mut Draft)) {
+    let _ = REQUEST.try_with(|ctx| {
+        if let Some(draft) = &ctx.journal {
+            f(&mut draft.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+    });
+}
+
+/// The request belongs to this tenant (its key's).
+pub fn attribute(tenant: &str, key_id: &str) {
+    with_draft(|d| {
+        d.tenant = Some(tenant.to_owned());
+        d.key_id = Some(key_id.to_owned());
+    });
+}
+
+/// Where soundcheck accepted something the real service might not, or ignored something.
+pub fn note(text: impl Into<String>) {
+    with_draft(|d| d.notes.push(text.into()));
+}
+
+/// A summary of the body, when the handler knows better than its bytes (a multipart upload).
+pub fn describe_body(text: impl Into<String>) {
+    with_draft(|d| d.body = Some(text.into()));
+}
+
+/// Whether a string is shaped like a key of either API.
+fn looks_like_key(s: &str) -> bool {
+    parse_musique_token(s).is_some() || musicark_lookup(s).is_some()
+}
+
+fn redact_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (name, v) in map.iter_mut() {
+                let lower = name.to_ascii_lowercase();
+                if lower.contains("token") || lower.contains("key") && !lower.ends_with("ids") {
+                    if v.is_string() {
+                        *v = Value::String(REDACTED.to_owned());
+                    }
+                } else {
+                    redact_value(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_value),
+        Value::String(s) if looks_like_key(s) => *s = REDACTED.to_owned(),
+        _ => {}
+    }
+}
+
+/// A JSON body as the journal keeps it: compact, redacted, truncated.
+pub fn summarize_json(bytes: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(mut value) => {
+            redact_value(&mut value);
+            truncate(value.to_string())
+        }
+        Err(_) => format!("(not valid JSON, {} bytes)", bytes.len()),
+    }
+}
+
+fn truncate(mut s: String) -> String {
+    if s.chars().count() > BODY_CHARS {
+        s = s.chars().take(BODY_CHARS).collect();
+        s.push('…');
+    }
+    s
+}
+
+/// The query string with `api_key` and anything shaped like a key replaced.
+pub fn redact_query(query: &str) -> String {
+    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query) else {
+        return "(malformed query string)".to_owned();
+    };
+    let pairs: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "api_key" || looks_like_key(&v) {
+                (k, REDACTED.to_owned())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Listing {
+    pub total: usize,
+    pub requests: Vec<Entry>,
+}
+
+/// `GET /_soundcheck/tenants/{id}/requests?api=&method=&path=&status=&since=&after=&limit=`
+pub async fn list(
+    State(state): State<AppState>,
+    TenantPath(tenant): TenantPath,
+    query: QueryPairs,
+) -> Result<Json<Listing>> {
+    let tenant = super::tenants::existing(&state, &tenant).await?;
+    let api = query.get("api").map(str::to_owned);
+    if let Some(api) = &api
+        && api != "musique"
+        && api != "musicark"
+    {
+        return Err(Error::validation("`api` must be musique or musicark."));
+    }
+    let status = query
+        .get("status")
+        .map(|s| {
+            s.parse::<u16>()
+                .ok()
+                .filter(|s| (100..=599).contains(s))
+                .ok_or_else(|| Error::validation("`status` must be an HTTP status code, 100-599."))
+        })
+        .transpose()?;
+    let since_ms = query
+        .get("since")
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| d.timestamp_millis())
+                .map_err(|_| Error::validation("`since` must be an RFC 3339 instant."))
+        })
+        .transpose()?;
+    let after_id = query
+        .get("after")
+        .map(|s| {
+            s.parse::<u64>()
+                .map_err(|_| Error::validation("`after` must be a journal entry id."))
+        })
+        .transpose()?;
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000).contains(n))
+            .ok_or_else(|| Error::validation("`limit` must be a whole number from 1 to 1000."))?,
+    };
+    let filter = Filter {
+        api,
+        method: query.get("method").map(str::to_owned),
+        path: query.get("path").map(str::to_owned),
+        status,
+        since_ms,
+        after_id,
+    };
+    let (requests, total) = state.runtimes.get(&tenant).journal.query(&filter, limit);
+    Ok(Json(Listing { total, requests }))
+}
+
+/// `DELETE /_soundcheck/tenants/{id}/requests`
+pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+    let tenant = super::tenants::existing(&state, &tenant).await?;
+    state.runtimes.get(&tenant).journal.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Builds the entry of a finished request.
+#[allow(clippy::too_many_arguments)]
+pub fn entry(
+    api: &'static str,
+    method: String,
+    path: String,
+    query: Option<String>,
+    status: u16,
+    latency_ms: f64,
+    request_id: String,
+    at_ms: i64,
+    draft: Draft,
+) -> Entry {
+    Entry {
+        id: 0,
+        at: rfc3339_ms(at_ms),
+        at_ms,
+        api,
+        method,
+        path,
+        query,
+        status,
+        latency_ms,
+        request_id,
+        key_id: draft.key_id,
+        body: draft.body,
+        notes: draft.notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_redacted_from_queries_and_bodies() {
+        let q = redact_query("q=love&api_key=mk_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&limit=5");
+        assert_eq!(q, "q=love&api_key=%5Bredacted%5D&limit=5");
+        let body = summarize_json(
+            br#"{"externalId":"s1","companyToken":"abc","nested":["msk_prod_1234567890abcdef"],"externalIds":["a"]}"#,
+        );
+        assert!(!body.contains("abc\""), "{body}");
+        assert!(!body.contains("1234567890abcdef"), "{body}");
+        assert!(body.contains("\"externalIds\":[\"a\"]"), "{body}");
+        assert_eq!(summarize_json(b"{nope"), "(not valid JSON, 5 bytes)");
+    }
+
+    #[test]
+    fn the_journal_keeps_the_newest_entries_up_to_its_cap() {
+        let journal = Journal::new(2);
+        for n in 0..3 {
+            journal.push(entry(
+                "musique",
+                "GET".into(),
+                format!("/p{n}"),
+                None,
+                200,
+                1.0,
+                String::new(),
+                n,
+                Draft::default(),
+            ));
+        }
+        let (entries, total) = journal.query(&Filter::default(), 10);
+        assert_eq!(total, 2);
+        assert_eq!(entries[0].path, "/p1");
+        assert_eq!(entries[1].id, 3);
+        let (one, _) = journal.query(&Filter::default(), 1);
+        assert_eq!(one[0].path, "/p2");
+    }
+}

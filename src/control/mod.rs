@@ -1,0 +1,137 @@
+//! The emulator's own control plane under `/_soundcheck/`: tenants, clocks, store players,
+//! the request journal, fault injection, health and coverage.
+//!
+//! - [`tenants`]  per-test sandboxes: create, inspect, reset, delete
+//! - [`clock`]    each tenant's clock: read, set, advance, freeze
+//! - [`players`]  the simulated player of every store, and the sends they received
+//! - [`journal`]  every API request, per tenant, with notes where the real service differs
+//! - [`faults`]   errors, latency and dropped connections on purpose
+//! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
+//! - [`runtime`]  what each tenant keeps in memory only (journal, faults)
+//! - [`store`]    the SQL: creation snapshots, resets, deletion
+//!
+//! Errors use the Musique shape `{"error": {"code", "message", "type", "requestId"}}`.
+
+pub mod clock;
+pub mod faults;
+pub mod health;
+pub mod journal;
+pub mod players;
+pub mod runtime;
+pub mod store;
+pub mod tenants;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, RequestContext};
+use crate::state::AppState;
+
+pub const BASE: &str = "/_soundcheck";
+
+/// The control plane's route table. Health is open to all (container health checks carry
+/// no token); everything else sits behind the admin token when one is configured.
+pub fn routes(state: AppState) -> Router {
+    let at = |path: &str| format!("{BASE}{path}");
+    let guarded = Router::new()
+        .route(&at("/coverage"), get(health::coverage))
+        .route(&at("/reset"), post(tenants::reset_default))
+        .route(&at("/tenants"), post(tenants::create).get(tenants::list))
+        .route(
+            &at("/tenants/{tenant}"),
+            get(tenants::get).delete(tenants::remove),
+        )
+        .route(&at("/tenants/{tenant}/reset"), post(tenants::reset))
+        .route(&at("/tenants/{tenant}/clock"), get(clock::get).post(clock::set))
+        .route(
+            &at("/tenants/{tenant}/locations/{external_id}/player"),
+            get(players::get).post(players::set),
+        )
+        .route(&at("/tenants/{tenant}/sends"), get(players::sends))
+        .route(&at("/tenants/{tenant}/sends/{send_id}"), get(players::send))
+        .route(
+            &at("/tenants/{tenant}/requests"),
+            get(journal::list).delete(journal::clear),
+        )
+        .route(
+            &at("/tenants/{tenant}/faults"),
+            post(faults::create).get(faults::list).delete(faults::clear),
+        )
+        .route(&at("/tenants/{tenant}/faults/{fault}"), delete(faults::remove))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    Router::new()
+        .route(&at("/health"), get(health::health))
+        .merge(guarded)
+        .with_state(state)
+}
+
+/// With `--admin-token`, every control request but health needs `Authorization: Bearer`.
+async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(expected) = &state.config.admin_token else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    match presented {
+        None => Error::MissingKey.into_response(),
+        // Digests are compared, so the comparison takes the same time however much matches.
+        Some(token) if Sha256::digest(token) == Sha256::digest(&expected.0) => next.run(req).await,
+        Some(_) => Error::InvalidKey.into_response(),
+    }
+}
+
+/// The control plane's error codes.
+fn code_and_type(err: &Error) -> (&str, &'static str) {
+    match err {
+        Error::InvalidJson(_) => ("invalid_json", "invalid_request_error"),
+        Error::Validation(_) | Error::MissingFile | Error::UnsupportedFormat(_) => {
+            ("validation_error", "invalid_request_error")
+        }
+        Error::MissingKey => ("missing_admin_token", "authentication_error"),
+        Error::InvalidKey => ("invalid_admin_token", "authentication_error"),
+        Error::Forbidden(_) => ("forbidden", "permission_error"),
+        Error::AudioNotFound(_)
+        | Error::ExternalIdsNotFound(_)
+        | Error::ResourceNotFound(_)
+        | Error::RouteNotFound(_) => ("not_found", "not_found_error"),
+        Error::MethodNotAllowed { .. } => ("method_not_allowed", "invalid_request_error"),
+        Error::ScheduledSendsPending(_) | Error::Conflict(_) => ("conflict", "conflict_error"),
+        Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => {
+            ("payload_too_large", "invalid_request_error")
+        }
+        Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        Error::Internal(_) => ("internal_error", "api_error"),
+        Error::Injected { code, .. } => (code.as_deref().unwrap_or("injected"), "api_error"),
+    }
+}
+
+pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
+    let (code, kind) = code_and_type(err);
+    let body = json!({
+        "error": {
+            "code": code,
+            "message": err.public_message(),
+            "type": kind,
+            "requestId": ctx.request_id,
+        }
+    });
+    let mut response = (err.status(), Json(body)).into_response();
+    if matches!(err, Error::MissingKey | Error::InvalidKey) {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static(r#"Bearer realm="soundcheck-control""#),
+        );
+    }
+    response
+}

@@ -1,0 +1,102 @@
+//! What each tenant keeps in memory only: its request journal and its faults, and which
+//! tenant a company prefix belongs to (so a request with a bad key still lands in the right
+//! journal).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::faults::Faults;
+use super::journal::Journal;
+use crate::db::Db;
+use crate::state::DEFAULT_TENANT;
+
+#[derive(Debug)]
+pub struct TenantRuntime {
+    pub journal: Journal,
+    pub faults: Faults,
+}
+
+#[derive(Debug)]
+pub struct Runtimes {
+    journal_cap: usize,
+    tenants: RwLock<HashMap<String, Arc<TenantRuntime>>>,
+    /// Company prefix → tenant id.
+    prefixes: RwLock<HashMap<String, String>>,
+}
+
+impl Runtimes {
+    pub fn new(journal_cap: usize) -> Runtimes {
+        Runtimes {
+            journal_cap,
+            tenants: RwLock::default(),
+            prefixes: RwLock::default(),
+        }
+    }
+
+    /// Learns every company prefix in the database.
+    pub async fn load(&self, db: &Db) -> sqlx::Result<()> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT prefix, tenant_id FROM companies")
+            .fetch_all(&db.read)
+            .await?;
+        let mut prefixes = self.prefixes.write().unwrap_or_else(|e| e.into_inner());
+        prefixes.extend(rows);
+        Ok(())
+    }
+
+    /// The tenant's runtime, made on first use.
+    pub fn get(&self, tenant: &str) -> Arc<TenantRuntime> {
+        if let Some(runtime) = self.tenants.read().unwrap_or_else(|e| e.into_inner()).get(tenant) {
+            return runtime.clone();
+        }
+        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        tenants
+            .entry(tenant.to_owned())
+            .or_insert_with(|| {
+                Arc::new(TenantRuntime {
+                    journal: Journal::new(self.journal_cap),
+                    faults: Faults::default(),
+                })
+            })
+            .clone()
+    }
+
+    /// The runtime of a tenant, if it was ever used (faults are only ever there).
+    pub fn existing(&self, tenant: &str) -> Option<Arc<TenantRuntime>> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant)
+            .cloned()
+    }
+
+    pub fn remove(&self, tenant: &str) {
+        self.tenants
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant);
+        self.prefixes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, t| t != tenant);
+    }
+
+    pub fn add_prefix(&self, prefix: &str, tenant: &str) {
+        self.prefixes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(prefix.to_owned(), tenant.to_owned());
+    }
+
+    /// The tenant a company prefix belongs to; unknown prefixes go to the default tenant.
+    pub fn tenant_of_prefix(&self, prefix: Option<&str>) -> String {
+        prefix
+            .and_then(|p| {
+                self.prefixes
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(p)
+                    .cloned()
+            })
+            .unwrap_or_else(|| DEFAULT_TENANT.to_owned())
+    }
+}

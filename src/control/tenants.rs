@@ -1,0 +1,697 @@
+//! Tenants: isolated sandboxes a test creates for itself, with a Musique company, its stores
+//! and tokens, and MusicArk keys per tier. A request's tenant is its key's, so clients need
+//! nothing extra. Tenants share the read-only song catalogue and nothing else.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::store;
+use crate::auth::{Environment, Permissions, Secret, Tier, random_alnum};
+use crate::clock::{TenantClock, real_now_ms, rfc3339_ms};
+use crate::config::HashCost;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::extract::JsonValue;
+use crate::keys::{self, NewArkKey, NewMusiqueKey};
+use crate::rate_limit::Limits;
+use crate::state::{AppState, DEFAULT_TENANT};
+
+const MAX_STORES: u32 = 1_000;
+const MAX_KEYS: usize = 20;
+
+/// What a test asks for; every part is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantSpec {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub musique: MusiqueSpec,
+    #[serde(default)]
+    pub musicark: MusicArkSpec,
+    pub clock: Option<ClockSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MusiqueSpec {
+    /// The company prefix tokens start with; generated when absent.
+    pub company: Option<String>,
+    pub company_name: Option<String>,
+    /// How many stores, `store_001` …; 5 when neither this nor `externalIds` is given.
+    pub stores: Option<u32>,
+    pub external_ids: Option<Vec<String>>,
+    /// Default: one prod and one dev token with every permission over every store.
+    pub tokens: Option<Vec<TokenSpec>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TokenSpec {
+    pub environment: Option<Environment>,
+    pub label: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    /// External IDs the token may reach; every store when absent.
+    pub external_ids: Option<Vec<String>>,
+    pub limits: Option<LimitsSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsSpec {
+    pub per_minute: u32,
+    pub per_hour: u32,
+    pub per_day: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MusicArkSpec {
+    /// Default: one key per tier.
+    pub keys: Option<Vec<ArkKeySpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ArkKeySpec {
+    pub tier: Tier,
+    pub monthly_limit: Option<i64>,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClockSpec {
+    /// RFC 3339; now when absent.
+    pub at: Option<String>,
+    #[serde(default)]
+    pub frozen: bool,
+}
+
+/// A new tenant, with its secrets: shown once.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub clock: super::clock::ClockView,
+    pub musique: CreatedMusique,
+    pub musicark: CreatedMusicArk,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedMusique {
+    pub company: String,
+    pub company_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    pub locations: Vec<CreatedLocation>,
+    pub tokens: Vec<CreatedToken>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedLocation {
+    pub external_id: String,
+    pub user_id: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub id: String,
+    pub token: String,
+    pub environment: Environment,
+    pub permissions: Vec<&'static str>,
+    /// `"all"` or the listed External IDs.
+    pub external_ids: Value,
+    pub limits: LimitsSpec,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedMusicArk {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    pub keys: Vec<CreatedArkKey>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedArkKey {
+    pub id: String,
+    pub key: String,
+    pub tier: Tier,
+    pub monthly_limit: i64,
+}
+
+/// A JSON body deserialized with the failing field named in the error.
+pub fn parse_body<T: DeserializeOwned>(body: Value) -> Result<T> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            Error::validation(e.inner().to_string())
+        } else {
+            Error::validation(format!("`{path}`: {}", e.inner()))
+        }
+    })
+}
+
+/// A validated spec, with everything generated that was left out.
+struct Plan {
+    name: String,
+    company: String,
+    company_name: String,
+    locations: Vec<String>,
+    tokens: Vec<(Environment, String, Permissions, Option<Vec<String>>, Limits)>,
+    ark_keys: Vec<(Tier, i64, String)>,
+    clock: (i64, Option<i64>),
+}
+
+fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
+    let name = spec.name.unwrap_or_else(|| format!("tenant {id}"));
+    if name.chars().count() > 200 {
+        return Err(Error::validation("`name` must be at most 200 characters."));
+    }
+    let m = spec.musique;
+    let company = match m.company {
+        Some(prefix) => {
+            if !crate::auth::is_company_prefix(&prefix) {
+                return Err(Error::validation(
+                    "`musique.company` must be 2-32 lowercase letters or digits, starting with a letter.",
+                ));
+            }
+            prefix
+        }
+        None => format!("t{}", random_alnum(7)),
+    };
+    let locations = match (m.stores, m.external_ids) {
+        (Some(_), Some(_)) => {
+            return Err(Error::validation(
+                "Give `musique.stores` or `musique.externalIds`, not both.",
+            ));
+        }
+        (Some(n), None) if !(1..=MAX_STORES).contains(&n) => {
+            return Err(Error::validation(format!(
+                "`musique.stores` must be from 1 to {MAX_STORES}."
+            )));
+        }
+        (Some(n), None) => (1..=n).map(|i| format!("store_{i:03}")).collect(),
+        (None, None) => (1..=5).map(|i| format!("store_{i:03}")).collect(),
+        (None, Some(ids)) => {
+            if ids.is_empty() || ids.len() > MAX_STORES as usize {
+                return Err(Error::validation(format!(
+                    "`musique.externalIds` must list 1 to {MAX_STORES} External IDs."
+                )));
+            }
+            let mut seen = HashSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                keys::validate_external_id(id).map_err(|_| {
+                    Error::validation(format!(
+                        "`musique.externalIds[{i}]` must be 1-128 printable characters."
+                    ))
+                })?;
+                if !seen.insert(id.as_str()) {
+                    return Err(Error::validation(format!(
+                        "`musique.externalIds[{i}]` repeats {id:?}."
+                    )));
+                }
+            }
+            ids
+        }
+    };
+    let token_specs = m.tokens.unwrap_or_else(|| {
+        vec![
+            TokenSpec {
+                environment: Some(Environment::Prod),
+                ..TokenSpec::default()
+            },
+            TokenSpec {
+                environment: Some(Environment::Dev),
+                ..TokenSpec::default()
+            },
+        ]
+    });
+    if token_specs.len() > MAX_KEYS {
+        return Err(Error::validation(format!(
+            "`musique.tokens` may list at most {MAX_KEYS} tokens."
+        )));
+    }
+    let mut tokens = Vec::new();
+    for (i, t) in token_specs.into_iter().enumerate() {
+        let environment = t.environment.unwrap_or(Environment::Prod);
+        let permissions = match &t.permissions {
+            Some(list) => Permissions::parse_list(&list.join(","))
+                .map_err(|e| Error::validation(format!("`musique.tokens[{i}].permissions`: {e}")))?,
+            None => Permissions::ALL,
+        };
+        if let Some(scope) = &t.external_ids {
+            let unknown: Vec<&String> = scope.iter().filter(|id| !locations.contains(id)).collect();
+            if scope.is_empty() || !unknown.is_empty() {
+                return Err(Error::validation(format!(
+                    "`musique.tokens[{i}].externalIds` must list some of the tenant's stores; unknown: {unknown:?}."
+                )));
+            }
+        }
+        let limits = match t.limits {
+            Some(l) if l.per_minute == 0 || l.per_hour == 0 || l.per_day == 0 => {
+                return Err(Error::validation(format!(
+                    "`musique.tokens[{i}].limits`: every limit must be at least 1."
+                )));
+            }
+            Some(l) => Limits {
+                per_minute: l.per_minute,
+                per_hour: l.per_hour,
+                per_day: l.per_day,
+            },
+            None => Limits::default(),
+        };
+        let label = t
+            .label
+            .unwrap_or_else(|| format!("{} token of {id}", environment.as_str()));
+        tokens.push((environment, label, permissions, t.external_ids, limits));
+    }
+    let ark_specs = spec.musicark.keys.unwrap_or_else(|| {
+        [Tier::Free, Tier::Pro, Tier::Enterprise]
+            .into_iter()
+            .map(|tier| ArkKeySpec {
+                tier,
+                monthly_limit: None,
+                label: None,
+            })
+            .collect()
+    });
+    if ark_specs.len() > MAX_KEYS {
+        return Err(Error::validation(format!(
+            "`musicark.keys` may list at most {MAX_KEYS} keys."
+        )));
+    }
+    let mut ark_keys = Vec::new();
+    for (i, k) in ark_specs.into_iter().enumerate() {
+        let limit = k.monthly_limit.unwrap_or_else(|| k.tier.default_monthly_limit());
+        if limit < 1 {
+            return Err(Error::validation(format!(
+                "`musicark.keys[{i}].monthlyLimit` must be at least 1."
+            )));
+        }
+        let label = k
+            .label
+            .unwrap_or_else(|| format!("{} key of {id}", k.tier.as_str()));
+        ark_keys.push((k.tier, limit, label));
+    }
+    let clock = match spec.clock {
+        None => (0, None),
+        Some(c) => {
+            let at = match &c.at {
+                Some(at) => chrono::DateTime::parse_from_rfc3339(at)
+                    .map_err(|_| Error::validation("`clock.at` must be an RFC 3339 instant."))?
+                    .timestamp_millis(),
+                None => real_now_ms(),
+            };
+            if c.frozen {
+                (0, Some(at))
+            } else {
+                (at - real_now_ms(), None)
+            }
+        }
+    };
+    Ok(Plan {
+        name,
+        company_name: m.company_name.unwrap_or_else(|| company.clone()),
+        company,
+        locations,
+        tokens,
+        ark_keys,
+        clock,
+    })
+}
+
+/// Creates a tenant in the database (CLI and HTTP alike) and returns it with its secrets.
+pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<Created> {
+    let id = format!("ten_{}", random_alnum(12));
+    let plan = plan(spec, &id)?;
+    let musique_tokens: Vec<String> = plan
+        .tokens
+        .iter()
+        .map(|(env, ..)| keys::generate_musique_token(&plan.company, *env))
+        .collect();
+    let ark_tokens: Vec<String> = plan
+        .ark_keys
+        .iter()
+        .map(|_| keys::generate_musicark_key())
+        .collect();
+    // Hashed side by side on the blocking pool, before the write lock is taken.
+    let secrets: Vec<Secret> = musique_tokens
+        .iter()
+        .chain(&ark_tokens)
+        .map(|t| Secret(t.clone()))
+        .collect();
+    let hashes = futures_util::future::try_join_all(secrets.iter().map(|s| keys::hash(s, cost)))
+        .await
+        .map_err(Error::Internal)?;
+    let (musique_hashes, ark_hashes) = hashes.split_at(musique_tokens.len());
+
+    let created_at_ms = real_now_ms();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO tenants (id, name, created_at_ms, clock_offset_ms, clock_frozen_ms) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(&plan.name)
+    .bind(created_at_ms)
+    .bind(plan.clock.0)
+    .bind(plan.clock.1)
+    .execute(&mut *tx)
+    .await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM companies WHERE prefix = ?")
+        .bind(&plan.company)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(Error::Conflict(format!(
+            "Company prefix `{}` is taken; choose another or leave it out to get a generated one.",
+            plan.company
+        )));
+    }
+    let (company_id, _) = keys::ensure_company(&mut tx, &id, &plan.company, &plan.company_name)
+        .await
+        .map_err(Error::Internal)?;
+    let named: Vec<(String, String)> = plan.locations.iter().map(|e| (e.clone(), e.clone())).collect();
+    keys::add_locations(&mut tx, company_id, &named, None)
+        .await
+        .map_err(Error::Internal)?;
+    let mut tokens = Vec::new();
+    for (((environment, label, permissions, scope, limits), token), hash) in
+        plan.tokens.into_iter().zip(musique_tokens).zip(musique_hashes)
+    {
+        let key = NewMusiqueKey {
+            tenant_id: id.clone(),
+            company_id,
+            environment,
+            token: Secret(token.clone()),
+            label,
+            permissions,
+            scope: scope.clone(),
+            limits: Some(limits),
+        };
+        let key_id = keys::insert_musique_key(&mut tx, &key, hash)
+            .await
+            .map_err(Error::Internal)?;
+        tokens.push(CreatedToken {
+            id: key_id,
+            token,
+            environment,
+            permissions: permissions.names(),
+            external_ids: scope.map_or_else(|| Value::from("all"), Value::from),
+            limits: LimitsSpec {
+                per_minute: limits.per_minute,
+                per_hour: limits.per_hour,
+                per_day: limits.per_day,
+            },
+        });
+    }
+    let mut ark = Vec::new();
+    for (((tier, monthly_limit, label), key), hash) in
+        plan.ark_keys.into_iter().zip(ark_tokens).zip(ark_hashes)
+    {
+        let new = NewArkKey {
+            tenant_id: id.clone(),
+            tier,
+            monthly_limit: Some(monthly_limit),
+            token: Secret(key.clone()),
+            label,
+        };
+        let key_id = keys::insert_musicark_key(&mut tx, &new, hash)
+            .await
+            .map_err(Error::Internal)?;
+        ark.push(CreatedArkKey {
+            id: key_id,
+            key,
+            tier,
+            monthly_limit,
+        });
+    }
+    let locations: Vec<CreatedLocation> = sqlx::query_as::<_, (String, i64)>(
+        "SELECT external_id, user_id FROM locations WHERE company_id = ? ORDER BY id",
+    )
+    .bind(company_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|(external_id, user_id)| CreatedLocation { external_id, user_id })
+    .collect();
+    store::save_seed(&mut tx, &id).await.map_err(Error::Internal)?;
+    tx.commit().await?;
+
+    let clock = TenantClock::new(plan.clock.0, plan.clock.1);
+    Ok(Created {
+        clock: super::clock::ClockView::of(&clock),
+        id,
+        name: plan.name,
+        created_at: rfc3339_ms(created_at_ms),
+        musique: CreatedMusique {
+            company: plan.company,
+            company_name: plan.company_name,
+            base_url: None,
+            locations,
+            tokens,
+        },
+        musicark: CreatedMusicArk {
+            base_url: None,
+            keys: ark,
+        },
+    })
+}
+
+/// The `{tenant}` segment of a control path.
+#[derive(Debug)]
+pub struct TenantPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::validation(format!("A path parameter is invalid: {}", e.body_text())))?;
+        params
+            .get("tenant")
+            .cloned()
+            .map(TenantPath)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route has no {{tenant}}")))
+    }
+}
+
+/// The tenant's id if it exists (in this process or, made by the CLI, in the database).
+pub async fn existing(state: &AppState, tenant: &str) -> Result<String> {
+    match store::tenant(&state.db, tenant).await? {
+        Some(row) => {
+            state
+                .clocks
+                .get_or_load(&row.id, row.clock_offset_ms, row.clock_frozen_ms);
+            Ok(row.id)
+        }
+        None => Err(Error::ResourceNotFound(format!(
+            "Tenant `{tenant}` was not found."
+        ))),
+    }
+}
+
+fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) if !host.is_empty() => format!("http://{host}"),
+        _ => format!("http://{}", state.config.addr),
+    }
+}
+
+/// `POST /_soundcheck/tenants`
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonValue(body): JsonValue,
+) -> Result<(StatusCode, Json<Created>)> {
+    let spec: TenantSpec = parse_body(body)?;
+    let mut created = create_tenant(&state.db, spec, state.config.hash_cost).await?;
+    state.clocks.insert(
+        &created.id,
+        TenantClock::new(created.clock.offset_ms, created.clock.frozen_ms()),
+    );
+    state.runtimes.add_prefix(&created.musique.company, &created.id);
+    let base = base_url(&headers, &state);
+    created.musique.base_url = Some(format!("{base}{}", crate::musique::BASE));
+    created.musicark.base_url = Some(format!("{base}{}", crate::musicark::BASE));
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub clock: super::clock::ClockView,
+    pub companies: Vec<CompanyView>,
+    pub keys: Vec<KeyView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyView {
+    pub prefix: String,
+    pub name: String,
+    pub locations: Vec<CreatedLocation>,
+}
+
+/// A key without its secret.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    pub id: String,
+    pub api: String,
+    /// The token's non-secret head.
+    pub lookup: String,
+    pub label: String,
+    pub environment: Option<String>,
+    pub tier: Option<String>,
+    pub revoked: bool,
+}
+
+async fn view(state: &AppState, row: store::TenantRow) -> Result<TenantView> {
+    let companies = store::companies(&state.db, &row.id).await?;
+    let locations = store::locations(&state.db, &row.id).await?;
+    let keys = keys::list(&state.db).await.map_err(Error::Internal)?;
+    let clock = state
+        .clocks
+        .get_or_load(&row.id, row.clock_offset_ms, row.clock_frozen_ms);
+    Ok(TenantView {
+        clock: super::clock::ClockView::of(&clock),
+        companies: companies
+            .into_iter()
+            .map(|c| CompanyView {
+                locations: locations
+                    .iter()
+                    .filter(|l| l.company_id == c.id)
+                    .map(|l| CreatedLocation {
+                        external_id: l.external_id.clone(),
+                        user_id: l.user_id,
+                    })
+                    .collect(),
+                prefix: c.prefix,
+                name: c.name,
+            })
+            .collect(),
+        keys: keys
+            .into_iter()
+            .filter(|k| k.tenant_id == row.id)
+            .map(|k| KeyView {
+                id: k.id,
+                api: k.api,
+                lookup: k.lookup,
+                label: k.label,
+                environment: k.environment,
+                tier: k.tier,
+                revoked: k.revoked_at_ms.is_some(),
+            })
+            .collect(),
+        id: row.id,
+        name: row.name,
+        created_at: rfc3339_ms(row.created_at_ms),
+    })
+}
+
+/// `GET /_soundcheck/tenants/{id}`
+pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<TenantView>> {
+    let row = store::tenant(&state.db, &tenant)
+        .await?
+        .ok_or_else(|| Error::ResourceNotFound(format!("Tenant `{tenant}` was not found.")))?;
+    Ok(Json(view(&state, row).await?))
+}
+
+#[derive(Debug, Serialize)]
+pub struct TenantList {
+    pub tenants: Vec<store::TenantRow>,
+}
+
+/// `GET /_soundcheck/tenants`
+pub async fn list(State(state): State<AppState>) -> Result<Json<TenantList>> {
+    Ok(Json(TenantList {
+        tenants: store::tenants(&state.db).await?,
+    }))
+}
+
+/// Forgets everything the running server holds for a tenant's keys and companies.
+fn forget(state: &AppState, tenant: &str, key_ids: &[String], company_ids: &[i64]) {
+    state.keys.evict_tenant(tenant);
+    state.forget_limiters(tenant);
+    state.quotas.forget(key_ids);
+    for company in company_ids {
+        state.musique.remove_company(*company);
+        state.deliveries.remove_company(*company);
+    }
+}
+
+/// `DELETE /_soundcheck/tenants/{id}`
+pub async fn remove(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+    if tenant == DEFAULT_TENANT {
+        return Err(Error::Conflict(
+            "The default tenant holds the fixtures and cannot be deleted; reset it instead.".to_owned(),
+        ));
+    }
+    let (key_ids, company_ids) = store::owned_ids(&state.db, &tenant).await?;
+    let _paused = state.quotas.pause().await;
+    if !store::delete(&state.db, &tenant).await? {
+        return Err(Error::ResourceNotFound(format!(
+            "Tenant `{tenant}` was not found."
+        )));
+    }
+    forget(&state, &tenant, &key_ids, &company_ids);
+    state.runtimes.remove(&tenant);
+    state.clocks.remove(&tenant);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts a tenant back as it was created: same tokens, no audio, sends, usage, journal or
+/// faults, its first clock.
+pub async fn reset_tenant(state: &AppState, tenant: &str) -> Result<()> {
+    let (key_ids, company_ids) = store::owned_ids(&state.db, tenant).await?;
+    // No quota count may be written behind for a key while its usage is being wiped.
+    let _paused = state.quotas.pause().await;
+    let seed = store::restore(&state.db, tenant)
+        .await
+        .map_err(Error::Internal)?
+        .ok_or_else(|| Error::ResourceNotFound(format!("Tenant `{tenant}` was not found.")))?;
+    forget(state, tenant, &key_ids, &company_ids);
+    if let Some(runtime) = state.runtimes.existing(tenant) {
+        runtime.journal.clear();
+        runtime.faults.clear();
+    }
+    state
+        .clocks
+        .get(tenant)
+        .restore(seed.clock_offset_ms, seed.clock_frozen_ms);
+    Ok(())
+}
+
+/// `POST /_soundcheck/tenants/{id}/reset`
+pub async fn reset(
+    State(state): State<AppState>,
+    TenantPath(tenant): TenantPath,
+) -> Result<Json<TenantView>> {
+    reset_tenant(&state, &tenant).await?;
+    get(State(state), TenantPath(tenant)).await
+}
+
+/// `POST /_soundcheck/reset`: the default tenant back to the fixtures; no other tenant is
+/// touched.
+pub async fn reset_default(State(state): State<AppState>) -> Result<Json<TenantView>> {
+    reset_tenant(&state, DEFAULT_TENANT).await?;
+    get(State(state), TenantPath(DEFAULT_TENANT.to_owned())).await
+}

@@ -1,0 +1,530 @@
+//! One store's audio player, simulated: deliveries arrive, wait, fail while it is offline, and play.
+//!
+//! Pure and deterministic: no I/O, no locks, no clock reads. Time comes in as the tenant's
+//! milliseconds, and the history is a function of what was added, so it can always be rebuilt.
+//!
+//! The vendor docs say "urgent interrupts what is playing, high plays next, normal queues, low
+//! waits for the rest". How we read that:
+//! - A delivery reaches the player at `due_ms` if it is online; an offline player leaves it
+//!   `Queued` until it comes back (delivered then) or until `due_ms + fail_after_ms` (failed then),
+//!   `fail_after_ms` being the one in force when it arrived.
+//! - The player plays one delivery at a time, picking by priority, then delivery time, then the
+//!   order deliveries were added; a delivery plays `repeat` times back to back.
+//! - An urgent delivery takes the player from a non-urgent one, which goes back to the front of
+//!   its class, keeps its completed plays and restarts the cut play later. This holds between two
+//!   repeats too (the delivery counts an interruption though no audio was cut).
+//! - Going offline stops nothing already delivered.
+//! - At one instant: a play ends (and the next starts), then availability changes, then arrivals,
+//!   then deadlines, then cancellations; the player picks what to play last, so an urgent delivery
+//!   arriving as a delivery ends simply plays next.
+//!
+//! Something added at exactly the instant already reached is processed as coming just after what
+//! that instant already did (an urgent one then interrupts what started at that instant); anything
+//! earlier makes the next [`Player::advance_to`] rebuild the history from the start.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+#[cfg(test)]
+mod tests;
+
+/// An instant that has not happened, in [`Progress`], which keeps bare `i64`s rather than
+/// `Option<i64>`s so that a delivery's state stays at 40 bytes (benchmarks hold ~10⁵ of them).
+const NEVER: i64 = i64::MIN;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn parse(s: &str) -> Option<Priority> {
+        match s {
+            "low" => Some(Priority::Low),
+            "normal" => Some(Priority::Normal),
+            "high" => Some(Priority::High),
+            "urgent" => Some(Priority::Urgent),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Not due yet.
+    Scheduled,
+    /// Due, but the player is offline.
+    Queued,
+    /// In the player's queue (again, after an interruption).
+    Delivered,
+    Playing,
+    Played,
+    /// Never reached the player, or its audio was deleted.
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Queued => "queued",
+            Status::Delivered => "delivered",
+            Status::Playing => "playing",
+            Status::Played => "played",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One send's audio bound for this player.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The caller's own reference (its send's index); only [`Player::cancel_tag`] reads it.
+    pub tag: u32,
+    pub due_ms: i64,
+    pub priority: Priority,
+    pub repeat: u32,
+    /// Of one play.
+    pub duration_ms: i64,
+}
+
+/// Where a delivery stands as of the instant the player has reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    delivered_ms: i64,
+    first_start_ms: i64,
+    finished_ms: i64,
+    plays_completed: u32,
+    interruptions: u32,
+    status: Status,
+}
+
+impl Progress {
+    const NEW: Progress = Progress {
+        delivered_ms: NEVER,
+        first_start_ms: NEVER,
+        finished_ms: NEVER,
+        plays_completed: 0,
+        interruptions: 0,
+        status: Status::Scheduled,
+    };
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// When it reached the player.
+    pub fn delivered_ms(&self) -> Option<i64> {
+        instant(self.delivered_ms)
+    }
+
+    pub fn first_start_ms(&self) -> Option<i64> {
+        instant(self.first_start_ms)
+    }
+
+    /// When it was played or failed.
+    pub fn finished_ms(&self) -> Option<i64> {
+        instant(self.finished_ms)
+    }
+
+    pub fn plays_completed(&self) -> u32 {
+        self.plays_completed
+    }
+
+    /// How many times an urgent delivery took the player from it.
+    pub fn interruptions(&self) -> u32 {
+        self.interruptions
+    }
+}
+
+fn instant(ms: i64) -> Option<i64> {
+    (ms != NEVER).then_some(ms)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Availability {
+    at_ms: i64,
+    online: bool,
+    fail_after_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Cancel {
+    at_ms: i64,
+    tag: u32,
+    /// Only deliveries added before the cancellation, so a rebuild cancels the same ones.
+    before: u32,
+}
+
+/// `(instant, delivery index)`, earliest first.
+type Timeline = BinaryHeap<Reverse<(i64, u32)>>;
+
+/// One store's player. What was added (deliveries, availability changes, cancellations) is the
+/// record; everything else is the simulation's state at `reached`, rebuilt from the record.
+#[derive(Clone, Debug)]
+pub struct Player {
+    deliveries: Vec<Delivery>,
+    progress: Vec<Progress>,
+    initial: (bool, i64),
+    /// By instant, then the order they were recorded.
+    availability: Vec<Availability>,
+    cancels: Vec<Cancel>,
+
+    /// Everything up to and including this instant has been simulated.
+    reached: i64,
+    /// Something was added before `reached`: the next advance rebuilds.
+    stale: bool,
+    online: bool,
+    fail_after_ms: i64,
+    next_availability: usize,
+    next_cancel: usize,
+    /// Deliveries not yet due, by `(due_ms, index)`, which is the order they arrive in.
+    arrivals: Timeline,
+    /// `Queued` deliveries by deadline.
+    waiting: Timeline,
+    /// What the player holds, one FIFO per priority (indexed by `Priority as usize`). Entries
+    /// cancelled after delivery stay until they reach the front.
+    queues: [VecDeque<u32>; 4],
+    playing: Option<u32>,
+    play_started_ms: i64,
+    /// Deliveries reaching the player at the instant being simulated.
+    batch: Vec<u32>,
+}
+
+impl Player {
+    pub fn new(online: bool, fail_after_ms: i64) -> Player {
+        Player {
+            deliveries: Vec::new(),
+            progress: Vec::new(),
+            initial: (online, fail_after_ms.max(0)),
+            availability: Vec::new(),
+            cancels: Vec::new(),
+            reached: i64::MIN,
+            stale: false,
+            online,
+            fail_after_ms: fail_after_ms.max(0),
+            next_availability: 0,
+            next_cancel: 0,
+            arrivals: BinaryHeap::new(),
+            waiting: BinaryHeap::new(),
+            queues: Default::default(),
+            playing: None,
+            play_started_ms: 0,
+            batch: Vec::new(),
+        }
+    }
+
+    /// Adds a delivery (`repeat` and `duration_ms` raised to at least 1) and returns its index,
+    /// which is also its rank among deliveries due and delivered at the same instant.
+    pub fn add(&mut self, mut delivery: Delivery) -> usize {
+        delivery.repeat = delivery.repeat.max(1);
+        delivery.duration_ms = delivery.duration_ms.max(1);
+        let index = self.deliveries.len();
+        if delivery.due_ms < self.reached {
+            self.stale = true;
+        } else if !self.stale {
+            self.arrivals.push(Reverse((delivery.due_ms, index as u32)));
+        }
+        self.deliveries.push(delivery);
+        self.progress.push(Progress::NEW);
+        index
+    }
+
+    /// Records that the player goes online or offline at `at_ms`; `fail_after_ms` is how long a
+    /// delivery arriving while it is offline waits before failing.
+    pub fn set_online(&mut self, at_ms: i64, online: bool, fail_after_ms: i64) {
+        let change = Availability {
+            at_ms,
+            online,
+            fail_after_ms: fail_after_ms.max(0),
+        };
+        let at = self.availability.partition_point(|c| c.at_ms <= at_ms);
+        self.availability.insert(at, change);
+        self.stale |= at_ms < self.reached;
+    }
+
+    /// Records that the audio of the deliveries tagged `tag` is gone at `at_ms`: each one added so
+    /// far that has not been played then fails then, including one playing (it stops at once)
+    /// and ones not due yet. Costs a pass over all deliveries when it takes effect.
+    pub fn cancel_tag(&mut self, tag: u32, at_ms: i64) {
+        let cancel = Cancel {
+            at_ms,
+            tag,
+            before: self.deliveries.len() as u32,
+        };
+        let at = self.cancels.partition_point(|c| c.at_ms <= at_ms);
+        self.cancels.insert(at, cancel);
+        self.stale |= at_ms < self.reached;
+    }
+
+    /// Simulates up to and including `now_ms`, calling `on_first_start(index, delivery, at_ms)`
+    /// for each delivery that starts playing for the first time. Returns true when it had to
+    /// rebuild the history (`now_ms` went back, or something was added in the past): it then
+    /// calls nothing, and the caller recounts from [`Player::progress`].
+    pub fn advance_to(&mut self, now_ms: i64, mut on_first_start: impl FnMut(usize, &Delivery, i64)) -> bool {
+        let rebuild = self.stale || now_ms < self.reached;
+        if rebuild {
+            self.reset();
+        }
+        let mut report = |index: usize, delivery: &Delivery, at_ms: i64| {
+            if !rebuild {
+                on_first_start(index, delivery, at_ms);
+            }
+        };
+        loop {
+            let at = self.next_event_ms();
+            // Nothing can happen at i64::MAX: it is where saturated deadlines and plays end.
+            if at > now_ms || at == i64::MAX {
+                break;
+            }
+            self.step(at, &mut report);
+        }
+        self.reached = self.reached.max(now_ms);
+        rebuild
+    }
+
+    /// The earliest instant at which something may change: a play ends, a delivery falls due,
+    /// the player goes online or offline, a deadline passes, a cancellation takes effect.
+    /// `i64::MAX` when nothing is pending; `i64::MIN` when the next advance must rebuild.
+    pub fn next_event_ms(&self) -> i64 {
+        if self.stale {
+            return i64::MIN;
+        }
+        let play_end = self.playing.map(|i| self.play_end_ms(i));
+        let first = |timeline: &Timeline| timeline.peek().map(|Reverse((at, _))| *at);
+        [
+            play_end,
+            first(&self.arrivals),
+            self.availability.get(self.next_availability).map(|c| c.at_ms),
+            first(&self.waiting),
+            self.cancels.get(self.next_cancel).map(|c| c.at_ms),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(i64::MAX)
+    }
+
+    pub fn deliveries(&self) -> &[Delivery] {
+        &self.deliveries
+    }
+
+    /// As of the last [`Player::advance_to`]. Panics on an index [`Player::add`] did not return.
+    pub fn progress(&self, index: usize) -> &Progress {
+        &self.progress[index]
+    }
+
+    pub fn now_playing(&self) -> Option<usize> {
+        self.playing.map(|i| i as usize)
+    }
+
+    /// What waits, in the order it will reach the speaker as things stand: the player's queue,
+    /// then what waits for it to come online, then what is not due yet (both by due time). A
+    /// view for reading: it costs a sort of everything pending.
+    pub fn queue(&self) -> Vec<usize> {
+        let status = |i: u32| self.progress[i as usize].status;
+        let mut order: Vec<usize> = (self.queues.iter().rev().flatten().copied())
+            .filter(|&i| status(i) == Status::Delivered)
+            .map(|i| i as usize)
+            .collect();
+        let mut pending: Vec<(bool, i64, u32)> = (self.waiting.iter().map(|Reverse((_, i))| *i))
+            .chain(self.arrivals.iter().map(|Reverse((_, i))| *i))
+            .filter(|&i| matches!(status(i), Status::Queued | Status::Scheduled))
+            .map(|i| {
+                (
+                    status(i) == Status::Scheduled,
+                    self.deliveries[i as usize].due_ms,
+                    i,
+                )
+            })
+            .collect();
+        pending.sort_unstable();
+        order.extend(pending.into_iter().map(|(_, _, i)| i as usize));
+        order
+    }
+
+    /// Whether the player is online, and the `fail_after_ms` in force, as of the last advance.
+    pub fn online(&self) -> (bool, i64) {
+        (self.online, self.fail_after_ms)
+    }
+
+    /// Back to before anything happened, keeping the record.
+    fn reset(&mut self) {
+        self.progress.fill(Progress::NEW);
+        self.arrivals = (self.deliveries.iter().enumerate())
+            .map(|(i, d)| Reverse((d.due_ms, i as u32)))
+            .collect();
+        self.waiting.clear();
+        self.queues.iter_mut().for_each(VecDeque::clear);
+        self.batch.clear();
+        (self.online, self.fail_after_ms) = self.initial;
+        self.next_availability = 0;
+        self.next_cancel = 0;
+        self.playing = None;
+        self.reached = i64::MIN;
+        self.stale = false;
+    }
+
+    fn play_end_ms(&self, index: u32) -> i64 {
+        (self.play_started_ms).saturating_add(self.deliveries[index as usize].duration_ms)
+    }
+
+    /// Everything that happens at `at_ms`, in the order the module's header gives.
+    fn step(&mut self, at_ms: i64, on_first_start: &mut dyn FnMut(usize, &Delivery, i64)) {
+        if let Some(i) = self.playing
+            && self.play_end_ms(i) <= at_ms
+        {
+            let progress = &mut self.progress[i as usize];
+            progress.plays_completed += 1;
+            if progress.plays_completed >= self.deliveries[i as usize].repeat {
+                progress.status = Status::Played;
+                progress.finished_ms = at_ms;
+                self.playing = None;
+            } else {
+                self.play_started_ms = at_ms;
+            }
+        }
+
+        while let Some(change) = self.availability.get(self.next_availability).copied()
+            && change.at_ms <= at_ms
+        {
+            self.next_availability += 1;
+            if change.online && !self.online {
+                let progress = &self.progress;
+                let back = self.waiting.drain().map(|Reverse((_, i))| i);
+                self.batch
+                    .extend(back.filter(|&i| progress[i as usize].status == Status::Queued));
+            }
+            self.online = change.online;
+            self.fail_after_ms = change.fail_after_ms;
+        }
+
+        while let Some(&Reverse((due_ms, i))) = self.arrivals.peek()
+            && due_ms <= at_ms
+        {
+            self.arrivals.pop();
+            let progress = &mut self.progress[i as usize];
+            if progress.status != Status::Scheduled {
+                continue; // cancelled before it was due
+            }
+            if self.online {
+                self.batch.push(i);
+            } else {
+                progress.status = Status::Queued;
+                let deadline = due_ms.saturating_add(self.fail_after_ms);
+                self.waiting.push(Reverse((deadline, i)));
+            }
+        }
+
+        while let Some(&Reverse((deadline, i))) = self.waiting.peek()
+            && deadline <= at_ms
+        {
+            self.waiting.pop();
+            let progress = &mut self.progress[i as usize];
+            if progress.status == Status::Queued {
+                progress.status = Status::Failed;
+                progress.finished_ms = at_ms;
+            }
+        }
+
+        // Everything in the batch shares its delivery time, so insertion order alone ranks it.
+        self.batch.sort_unstable();
+        for i in self.batch.drain(..) {
+            let progress = &mut self.progress[i as usize];
+            progress.status = Status::Delivered;
+            progress.delivered_ms = at_ms;
+            self.queues[self.deliveries[i as usize].priority as usize].push_back(i);
+        }
+
+        while let Some(cancel) = self.cancels.get(self.next_cancel).copied()
+            && cancel.at_ms <= at_ms
+        {
+            self.next_cancel += 1;
+            self.cancel(cancel, at_ms);
+        }
+
+        self.drop_dead_fronts();
+        if let Some(i) = self.playing
+            && self.deliveries[i as usize].priority != Priority::Urgent
+            && !self.queues[Priority::Urgent as usize].is_empty()
+        {
+            let progress = &mut self.progress[i as usize];
+            progress.status = Status::Delivered;
+            progress.interruptions += 1;
+            self.queues[self.deliveries[i as usize].priority as usize].push_front(i);
+            self.playing = None;
+        }
+        if self.playing.is_none()
+            && let Some(i) = self.queues.iter_mut().rev().find_map(VecDeque::pop_front)
+        {
+            self.start(i, at_ms, on_first_start);
+        }
+
+        // Cancellations leave dead entries; off the tops, so next_event_ms names a real change.
+        let progress = &self.progress;
+        drop_while(&mut self.arrivals, |i| {
+            progress[i as usize].status != Status::Scheduled
+        });
+        drop_while(&mut self.waiting, |i| {
+            progress[i as usize].status != Status::Queued
+        });
+    }
+
+    fn cancel(&mut self, cancel: Cancel, at_ms: i64) {
+        let deliveries = &self.deliveries[..cancel.before as usize];
+        for (i, delivery) in deliveries.iter().enumerate() {
+            let progress = &mut self.progress[i];
+            if delivery.tag == cancel.tag && !matches!(progress.status, Status::Played | Status::Failed) {
+                progress.status = Status::Failed;
+                progress.finished_ms = at_ms;
+            }
+        }
+        if let Some(i) = self.playing
+            && self.progress[i as usize].status == Status::Failed
+        {
+            self.playing = None;
+        }
+    }
+
+    /// Pops cancelled entries off the front of each priority queue.
+    fn drop_dead_fronts(&mut self) {
+        for queue in &mut self.queues {
+            while let Some(&i) = queue.front()
+                && self.progress[i as usize].status != Status::Delivered
+            {
+                queue.pop_front();
+            }
+        }
+    }
+
+    fn start(&mut self, i: u32, at_ms: i64, on_first_start: &mut dyn FnMut(usize, &Delivery, i64)) {
+        let progress = &mut self.progress[i as usize];
+        progress.status = Status::Playing;
+        self.playing = Some(i);
+        self.play_started_ms = at_ms;
+        if progress.first_start_ms == NEVER {
+            progress.first_start_ms = at_ms;
+            on_first_start(i as usize, &self.deliveries[i as usize], at_ms);
+        }
+    }
+}
+
+fn drop_while(timeline: &mut Timeline, dead: impl Fn(u32) -> bool) {
+    while let Some(&Reverse((_, i))) = timeline.peek()
+        && dead(i)
+    {
+        timeline.pop();
+    }
+}
