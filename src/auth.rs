@@ -321,6 +321,11 @@ impl KeyCache {
         verified.insert(digest, caller);
     }
 
+    /// Forgets every verified key.
+    pub fn evict_all(&self) {
+        self.verified.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// Forgets every key of a tenant (reset or deleted).
     pub fn evict_tenant(&self, tenant: &str) {
         let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());

@@ -253,3 +253,10 @@ pub async fn revoked_since(db: &Db, since_ms: i64) -> anyhow::Result<Vec<(String
             .await?,
     )
 }
+
+/// How many keys the database holds, revoked or not.
+pub async fn count(db: &Db) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+        .fetch_one(&db.read)
+        .await?)
+}

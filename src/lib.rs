@@ -148,11 +148,20 @@ async fn watch_revocations(state: AppState, stop: CancellationToken) {
     // slow commit is not missed. Evicting twice is harmless.
     const LOOK_BACK_MS: i64 = 5_000;
     let mut watermark = real_now_ms() - LOOK_BACK_MS;
+    // Keys deleted with their tenant by another process leave no revocation behind: when
+    // the number of keys drops, every cached key is checked again on its next use.
+    let mut key_count = i64::MAX;
     let mut ticker = tokio::time::interval(EVERY);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = ticker.tick() => {}
+        }
+        if let Ok(count) = keys::count(&state.db).await {
+            if count < key_count {
+                state.keys.evict_all();
+            }
+            key_count = count;
         }
         match keys::revoked_since(&state.db, watermark - LOOK_BACK_MS).await {
             Ok(revoked) => {

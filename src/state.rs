@@ -24,6 +24,9 @@ pub const UPLOADS_IN_FLIGHT: usize = 1;
 /// When the health checks last ran (real ms) and their results: database, storage, messaging.
 pub type HealthChecks = (i64, [bool; 3]);
 
+/// A key's limiter and the tenant that owns the key.
+type OwnedLimiter = (String, Arc<KeyLimiter>);
+
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub config: Arc<Config>,
@@ -37,7 +40,7 @@ pub struct AppState {
     /// Each tenant's journal and faults, in memory only.
     pub runtimes: Arc<Runtimes>,
     /// Limiters by key id, with the tenant that owns the key.
-    limiters: Arc<Mutex<HashMap<String, (String, Arc<KeyLimiter>)>>>,
+    limiters: Arc<Mutex<HashMap<String, OwnedLimiter>>>,
     /// When the background watcher last completed a round (real ms); `/health` reads it.
     pub watcher_beat_ms: Arc<AtomicI64>,
     /// The last health checks `(when, [database, storage, messaging])`, reused for a second

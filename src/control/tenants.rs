@@ -165,13 +165,16 @@ pub fn parse_body<T: DeserializeOwned>(body: Value) -> Result<T> {
     })
 }
 
+/// A token to make: environment, label, permissions, scope, limits.
+type PlannedToken = (Environment, String, Permissions, Option<Vec<String>>, Limits);
+
 /// A validated spec, with everything generated that was left out.
 struct Plan {
     name: String,
     company: String,
     company_name: String,
     locations: Vec<String>,
-    tokens: Vec<(Environment, String, Permissions, Option<Vec<String>>, Limits)>,
+    tokens: Vec<PlannedToken>,
     ark_keys: Vec<(Tier, i64, String)>,
     clock: (i64, Option<i64>),
 }

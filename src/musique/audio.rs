@@ -291,10 +291,32 @@ pub async fn upload(
             }
             "category" => form.category = Some(text_field(field, "category", MAX_CATEGORY_CHARS).await?),
             // Unknown parts are ignored, as a multipart parser on the real service would.
-            _ => {}
+            other => journal::note(format!(
+                "The form part `{other}` is not a documented field and was ignored."
+            )),
         }
     }
     let (file_name, bytes) = form.file.ok_or(Error::MissingFile)?;
+    journal::describe_body(format!(
+        "multipart/form-data: file {:?} ({} bytes){}{}",
+        file_name.as_deref().unwrap_or(""),
+        bytes.len(),
+        form.name
+            .as_ref()
+            .map(|n| format!(", name {n:?}"))
+            .unwrap_or_default(),
+        form.category
+            .as_ref()
+            .map(|c| format!(", category {c:?}"))
+            .unwrap_or_default(),
+    ));
+    if let Some(name) = &file_name
+        && !name.to_ascii_lowercase().ends_with(".mp3")
+    {
+        journal::note(format!(
+            "The file name {name:?} does not end in .mp3; soundcheck judged the file by its content."
+        ));
+    }
     if bytes.is_empty() {
         return Err(Error::UnsupportedFormat(
             "The file is empty; upload an MP3.".into(),

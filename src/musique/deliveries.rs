@@ -17,6 +17,9 @@ use crate::db::Db;
 
 /// How long a delivery waits for an offline player before it fails, unless a test says.
 pub const DEFAULT_FAIL_AFTER_MS: i64 = 5 * 60 * 1000;
+/// How far behind an immediate send may be and still count as arriving now; further
+/// behind, the clock was moved back and history is replayed.
+const SKEW_MS: i64 = 5_000;
 /// How many finished deliveries a player view shows.
 const HISTORY: usize = 100;
 
@@ -68,6 +71,8 @@ struct Company {
     by_location: HashMap<(i64, Environment), u32>,
     sends: Vec<SendRecord>,
     stats: HashMap<String, AudioStats>,
+    /// The latest instant the players were run to.
+    reached_ms: i64,
 }
 
 /// What a clock move ran.
@@ -103,6 +108,12 @@ impl Company {
 
     /// Runs every player up to `now_ms`, counting what starts.
     fn advance(&mut self, now_ms: i64) -> Ran {
+        // Concurrent requests read the clock in one order and get here in another: a reading
+        // a little behind is already done. Further behind, the clock was moved back.
+        if (self.reached_ms - SKEW_MS..self.reached_ms).contains(&now_ms) {
+            return Ran::default();
+        }
+        self.reached_ms = now_ms;
         let mut ran = Ran::default();
         let mut rebuilt = false;
         let Company {
@@ -141,7 +152,13 @@ impl Company {
         }
     }
 
-    fn add_send(&mut self, input: SendInput, destinations: &[Destination]) {
+    fn add_send(&mut self, mut input: SendInput, destinations: &[Destination]) {
+        // Requests read the clock before they wait for the writer, so an immediate send can
+        // arrive a few milliseconds behind where a later request already ran the players.
+        // It arrives now instead: putting it in the past would replay every player's history.
+        if !input.scheduled && (self.reached_ms - SKEW_MS..self.reached_ms).contains(&input.due_ms) {
+            input.due_ms = self.reached_ms;
+        }
         let tag = self.sends.len() as u32;
         let mut placed = Vec::with_capacity(destinations.len());
         for location in destinations {

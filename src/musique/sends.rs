@@ -10,6 +10,7 @@ use super::Caller;
 use super::store::{self, Library, NewSend, SendOutcome};
 use crate::auth::random_alnum;
 use crate::clock::rfc3339_ms;
+use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue};
 use crate::keys::validate_external_id;
@@ -149,6 +150,40 @@ fn integer(fields: &Map<String, Value>, name: &str, default: i64, min: i64, max:
     }
 }
 
+const FIELDS: [&str; 5] = ["externalIds", "scheduleAt", "priority", "repeat", "volume"];
+
+/// Tells the journal what was accepted that the real service might treat differently.
+fn note_leniency(body: &Value, request: &SendRequest) {
+    let Value::Object(fields) = body else {
+        return;
+    };
+    for (name, value) in fields {
+        if !FIELDS.contains(&name.as_str()) {
+            journal::note(format!(
+                "Unknown field `{name}` was ignored; the real service may reject it."
+            ));
+        } else if value.is_null() {
+            journal::note(format!(
+                "`{name}: null` was read as leaving the field out; the real service may reject it."
+            ));
+        }
+    }
+    if let (Some(Value::Array(given)), Some(kept)) = (fields.get("externalIds"), &request.external_ids)
+        && given.len() != kept.len()
+    {
+        let mut seen = std::collections::HashSet::new();
+        let repeated: Vec<&str> = given
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|id| !seen.insert(*id))
+            .collect();
+        journal::note(format!(
+            "Repeated External IDs were sent once each ({}); the real service may reject or repeat them.",
+            repeated.join(", ")
+        ));
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Destination {
@@ -181,6 +216,7 @@ pub async fn send(
     caller.require("audio.send")?;
     let now_ms = caller.clock.now_ms();
     let request = SendRequest::parse(&body, now_ms)?;
+    note_leniency(&body, &request);
     let send_id = format!("snd_{}", random_alnum(14));
     let new = NewSend {
         id: &send_id,

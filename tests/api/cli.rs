@@ -150,3 +150,80 @@ async fn a_key_revoked_by_the_cli_is_refused_by_the_running_server_within_a_seco
         "{listing}"
     );
 }
+
+/// The keys of a JSON object, recursively, with array items reduced to their first.
+fn shape(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| k.as_str() != "baseUrl")
+            .map(|(k, v)| (k.clone(), shape(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        serde_json::Value::Array(items) => json!(items.iter().map(shape).collect::<Vec<_>>()),
+        serde_json::Value::String(_) => json!("string"),
+        serde_json::Value::Number(_) => json!("number"),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn the_cli_and_http_create_equivalent_tenants_that_a_running_server_serves() {
+    let app = TestApp::spawn().await;
+    let out = run_cli(
+        &app,
+        &[
+            "tenants",
+            "create",
+            "--company",
+            "clishop",
+            "--stores",
+            "3",
+            "--name",
+            "from the cli",
+        ],
+    )
+    .await;
+    let from_cli: serde_json::Value = serde_json::from_str(&out).expect("the CLI prints JSON");
+    let from_http = app
+        .create_tenant(json!({"name": "from http", "musique": {"company": "httpshop", "stores": 3}}))
+        .await
+        .0;
+    assert_eq!(shape(&from_cli), shape(&from_http));
+    assert_eq!(from_cli["musique"]["locations"].as_array().map(Vec::len), Some(3));
+    for field in ["environment", "permissions", "externalIds", "limits"] {
+        let pick = |v: &serde_json::Value| {
+            v["musique"]["tokens"]
+                .as_array()
+                .expect("tokens")
+                .iter()
+                .map(|t| t[field].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pick(&from_cli), pick(&from_http), "{field}");
+    }
+
+    // The running server serves the tenant the CLI made, and the control plane manages it.
+    let token = from_cli["musique"]["tokens"][0]["token"].as_str().expect("token");
+    let (status, info) = app.get_json("/", token).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["integration"]["company"], "clishop");
+    let key = from_cli["musicark"]["keys"][0]["key"].as_str().expect("key");
+    assert_eq!(app.ark_json("/songs?limit=1", key).await.0, 200);
+    let id = from_cli["id"].as_str().expect("id");
+    let (status, _) = app
+        .control_json(
+            Method::POST,
+            &format!("/tenants/{id}/clock"),
+            Some(json!({"frozen": true, "at": T0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let listed = run_cli(&app, &["tenants", "list"]).await;
+    assert!(listed.contains(id), "{listed}");
+    run_cli(&app, &["tenants", "delete", id]).await;
+    let (status, _) = app
+        .control_json(Method::GET, &format!("/tenants/{id}"), None)
+        .await;
+    assert_eq!(status, 404);
+}

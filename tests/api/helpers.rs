@@ -240,3 +240,77 @@ impl TestApp {
         json(response).await
     }
 }
+
+impl TestApp {
+    /// A control-plane request, `/_soundcheck{path}`.
+    pub fn control(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(&format!("/_soundcheck{path}")))
+    }
+
+    /// A control-plane call with an optional JSON body, answered as status and JSON (`null`
+    /// for an empty body).
+    pub async fn control_json(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.control(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("control request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        if text.is_empty() {
+            return (status, Value::Null);
+        }
+        let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
+        (status, value)
+    }
+
+    /// Creates a tenant from `spec` and returns what the control plane answered.
+    pub async fn create_tenant(&self, spec: Value) -> Tenant {
+        let (status, body) = self.control_json(Method::POST, "/tenants", Some(spec)).await;
+        assert_eq!(status, 201, "tenant creation failed: {body}");
+        Tenant(body)
+    }
+
+    /// Moves a tenant's clock through the control plane.
+    pub async fn move_clock(&self, tenant: &str, change: Value) -> Value {
+        let (status, body) = self
+            .control_json(Method::POST, &format!("/tenants/{tenant}/clock"), Some(change))
+            .await;
+        assert_eq!(status, 200, "clock change failed: {body}");
+        body
+    }
+}
+
+/// A tenant as its creation answered, with its secrets.
+pub struct Tenant(pub Value);
+
+impl Tenant {
+    pub fn id(&self) -> &str {
+        self.0["id"].as_str().expect("tenant id")
+    }
+
+    /// The Musique token of an environment (`prod` or `dev`).
+    pub fn token(&self, environment: &str) -> String {
+        self.0["musique"]["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .find(|t| t["environment"] == environment)
+            .and_then(|t| t["token"].as_str())
+            .expect("token of that environment")
+            .to_owned()
+    }
+
+    /// The MusicArk key of a tier.
+    pub fn ark_key(&self, tier: &str) -> String {
+        self.0["musicark"]["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["tier"] == tier)
+            .and_then(|k| k["key"].as_str())
+            .expect("key of that tier")
+            .to_owned()
+    }
+}

@@ -2,6 +2,7 @@
 //! SQLite file and talks HTTP to it.
 
 mod cli;
+mod control;
 mod helpers;
 mod musicark;
 mod musique;

@@ -168,7 +168,8 @@ struct Cancel {
     before: u32,
 }
 
-/// `(instant, delivery index)`, earliest first.
+/// `(instant, delivery index)`, earliest first. Indices are `u32` inside the player to halve the
+/// queues; one store's player never holds four billion deliveries.
 type Timeline = BinaryHeap<Reverse<(i64, u32)>>;
 
 /// One store's player. What was added (deliveries, availability changes, cancellations) is the
