@@ -31,7 +31,7 @@ impl std::fmt::Debug for Secret {
 /// many, while a generated 32-character secret keeps 24 characters nobody can read.
 const LOOKUP_CHARS: usize = 8;
 
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Prod,
@@ -206,7 +206,7 @@ impl MusiqueCaller {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Free,

@@ -49,7 +49,7 @@ impl TenantClock {
             self.frozen_ms.store(instant_ms, Ordering::Release);
         } else {
             self.offset_ms
-                .store(instant_ms - real_now_ms(), Ordering::Release);
+                .store(instant_ms.saturating_sub(real_now_ms()), Ordering::Release);
         }
     }
 
@@ -67,7 +67,8 @@ impl TenantClock {
     /// Lets a frozen clock run again from where it stands.
     pub fn resume(&self) {
         let now = self.now_ms();
-        self.offset_ms.store(now - real_now_ms(), Ordering::Release);
+        self.offset_ms
+            .store(now.saturating_sub(real_now_ms()), Ordering::Release);
         self.frozen_ms.store(RUNNING, Ordering::Release);
     }
 

@@ -15,6 +15,7 @@
 //! - [`musique`]    the Musique Partner API
 //! - [`musicark`]   the MusicArk API
 //! - [`control`]    the emulator's own control plane under `/_soundcheck/`
+//! - [`openapi`]    the three OpenAPI documents and the `/docs` page
 
 pub mod auth;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod keys;
 pub mod middleware;
 pub mod musicark;
 pub mod musique;
+pub mod openapi;
 pub mod rate_limit;
 pub mod state;
 
@@ -121,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .merge(musique::routes(state.clone()))
         .merge(musicark::routes(state.clone()))
         .merge(control::routes(state.clone()))
+        .merge(openapi::routes())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed);
     middleware::stack(app, state)

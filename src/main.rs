@@ -33,6 +33,11 @@ enum Command {
     /// Generate fixture data.
     #[command(subcommand)]
     Fixtures(cli::FixturesCommand),
+    /// Write the OpenAPI documents (musique.json, musicark.json, control.json) into a directory.
+    Openapi {
+        #[arg(long, default_value = "openapi")]
+        out: std::path::PathBuf,
+    },
     /// Exit 0 when the server at --addr answers /_soundcheck/health with 200 (for container
     /// health checks: no curl needed).
     Healthcheck {
@@ -48,6 +53,15 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Keys(command)) => cli::keys(command).await,
         Some(Command::Tenants(command)) => cli::tenants(command).await,
         Some(Command::Fixtures(command)) => cli::fixtures(command),
+        Some(Command::Openapi { out }) => {
+            std::fs::create_dir_all(&out)?;
+            for (name, document) in soundcheck::openapi::documents() {
+                let path = out.join(name);
+                std::fs::write(&path, soundcheck::openapi::render(&document)?)?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Some(Command::Healthcheck { addr }) => match soundcheck::control::health::check(addr).await {
             Ok(body) => {
                 println!("{body}");

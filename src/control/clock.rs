@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::extract::JsonValue;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClockView {
     pub now: String,
@@ -42,7 +42,7 @@ impl ClockView {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClockChange {
     /// `true` stops the clock, `false` lets it run; applied first.
@@ -54,7 +54,7 @@ pub struct ClockChange {
     pub advance_ms: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClockAnswer {
     #[serde(flatten)]
@@ -63,12 +63,31 @@ pub struct ClockAnswer {
     pub ran: crate::musique::deliveries::Ran,
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "getClock",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 200, description = "The clock.", body = ClockView),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET /_soundcheck/tenants/{id}/clock`
 pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<ClockView>> {
     let tenant = existing(&state, &tenant).await?;
     Ok(Json(ClockView::of(&state.clocks.get(&tenant))))
 }
 
+#[utoipa::path(
+    post, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
+    description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    request_body(content = ClockChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The clock, and what ran.", body = ClockAnswer),
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `POST /_soundcheck/tenants/{id}/clock`
 pub async fn set(
     State(state): State<AppState>,
@@ -104,6 +123,16 @@ pub async fn set(
     }
 
     let clock = state.clocks.get(&tenant);
+    // Where the clock would land: it must stay a real instant (years 1970 to 9999).
+    let target = at_ms
+        .unwrap_or_else(|| clock.now_ms())
+        .checked_add(advance_ms.unwrap_or(0))
+        .filter(|t| (0..=LAST_INSTANT_MS).contains(t));
+    if target.is_none() {
+        return Err(Error::validation(
+            "The clock must stay between 1970-01-01 and 9999-12-31; `at` or `advance` takes it outside.",
+        ));
+    }
     match change.frozen {
         Some(true) => clock.freeze(),
         Some(false) => clock.resume(),
@@ -126,6 +155,9 @@ pub async fn set(
         ran,
     }))
 }
+
+/// 9999-12-31T23:59:59.999Z.
+const LAST_INSTANT_MS: i64 = 253_402_300_799_999;
 
 /// `90s`, `1h30m`, `250ms`, `2d`, `-5m`: units d, h, m, s, ms, in any combination.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {

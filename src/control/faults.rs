@@ -25,27 +25,38 @@ use crate::state::AppState;
 const MAX_LATENCY_MS: u64 = 60_000;
 const MAX_FAULTS: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FaultSpec {
     /// `GET`, `POST`, …; absent or `*` for any.
     pub method: Option<String>,
     /// An absolute path; `*` matches one segment, `**` the rest.
+    #[schema(pattern = "^/")]
     pub path: String,
+    /// Answer with this error status, in the API's own error body.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: Option<u16>,
+    /// The error code to put in the body; by default, the API's code for the status.
     pub code: Option<String>,
     pub message: Option<String>,
+    /// Delay before answering (or before the request goes on, alone).
     #[serde(default)]
+    #[schema(maximum = 60000)]
     pub latency_ms: u64,
+    /// Drop the connection without an answer; excludes `status`.
     #[serde(default)]
     pub close: bool,
+    /// Fire on the next N matches only.
+    #[schema(minimum = 1)]
     pub times: Option<u32>,
+    /// Fire on each match with this probability, drawn from `seed`.
+    #[schema(exclusive_minimum = 0, maximum = 1)]
     pub probability: Option<f64>,
     #[serde(default)]
     pub seed: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
     pub id: String,
@@ -257,6 +268,17 @@ impl SplitMix64 {
     }
 }
 
+#[utoipa::path(
+    post, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "createFault",
+    description = "For the tenant's requests matching method and path: answer `status` in the API's error body, add `latencyMs`, or `close` the connection; `times` matches, or with `probability` from `seed`. Checked after the key, before the rate limit.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    request_body(content = FaultSpec, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The fault.", body = Fault),
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `POST /_soundcheck/tenants/{id}/faults`
 pub async fn create(
     State(state): State<AppState>,
@@ -276,11 +298,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(fault)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FaultList {
     pub faults: Vec<Fault>,
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "listFaults",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 200, description = "Faults, with how often they fired.", body = FaultList),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET /_soundcheck/tenants/{id}/faults`
 pub async fn list(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<FaultList>> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
@@ -289,6 +319,14 @@ pub async fn list(State(state): State<AppState>, TenantPath(tenant): TenantPath)
     }))
 }
 
+#[utoipa::path(
+    delete, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "clearFaults",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `DELETE /_soundcheck/tenants/{id}/faults`
 pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
@@ -296,6 +334,14 @@ pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete, path = "/tenants/{tenant}/faults/{fault}", tag = "Faults", operation_id = "deleteFault",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("fault" = String, Path)),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such tenant or fault.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `DELETE /_soundcheck/tenants/{id}/faults/{faultId}`
 pub async fn remove(
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiServed {
     pub name: &'static str,
@@ -20,7 +20,7 @@ pub struct ApiServed {
     pub status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     /// `ok`, or `down` when the database does not answer.
@@ -30,6 +30,14 @@ pub struct Health {
     pub database: &'static str,
 }
 
+#[utoipa::path(
+    get, path = "/health", tag = "Health", operation_id = "controlHealth",
+    description = "Needs no key, even with an admin token.",
+    responses(
+        (status = 200, description = "Healthy.", body = Health),
+        (status = 503, description = "The database does not answer.", body = Health)
+    )
+)]
 /// `GET /_soundcheck/health`: 200 when the database answers, 503 otherwise.
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let database = tokio::time::timeout(
@@ -71,7 +79,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
 }
 
 /// What an operation's behaviour rests on.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// The vendor's public docs say it.
@@ -82,7 +90,7 @@ pub enum Basis {
     OurChoice,
 }
 
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
 pub struct Operation {
     pub api: &'static str,
     pub method: &'static str,
@@ -202,11 +210,18 @@ pub const OPERATIONS: &[Operation] = &[
     ),
 ];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
     pub operations: &'static [Operation],
 }
 
+#[utoipa::path(
+    get, path = "/coverage", tag = "Health", operation_id = "coverage",
+    description = "Every operation of both APIs and what its behaviour rests on.",
+    responses(
+        (status = 200, description = "The operations.", body = Coverage)
+    )
+)]
 /// `GET /_soundcheck/coverage`
 pub async fn coverage() -> Json<Coverage> {
     Json(Coverage {

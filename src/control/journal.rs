@@ -24,7 +24,7 @@ use crate::state::AppState;
 const BODY_CHARS: usize = 1_000;
 const REDACTED: &str = "[redacted]";
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     pub id: u64,
@@ -213,12 +213,22 @@ pub fn redact_query(query: &str) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Listing {
     pub total: usize,
     pub requests: Vec<Entry>,
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "listRequests",
+    description = "Recorded requests, oldest first (the newest `limit`). Keys are never recorded.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("api" = Option<String>, Query, description = "`musique` or `musicark`."), ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "A path prefix, or a pattern with `*` (one segment) and `**`."), ("status" = Option<u16>, Query, minimum = 100, maximum = 599), ("since" = Option<String>, Query, description = "RFC 3339, on the tenant's clock."), ("after" = Option<u64>, Query, description = "Entries after this id."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000)),
+    responses(
+        (status = 200, description = "Matching entries.", body = Listing),
+        (status = 400, description = "A bad filter.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET /_soundcheck/tenants/{id}/requests?api=&method=&path=&status=&since=&after=&limit=`
 pub async fn list(
     State(state): State<AppState>,
@@ -277,6 +287,14 @@ pub async fn list(
     Ok(Json(Listing { total, requests }))
 }
 
+#[utoipa::path(
+    delete, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "clearRequests",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 204, description = "Cleared."),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `DELETE /_soundcheck/tenants/{id}/requests`
 pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;

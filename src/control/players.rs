@@ -77,6 +77,15 @@ fn destination(row: &LocationRow) -> Destination {
     }
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "getPlayer",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID.")),
+    responses(
+        (status = 200, description = "Now playing, queue and history.", body = PlayerView),
+        (status = 400, description = "A bad `environment`, or an ambiguous External ID.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET …/locations/{externalId}/player?environment=prod|dev&company=`
 pub async fn get(
     State(state): State<AppState>,
@@ -94,7 +103,7 @@ pub async fn get(
     )))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PlayerChange {
     pub online: bool,
@@ -103,6 +112,17 @@ pub struct PlayerChange {
     pub fail_after_ms: Option<i64>,
 }
 
+#[utoipa::path(
+    post, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "setPlayer",
+    description = "Takes the player offline or online, now on the tenant's clock. Offline, deliveries wait and fail after `failAfter` (default 5 minutes).",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID.")),
+    request_body(content = PlayerChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The player.", body = PlayerView),
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `POST …/locations/{externalId}/player` `{"online": false, "failAfter": "2m"}`: the change
 /// takes effect now on the tenant's clock.
 pub async fn set(
@@ -163,7 +183,7 @@ pub async fn set(
     )))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SendList {
     pub sends: Vec<SendView>,
 }
@@ -175,6 +195,14 @@ async fn tenant_companies(state: &AppState, tenant: &str) -> Result<Vec<i64>> {
         .await?)
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("audioId" = Option<String>, Query, description = "Only this audio's sends.")),
+    responses(
+        (status = 200, description = "Sends, newest first, with each destination's status.", body = SendList),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET /_soundcheck/tenants/{id}/sends?audioId=`: every send, newest first, with each
 /// destination's status.
 pub async fn sends(
@@ -192,6 +220,14 @@ pub async fn sends(
     Ok(Json(SendList { sends }))
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}/sends/{send_id}", tag = "Players", operation_id = "getSend",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("send_id" = String, Path)),
+    responses(
+        (status = 200, description = "The send.", body = SendView),
+        (status = 404, description = "No such tenant or send.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET /_soundcheck/tenants/{id}/sends/{sendId}`
 pub async fn send(
     State(state): State<AppState>,

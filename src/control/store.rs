@@ -232,7 +232,7 @@ pub async fn save_clock(db: &Db, tenant: &str, offset_ms: i64, frozen_ms: Option
     Ok(())
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantRow {
     pub id: String,

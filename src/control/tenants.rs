@@ -27,7 +27,7 @@ const MAX_STORES: u32 = 1_000;
 const MAX_KEYS: usize = 20;
 
 /// What a test asks for; every part is optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TenantSpec {
     pub name: Option<String>,
@@ -38,7 +38,7 @@ pub struct TenantSpec {
     pub clock: Option<ClockSpec>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MusiqueSpec {
     /// The company prefix tokens start with; generated when absent.
@@ -51,7 +51,7 @@ pub struct MusiqueSpec {
     pub tokens: Option<Vec<TokenSpec>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TokenSpec {
     pub environment: Option<Environment>,
@@ -62,7 +62,7 @@ pub struct TokenSpec {
     pub limits: Option<LimitsSpec>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LimitsSpec {
     pub per_minute: u32,
@@ -70,14 +70,14 @@ pub struct LimitsSpec {
     pub per_day: u32,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MusicArkSpec {
     /// Default: one key per tier.
     pub keys: Option<Vec<ArkKeySpec>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ArkKeySpec {
     pub tier: Tier,
@@ -85,7 +85,7 @@ pub struct ArkKeySpec {
     pub label: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClockSpec {
     /// RFC 3339; now when absent.
@@ -95,7 +95,7 @@ pub struct ClockSpec {
 }
 
 /// A new tenant, with its secrets: shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Created {
     pub id: String,
@@ -106,7 +106,7 @@ pub struct Created {
     pub musicark: CreatedMusicArk,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedMusique {
     pub company: String,
@@ -117,14 +117,14 @@ pub struct CreatedMusique {
     pub tokens: Vec<CreatedToken>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedLocation {
     pub external_id: String,
     pub user_id: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedToken {
     pub id: String,
@@ -136,7 +136,7 @@ pub struct CreatedToken {
     pub limits: LimitsSpec,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedMusicArk {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,7 +144,7 @@ pub struct CreatedMusicArk {
     pub keys: Vec<CreatedArkKey>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedArkKey {
     pub id: String,
@@ -515,6 +515,16 @@ fn base_url(headers: &HeaderMap, state: &AppState) -> String {
     }
 }
 
+#[utoipa::path(
+    post, path = "/tenants", tag = "Tenants", operation_id = "createTenant",
+    description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once.",
+    request_body(content = TenantSpec, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The tenant, with its secrets.", body = Created),
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
+        (status = 409, description = "The company prefix is taken.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `POST /_soundcheck/tenants`
 pub async fn create(
     State(state): State<AppState>,
@@ -534,7 +544,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
     pub id: String,
@@ -545,7 +555,7 @@ pub struct TenantView {
     pub keys: Vec<KeyView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyView {
     pub prefix: String,
@@ -554,7 +564,7 @@ pub struct CompanyView {
 }
 
 /// A key without its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyView {
     pub id: String,
@@ -610,6 +620,14 @@ async fn view(state: &AppState, row: store::TenantRow) -> Result<TenantView> {
     })
 }
 
+#[utoipa::path(
+    get, path = "/tenants/{tenant}", tag = "Tenants", operation_id = "getTenant",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 200, description = "The tenant, without secrets.", body = TenantView),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `GET /_soundcheck/tenants/{id}`
 pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<TenantView>> {
     let row = store::tenant(&state.db, &tenant)
@@ -618,11 +636,17 @@ pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) 
     Ok(Json(view(&state, row).await?))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantList {
     pub tenants: Vec<store::TenantRow>,
 }
 
+#[utoipa::path(
+    get, path = "/tenants", tag = "Tenants", operation_id = "listTenants",
+    responses(
+        (status = 200, description = "Every tenant.", body = TenantList)
+    )
+)]
 /// `GET /_soundcheck/tenants`
 pub async fn list(State(state): State<AppState>) -> Result<Json<TenantList>> {
     Ok(Json(TenantList {
@@ -641,6 +665,16 @@ fn forget(state: &AppState, tenant: &str, key_ids: &[String], company_ids: &[i64
     }
 }
 
+#[utoipa::path(
+    delete, path = "/tenants/{tenant}", tag = "Tenants", operation_id = "deleteTenant",
+    description = "Removes the tenant and everything it owns; its keys stop working at once.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 409, description = "The default tenant cannot be deleted.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `DELETE /_soundcheck/tenants/{id}`
 pub async fn remove(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     if tenant == DEFAULT_TENANT {
@@ -683,6 +717,15 @@ pub async fn reset_tenant(state: &AppState, tenant: &str) -> Result<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    post, path = "/tenants/{tenant}/reset", tag = "Tenants", operation_id = "resetTenant",
+    description = "Back to its creation state: same tokens; no audio, sends, usage, limiter state, journal or faults; its first clock.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    responses(
+        (status = 200, description = "The tenant as reset.", body = TenantView),
+        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+    )
+)]
 /// `POST /_soundcheck/tenants/{id}/reset`
 pub async fn reset(
     State(state): State<AppState>,
@@ -692,6 +735,13 @@ pub async fn reset(
     get(State(state), TenantPath(tenant)).await
 }
 
+#[utoipa::path(
+    post, path = "/reset", tag = "Tenants", operation_id = "resetDefault",
+    description = "The default tenant back to the fixtures; no other tenant is touched.",
+    responses(
+        (status = 200, description = "The default tenant as reset.", body = TenantView)
+    )
+)]
 /// `POST /_soundcheck/reset`: the default tenant back to the fixtures; no other tenant is
 /// touched.
 pub async fn reset_default(State(state): State<AppState>) -> Result<Json<TenantView>> {

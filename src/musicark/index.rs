@@ -8,7 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::store::SummaryRow;
 
 /// The 13 basic fields every tier sees, flat (spec §3): what lists and searches serialize.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub id: String,
     pub title: String,

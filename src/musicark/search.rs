@@ -13,10 +13,10 @@ use crate::error::{Error, Result};
 use crate::extract::QueryPairs;
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct SearchMeta {
-    total: usize,
-    max_results: i64,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SearchMeta {
+    pub total: usize,
+    pub max_results: i64,
 }
 
 fn max_results(query: &QueryPairs) -> Result<i64> {
@@ -27,6 +27,18 @@ fn max_results(query: &QueryPairs) -> Result<i64> {
 /// 4 album: best first.
 const NO_MATCH: u8 = u8::MAX;
 
+#[utoipa::path(
+    get, path = "/search/text", tag = "Search", operation_id = "searchText",
+    description = "Case- and accent-insensitive match in title, artist or album. Ranking (exact title, title prefix, title, artist, album, then newest) is soundcheck's choice.",
+    params(
+        ("q" = String, Query, description = "The text to find; blank is a 400.", min_length = 1),
+        ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "Matching songs, best first.", body = crate::openapi::TextResults),
+        (status = 400, description = "`q` is missing or blank, or `max_results` is below 1.", body = crate::openapi::MusicArkError),
+    )
+)]
 /// `GET /search/text?q=`.
 pub async fn text(
     State(state): State<AppState>,
@@ -83,28 +95,44 @@ pub async fn text(
     )
 }
 
-#[derive(Serialize)]
-struct WithDistance<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WithDistance<'a> {
     #[serde(flatten)]
-    song: &'a Summary,
-    distance: f64,
+    pub song: &'a Summary,
+    /// 100 × ΔEOK from the query colour, 2 decimals.
+    pub distance: f64,
 }
 
-#[derive(Serialize)]
-struct ColorQuery {
-    h: f64,
-    l: f64,
-    c: f64,
-    max_distance: f64,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ColorQuery {
+    pub h: f64,
+    pub l: f64,
+    pub c: f64,
+    pub max_distance: f64,
 }
 
-#[derive(Serialize)]
-struct ColorMeta {
-    total: usize,
-    max_results: i64,
-    query: ColorQuery,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ColorMeta {
+    pub total: usize,
+    pub max_results: i64,
+    pub query: ColorQuery,
 }
 
+#[utoipa::path(
+    get, path = "/search/color", tag = "Search", operation_id = "searchColor",
+    description = "Songs within `max_distance` of an OKLCH colour, nearest first. Distance = 100 × ΔEOK (CSS Color 4), soundcheck's reading of 'OKLCH distance'.",
+    params(
+        ("h" = f64, Query, description = "Hue, degrees.", minimum = 0, maximum = 360),
+        ("l" = Option<f64>, Query, description = "Lightness, default 0.5.", minimum = 0, maximum = 1),
+        ("c" = Option<f64>, Query, description = "Chroma, default 0.15.", minimum = 0, maximum = 0.4),
+        ("max_distance" = Option<f64>, Query, description = "Default 50; must be above 0.", exclusive_minimum = 0),
+        ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "Songs by distance.", body = crate::openapi::ColorResults),
+        (status = 400, description = "A parameter is missing or out of range.", body = crate::openapi::MusicArkError),
+    )
+)]
 /// `GET /search/color?h=&l=&c=`: songs within `max_distance` (100 × ΔEOK), nearest first.
 pub async fn color(
     State(state): State<AppState>,
@@ -178,6 +206,33 @@ pub const DIMENSIONS: [&str; 8] = [
     "inspirational",
 ];
 
+#[utoipa::path(
+    get, path = "/search/emotional", tag = "Search", operation_id = "searchEmotional",
+    description = "Inclusive bounds 1-1000 on each emotional dimension; results newest first (soundcheck's choice). `min_x` greater than `max_x` is a 400.",
+    params(
+        ("min_valence" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_valence" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_arousal" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_arousal" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_nostalgia" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_nostalgia" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_melancholy" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_melancholy" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_sensuality" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_sensuality" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_triumph" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_triumph" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_mystery" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_mystery" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("min_inspirational" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_inspirational" = Option<i64>, Query, minimum = 1, maximum = 1000),
+        ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "Songs inside every bound.", body = crate::openapi::EmotionalResults),
+        (status = 400, description = "A bound is out of range, not an integer, or min > max.", body = crate::openapi::MusicArkError),
+    )
+)]
 /// `GET /search/emotional`: inclusive bounds 1–1000 on each dimension, newest first.
 pub async fn emotional(
     State(state): State<AppState>,

@@ -17,14 +17,29 @@ use crate::state::AppState;
 
 const SORTS: [&str; 3] = ["published_at", "title", "artist"];
 
-#[derive(Serialize)]
-struct ListMeta {
-    total: usize,
-    limit: i64,
-    offset: i64,
-    has_more: bool,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ListMeta {
+    pub total: usize,
+    pub limit: i64,
+    pub offset: i64,
+    pub has_more: bool,
 }
 
+#[utoipa::path(
+    get, path = "/songs", tag = "Songs", operation_id = "listSongs",
+    description = "Published songs as summary items. Tie-breaks of the sorts and clamping `limit` above 100 are soundcheck's choice.",
+    params(
+        ("limit" = Option<i64>, Query, description = "Default 20; above 100 counts as 100.", minimum = 1),
+        ("offset" = Option<i64>, Query, minimum = 0),
+        ("sort" = Option<String>, Query, description = "`published_at` (newest first, default), `title` or `artist` (A-Z).", pattern = "^(published_at|title|artist)$"),
+        ("tempo_feel" = Option<String>, Query, description = "One of the documented tempo feels.", pattern = "^(stillness|drift|sway|lean|groove|bounce|stride|drive|surge|rush|blitz|fury)$"),
+        ("energy_shape" = Option<String>, Query, description = "One of the documented energy shapes.", pattern = "^(steady|build|rise|peak|wave|cascade|bloom|burst)$"),
+    ),
+    responses(
+        (status = 200, description = "One page of songs.", body = crate::openapi::SongList),
+        (status = 400, description = "A parameter is out of range or not in its vocabulary.", body = crate::openapi::MusicArkError),
+    )
+)]
 /// `GET /songs`.
 pub async fn list(
     State(state): State<AppState>,
@@ -148,11 +163,21 @@ pub fn for_tier(profile: Map<String, Value>, tier: Tier) -> Map<String, Value> {
     out
 }
 
-#[derive(Serialize)]
-struct ProfileMeta {
-    tier: &'static str,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProfileMeta {
+    /// The key's tier, which decides the fields shown.
+    pub tier: &'static str,
 }
 
+#[utoipa::path(
+    get, path = "/songs/{id}", tag = "Songs", operation_id = "getSong",
+    description = "The nested profile; the key's tier decides which fields are present, and a section with nothing visible is left out (soundcheck's choice, as is finding a song by its slug).",
+    params(("id" = String, Path, description = "The song's UUID or its slug.")),
+    responses(
+        (status = 200, description = "The song's profile for this tier.", body = crate::openapi::SongProfile),
+        (status = 404, description = "No published song has this id or slug.", body = crate::openapi::MusicArkError),
+    )
+)]
 /// `GET /songs/{id}`: by id or by slug.
 pub async fn get(
     State(state): State<AppState>,

@@ -29,22 +29,30 @@ const MAX_CATEGORY_CHARS: usize = 100;
 
 /// The audio object (spec §5): V1 says `id`, the legacy docs `audioId`; both are emitted.
 /// Borrowed, so a page is serialized straight from the library's read side.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioObject<'a> {
     pub id: &'a str,
     pub audio_id: &'a str,
     pub name: &'a str,
+    /// Where soundcheck serves the MP3.
+    #[schema(value_type = String)]
     pub url: MediaUrl<'a>,
     pub duration: f64,
     pub size: i64,
     pub format: &'static str,
     pub created_at: String,
+    /// In get and list, not in the upload's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, required = false)]
     pub description: Option<Option<&'a str>>,
+    /// In get and list, not in the upload's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, required = false)]
     pub category: Option<Option<&'a str>>,
+    /// In get and list, not in the upload's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub stats: Option<Stats>,
 }
 
@@ -111,7 +119,7 @@ fn new_audio_id() -> String {
     format!("aud_{}", random_alnum(14))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     pub page: i64,
@@ -121,7 +129,7 @@ pub struct Pagination {
     pub has_more: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AudioList<'a> {
     pub audio: Vec<AudioObject<'a>>,
     pub pagination: Pagination,
@@ -147,6 +155,18 @@ pub fn int_param(
     }
 }
 
+#[utoipa::path(
+    get, path = "/audio", tag = "Audio", operation_id = "listAudio",
+    description = "The company's library, newest first. Pagination is a roadmap item in the vendor's docs: `page`, `limit` and the `pagination` block are soundcheck's choice.",
+    params(
+        ("page" = Option<i64>, Query, description = "Page number, from 1.", minimum = 1, maximum = 1000000),
+        ("limit" = Option<i64>, Query, description = "Items per page.", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "One page of the library.", body = AudioList),
+        (status = 400, description = "`page` or `limit` out of range.", body = crate::openapi::MusiqueError),
+    )
+)]
 /// `GET /audio`: newest first, `page` ≥ 1, `limit` 1–100.
 pub async fn list(
     State(state): State<AppState>,
@@ -186,6 +206,14 @@ pub async fn list(
         })
 }
 
+#[utoipa::path(
+    get, path = "/audio/{id}", tag = "Audio", operation_id = "getAudio",
+    params(("id" = String, Path, description = "The audio's id, `aud_` + 14 characters.")),
+    responses(
+        (status = 200, description = "The audio object with its stats.", body = AudioObject),
+        (status = 404, description = "No such audio in this company's library.", body = crate::openapi::MusiqueError),
+    )
+)]
 /// `GET /audio/{id}`.
 pub async fn get(
     State(state): State<AppState>,
@@ -206,7 +234,7 @@ pub async fn get(
         .unwrap_or(Err(Error::AudioNotFound(id)))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Deleted {
     pub deleted: bool,
@@ -214,6 +242,15 @@ pub struct Deleted {
     pub id: String,
 }
 
+#[utoipa::path(
+    delete, path = "/audio/{id}", tag = "Audio", operation_id = "deleteAudio",
+    params(("id" = String, Path, description = "The audio's id.")),
+    responses(
+        (status = 200, description = "Deleted, bytes included.", body = Deleted),
+        (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError),
+        (status = 409, description = "A scheduled send of it is still pending.", body = crate::openapi::MusiqueError),
+    )
+)]
 /// `DELETE /audio/{id}`: refused while a scheduled send of it is pending.
 pub async fn delete(
     State(state): State<AppState>,
@@ -250,6 +287,17 @@ struct UploadForm {
     category: Option<String>,
 }
 
+#[utoipa::path(
+    post, path = "/audio", tag = "Audio", operation_id = "uploadAudio",
+    description = "Upload an MP3, checked by its content (not its name); the duration comes from its frames.",
+    request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The stored audio object.", body = AudioObject),
+        (status = 400, description = "No `file` part, or a text part too long.", body = crate::openapi::MusiqueError),
+        (status = 413, description = "The file is over 10 MB.", body = crate::openapi::MusiqueError),
+        (status = 415, description = "The file is not a valid MP3.", body = crate::openapi::MusiqueError),
+    )
+)]
 /// `POST /audio`: multipart with a `file` part, checked to be MP3 by its content.
 pub async fn upload(
     State(state): State<AppState>,
@@ -413,6 +461,21 @@ fn multipart_error(err: MultipartError) -> Error {
     }
 }
 
+#[utoipa::path(
+    get, path = "/media/audio/{file}", tag = "Media", operation_id = "getAudioFile",
+    description = "Where soundcheck serves the bytes behind an audio object's `url` (soundcheck's choice): keyless and unguessable, like a CDN URL. Supports one `Range`.",
+    security(()),
+    params(
+        ("file" = String, Path, description = "`{id}.mp3`."),
+        ("Range" = Option<String>, Header, description = "`bytes=start-end`."),
+    ),
+    responses(
+        (status = 200, description = "The MP3.", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 206, description = "The requested range.", content_type = "audio/mpeg", body = Vec<u8>),
+        (status = 404, description = "No such file.", body = crate::openapi::MusiqueError),
+        (status = 416, description = "The range cannot be satisfied."),
+    )
+)]
 /// `GET /media/audio/{id}.mp3`: the stored bytes, with single-range support.
 pub async fn media(
     State(state): State<AppState>,

@@ -76,7 +76,7 @@ struct Company {
 }
 
 /// What a clock move ran.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ran {
     /// Deliveries that started playing for the first time.
@@ -537,7 +537,7 @@ fn no_stats() -> Stats {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
     pub send_id: String,
@@ -574,7 +574,7 @@ fn delivery_view(company: &Company, store: &StorePlayer, index: usize) -> Delive
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlayerView {
     pub external_id: String,
@@ -590,7 +590,7 @@ pub struct PlayerView {
     pub history: Vec<DeliveryView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationView {
     pub external_id: String,
@@ -601,7 +601,7 @@ pub struct DestinationView {
     pub finished_at: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendView {
     pub send_id: String,

@@ -184,7 +184,7 @@ fn note_leniency(body: &Value, request: &SendRequest) {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Destination {
     pub external_id: String,
@@ -192,7 +192,7 @@ pub struct Destination {
     pub status: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendResponse {
     pub send_id: String,
@@ -206,6 +206,18 @@ pub struct SendResponse {
     pub volume: i64,
 }
 
+#[utoipa::path(
+    post, path = "/audio/{id}/send", tag = "Audio", operation_id = "sendAudio",
+    description = "Targeted (`externalIds`) or broadcast (no `externalIds`: every store in the token's scope, our reading of the docs). All or nothing: one unknown External ID and nothing is sent. An empty list is a 400 (soundcheck's choice).",
+    params(("id" = String, Path, description = "The audio's id.")),
+    request_body(content = crate::openapi::SendBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The send.", body = SendResponse),
+        (status = 400, description = "A field is missing, mistyped or out of range, or the body is not JSON.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "Unknown audio, or unknown / out-of-scope External IDs.", body = crate::openapi::MusiqueError),
+        (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError),
+    )
+)]
 /// `POST /audio/{id}/send`.
 pub async fn send(
     State(state): State<AppState>,

@@ -38,7 +38,7 @@ impl<'a> From<&'a MusiqueCaller> for Library<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub times_played: i64,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 pub const API_VERSION: &str = "1.0.0";
 pub const DOCS_URL: &str = "https://docs.musique.app";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Integration {
     pub company: String,
@@ -23,11 +23,12 @@ pub struct Integration {
     pub environment: &'static str,
     pub permissions: Vec<&'static str>,
     /// `"all"` or the listed External IDs.
+    #[schema(value_type = Value)]
     pub external_ids: serde_json::Value,
     pub locations: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Info {
     pub name: &'static str,
     pub version: &'static str,
@@ -35,6 +36,11 @@ pub struct Info {
     pub integration: Integration,
 }
 
+#[utoipa::path(
+    get, path = "/", tag = "System", operation_id = "apiInfo",
+    description = "API name, version and docs URL, plus the calling token's integration (from the legacy info endpoint).",
+    responses((status = 200, description = "About the API and this token.", body = Info))
+)]
 pub async fn info(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Info>> {
     let locations = match &caller.scope {
         Some(ids) => ids.len() as i64,
@@ -58,14 +64,14 @@ pub async fn info(State(state): State<AppState>, Caller(caller): Caller) -> Resu
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Services {
     pub database: &'static str,
     pub storage: &'static str,
     pub messaging: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
@@ -77,6 +83,10 @@ fn up(ok: bool) -> &'static str {
     if ok { "up" } else { "down" }
 }
 
+#[utoipa::path(
+    get, path = "/health", tag = "System", operation_id = "health",
+    responses((status = 200, description = "Each service, really checked.", body = Health))
+)]
 /// Each service is really checked, at most once a second: the read pool answers, the single
 /// writer is open (and answers, when idle), and the background key watcher is beating.
 pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Json<Health> {

@@ -28,7 +28,7 @@ pub use rules::{
 pub const CURVE_SAMPLES: usize = 32;
 
 /// One song's full profile: the nested shape of `GET /songs/{id}` at the enterprise tier.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Song {
     pub song: SongSection,
@@ -48,7 +48,7 @@ pub struct Song {
     pub curves: CurvesSection,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SongSection {
     pub id: String,
@@ -62,7 +62,7 @@ pub struct SongSection {
     pub published_at: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColorSection {
     pub hex: String,
@@ -73,7 +73,7 @@ pub struct ColorSection {
     pub name: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemporalSection {
     pub bpm: u16,
@@ -87,7 +87,7 @@ pub struct TemporalSection {
     pub swing: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HarmonicSection {
     pub key: String,
@@ -103,7 +103,7 @@ pub struct HarmonicSection {
     pub harmonic_tension: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PitchSection {
     pub melody_range_semitones: u8,
@@ -114,7 +114,7 @@ pub struct PitchSection {
     pub melodic_complexity: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimbreSection {
     /// Mean of `curves.brightness_curve`, 3 decimals.
@@ -128,7 +128,7 @@ pub struct TimbreSection {
     pub instrumentalness: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnergySection {
     /// Mean of `curves.energy_curve`, 3 decimals.
@@ -140,7 +140,7 @@ pub struct EnergySection {
     pub intensity: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpatialSection {
     pub stereo_width: f64,
@@ -151,7 +151,7 @@ pub struct SpatialSection {
     pub pan_balance: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArrangementSection {
     pub has_vocals: bool,
@@ -163,7 +163,7 @@ pub struct ArrangementSection {
     pub sections: Vec<SongPart>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SongPart {
     pub label: String,
@@ -171,7 +171,7 @@ pub struct SongPart {
     pub end_seconds: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiAnalysisSection {
     pub tempo_feel: String,
@@ -185,7 +185,7 @@ pub struct AiAnalysisSection {
 }
 
 /// Integers 1–1000 (spec §3).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmotionalSection {
     pub valence: u16,
@@ -200,7 +200,7 @@ pub struct EmotionalSection {
     pub human_verified: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContextualSection {
     pub activities: Vec<String>,
@@ -210,7 +210,7 @@ pub struct ContextualSection {
     pub social_context: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NarrativeSection {
     pub summary: String,
@@ -220,7 +220,7 @@ pub struct NarrativeSection {
     pub imagery: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CulturalSection {
     /// The release decade, e.g. `1980s`.
@@ -234,7 +234,7 @@ pub struct CulturalSection {
 }
 
 /// Four curves of [`CURVE_SAMPLES`] values in 0–1, 3 decimals.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurvesSection {
     pub energy_curve: Vec<f64>,

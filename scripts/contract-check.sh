@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The contract check: the release server on the default fixtures, and schemathesis run against
+# each of its three OpenAPI documents, authenticated, with every response check and enough
+# examples to reach every operation (stateful sequences included). Traffic goes to
+# 127.0.0.1 only; every run is bounded in time. Exits non-zero on any failure.
+#   bash scripts/contract-check.sh [path/to/soundcheck]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-target/release/soundcheck}
+PORT=${PORT:-18290}
+MAX_EXAMPLES=${MAX_EXAMPLES:-30}
+if ! command -v st >/dev/null; then
+  python3 -m pip install -q 'schemathesis==4.32.5' >/dev/null 2>&1
+fi
+[ -x "$BIN" ] || cargo build --release --bin soundcheck
+WORK=$(mktemp -d)
+cleanup() { [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null; wait "${SERVER:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+BASE="http://127.0.0.1:$PORT"
+SOUNDCHECK_HASH_COST=fast "$BIN" --db "$WORK/contract.db" --addr "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do curl -fs -o /dev/null "$BASE/_soundcheck/health" && break; sleep 0.1; done
+# Keys whose limits are out of the way: the checks are about shapes, not quotas.
+MUSIQUE=$("$BIN" keys create --api musique --company msk --db "$WORK/contract.db" --hash-cost fast \
+  --limits 100000000/100000000/100000000 | tail -1)
+MUSICARK=$("$BIN" keys create --api musicark --tier enterprise --monthly-limit 100000000 \
+  --db "$WORK/contract.db" --hash-cost fast | tail -1)
+# The catalogue is indexed in the background; wait for it.
+for _ in $(seq 300); do
+  curl -fs "$BASE/_soundcheck/health" | grep -q '"status":"ready"}' && break; sleep 0.1
+done
+
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+run() { # name, document, then extra schemathesis arguments
+  local name=$1 doc=$2; shift 2
+  echo "== schemathesis: $name ($doc)"
+  st run "$BASE/openapi/$doc" --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed 2026 \
+    --generation-deterministic --max-time 240 --wait-for-schema 10 --no-color "$@" \
+    | tee "$WORK/$name.txt" | tail -25
+}
+status=0
+run musique musique.json -H "X-API-Key: $MUSIQUE" || status=1
+run musicark musicark.json -H "Authorization: Bearer $MUSICARK" || status=1
+run control control.json || status=1
+if [ $status -ne 0 ]; then
+  echo "== contract check FAILED; server log tail:"; tail -20 "$WORK/server.log"
+fi
+exit $status

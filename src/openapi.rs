@@ -1,0 +1,729 @@
+//! The OpenAPI documents of both APIs and of the control plane, served with a docs page.
+//!
+//! Operations are described beside their handlers (`#[utoipa::path]`); what every operation of
+//! an API shares (its key, the rate-limit and request-id headers, the 401 and 429 answers,
+//! error examples) is added here once, by each document's modifier. The committed copies
+//! under `openapi/` are compared with these in a test; `soundcheck openapi` rewrites
+//! them.
+
+use axum::Router;
+use serde_json::json;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::server::Server;
+use utoipa::openapi::{ContentBuilder, Header, ObjectBuilder, OpenApi as Document, Ref, RefOr, Type};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_swagger_ui::{SwaggerUi, Url};
+
+use crate::{control, musicark, musique};
+
+/// The docs page at `/docs` (Swagger UI, served by soundcheck itself: nothing comes from a
+/// CDN) and the three documents it shows.
+pub fn routes() -> Router {
+    SwaggerUi::new("/docs")
+        .urls(vec![
+            (
+                Url::new("Musique Partner API", "/openapi/musique.json"),
+                musique_document(),
+            ),
+            (
+                Url::new("MusicArk API", "/openapi/musicark.json"),
+                musicark_document(),
+            ),
+            (
+                Url::new("soundcheck control plane", "/openapi/control.json"),
+                control_document(),
+            ),
+        ])
+        .into()
+}
+
+/// Every document with the file it is committed as.
+pub fn documents() -> [(&'static str, Document); 3] {
+    [
+        ("musique.json", musique_document()),
+        ("musicark.json", musicark_document()),
+        ("control.json", control_document()),
+    ]
+}
+
+/// A document as committed: pretty JSON and a final newline.
+pub fn render(document: &Document) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(document)? + "\n")
+}
+
+pub fn musique_document() -> Document {
+    MusiqueDoc::openapi()
+}
+
+pub fn musicark_document() -> Document {
+    MusicArkDoc::openapi()
+}
+
+pub fn control_document() -> Document {
+    ControlDoc::openapi()
+}
+
+/// `{"error": {"code", "message", "type", "requestId", …}}` (Musique, and the control plane).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MusiqueError {
+    error: MusiqueErrorDetail,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct MusiqueErrorDetail {
+    code: String,
+    message: String,
+    #[schema(rename = "type")]
+    kind: String,
+    /// Equal to the `X-Request-Id` header (soundcheck's choice).
+    request_id: String,
+    /// 429 only: seconds until the window reopens.
+    #[schema(required = false)]
+    retry_after: Option<u64>,
+    /// `external_id_not_found` only: the unknown External IDs.
+    #[schema(required = false)]
+    external_ids: Option<Vec<String>>,
+    /// `insufficient_permissions` only.
+    #[schema(required = false)]
+    required_permission: Option<String>,
+}
+
+/// `{"data": null, "meta": {}, "error": {"code", "message", "request_id"}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MusicArkError {
+    #[schema(value_type = Option<Object>)]
+    data: Option<()>,
+    #[schema(value_type = Object)]
+    meta: (),
+    error: MusicArkErrorDetail,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct MusicArkErrorDetail {
+    code: String,
+    message: String,
+    request_id: String,
+}
+
+/// `{"data": [summary…], "meta": {total, limit, offset, has_more}, "error": null}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SongList {
+    data: Vec<musicark::index::Summary>,
+    meta: musicark::songs::ListMeta,
+    #[schema(value_type = Option<Object>)]
+    error: Option<()>,
+}
+
+/// `{"data": {section…}, "meta": {tier}, "error": null}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SongProfile {
+    data: musicark::catalogue::Song,
+    meta: musicark::songs::ProfileMeta,
+    #[schema(value_type = Option<Object>)]
+    error: Option<()>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TextResults {
+    data: Vec<musicark::index::Summary>,
+    meta: musicark::search::SearchMeta,
+    #[schema(value_type = Option<Object>)]
+    error: Option<()>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EmotionalResults {
+    data: Vec<musicark::index::Summary>,
+    meta: musicark::search::SearchMeta,
+    #[schema(value_type = Option<Object>)]
+    error: Option<()>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ColorResults {
+    data: Vec<musicark::search::WithDistance<'static>>,
+    meta: musicark::search::ColorMeta,
+    #[schema(value_type = Option<Object>)]
+    error: Option<()>,
+}
+
+/// The form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The MP3, at most 10 MB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Default: the file name without its extension.
+    #[schema(max_length = 255)]
+    name: Option<String>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    #[schema(max_length = 100)]
+    category: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+/// A send. Unknown fields are ignored; `null` means the same as leaving a field out.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SendBody {
+    /// Exactly these stores; leave it out to broadcast to every store in the token's scope.
+    /// Duplicates collapse.
+    #[schema(min_items = 1, max_items = 1000, inline)]
+    external_ids: Option<Vec<ExternalId>>,
+    /// When to send, in the future; absent means now.
+    #[schema(format = DateTime)]
+    schedule_at: Option<String>,
+    #[schema(inline)]
+    priority: Option<Priority>,
+    #[schema(minimum = 1, maximum = 10)]
+    repeat: Option<i64>,
+    #[schema(minimum = 0, maximum = 100)]
+    volume: Option<i64>,
+}
+
+/// An External ID: 1-128 printable characters.
+#[derive(ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
+#[allow(dead_code)]
+struct ExternalId(String);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Musique Partner API",
+        version = "1.0.0",
+        description = "The Musique Partner API as soundcheck emulates it. Success bodies are bare (the \
+        `--envelope wrapped` server option wraps them in `{data, timestamp}`, from the legacy docs). \
+        Where the vendor's docs are silent, an operation's description says that the behaviour is \
+        soundcheck's choice."
+    ),
+    servers((url = "/api/v1/integration", description = "soundcheck (real host: https://api.musique.app)")),
+    paths(
+        musique::system::info,
+        musique::system::health,
+        musique::audio::list,
+        musique::audio::upload,
+        musique::audio::get,
+        musique::audio::delete,
+        musique::sends::send,
+        musique::audio::media,
+    ),
+    security(("api_key" = [])),
+    modifiers(&MusiqueModifier),
+    tags(
+        (name = "Audio", description = "The company's audio library and sends."),
+        (name = "System", description = "Info and health."),
+        (name = "Media", description = "The audio files themselves."),
+    )
+)]
+struct MusiqueDoc;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "MusicArk API",
+        version = "1.0.0",
+        description = "The MusicArk API as soundcheck emulates it: read-only song intelligence whose \
+        fields depend on the key's tier, with a monthly quota per key. Where the vendor's page is \
+        silent, an operation's description says that the behaviour is soundcheck's choice."
+    ),
+    servers((url = "/api/v1", description = "soundcheck (real host: https://admin.musicark.dev)")),
+    paths(
+        musicark::songs::list,
+        musicark::songs::get,
+        musicark::search::text,
+        musicark::search::color,
+        musicark::search::emotional,
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    modifiers(&MusicArkModifier),
+    tags((name = "Songs"), (name = "Search"))
+)]
+struct MusicArkDoc;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "soundcheck control plane",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "soundcheck's own endpoints: per-test tenants, their clocks, the simulated \
+        store players, the request journal and fault injection. Open on loopback; with \
+        `--admin-token` every operation but health needs `Authorization: Bearer <token>`. Errors \
+        use the Musique shape."
+    ),
+    servers((url = "/_soundcheck", description = "soundcheck")),
+    paths(
+        control::health::health,
+        control::health::coverage,
+        control::tenants::reset_default,
+        control::tenants::create,
+        control::tenants::list,
+        control::tenants::get,
+        control::tenants::remove,
+        control::tenants::reset,
+        control::clock::get,
+        control::clock::set,
+        control::players::get,
+        control::players::set,
+        control::players::sends,
+        control::players::send,
+        control::journal::list,
+        control::journal::clear,
+        control::faults::create,
+        control::faults::list,
+        control::faults::clear,
+        control::faults::remove,
+    ),
+    security((), ("admin_token" = [])),
+    modifiers(&ControlModifier),
+    tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Health"))
+)]
+struct ControlDoc;
+
+fn string_header(description: &str) -> RefOr<Header> {
+    let mut header = Header::new(ObjectBuilder::new().schema_type(Type::String));
+    header.description = Some(description.to_owned());
+    RefOr::T(header)
+}
+
+fn integer_header(description: &str) -> RefOr<Header> {
+    let mut header = Header::new(ObjectBuilder::new().schema_type(Type::Integer));
+    header.description = Some(description.to_owned());
+    RefOr::T(header)
+}
+
+/// Every operation of a document, with its path.
+fn operations(doc: &mut Document) -> impl Iterator<Item = (&String, &mut Operation)> {
+    doc.paths
+        .paths
+        .iter_mut()
+        .flat_map(|(path, item): (&String, &mut PathItem)| {
+            [
+                &mut item.get,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.put,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            .map(move |op| (path, op))
+        })
+}
+
+fn error_response(description: &str, schema: &str, example: serde_json::Value) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(schema)))
+                    .example(Some(example))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Adds `status` to an operation unless it documents it already.
+fn ensure(op: &mut Operation, status: &str, response: RefOr<Response>) {
+    op.responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert(response);
+}
+
+fn for_each_response(op: &mut Operation, mut f: impl FnMut(&str, &mut Response)) {
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            f(status, response);
+        }
+    }
+}
+
+/// A link from an operation's response to another operation, for clients and stateful
+/// contract tests: `parameters` map the target's parameters to runtime expressions.
+fn link(doc: &mut Document, from: (&str, &str, &str), name: &str, to: &str, parameters: &[(&str, &str)]) {
+    let (path, method, status) = from;
+    let Some(item) = doc.paths.paths.get_mut(path) else {
+        return;
+    };
+    let op = match method {
+        "get" => item.get.as_mut(),
+        "post" => item.post.as_mut(),
+        _ => None,
+    };
+    let Some(RefOr::T(response)) = op.and_then(|op| op.responses.responses.get_mut(status)) else {
+        return;
+    };
+    let mut builder = LinkBuilder::new().operation_id(to);
+    for (param, expression) in parameters {
+        builder = builder.parameter(*param, *expression);
+    }
+    response.links.insert(name.to_owned(), RefOr::T(builder.build()));
+}
+
+fn add_schema<T: ToSchema>(doc: &mut Document) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.insert(T::name().into_owned(), T::schema());
+    let mut more = Vec::new();
+    T::schemas(&mut more);
+    components.schemas.extend(more.into_iter().map(|(n, s)| (n, s)));
+}
+
+/// A Musique error example for a status, as an operation of `path` would give it.
+fn musique_example(status: &str, path: &str) -> Option<serde_json::Value> {
+    let (code, kind, message) = match status {
+        "400" if path.ends_with("/send") => (
+            "validation_error",
+            "invalid_request_error",
+            "`repeat` must be a whole number from 1 to 10; got 0.",
+        ),
+        "400" if path == "/audio" => (
+            "validation_error",
+            "invalid_request_error",
+            "`limit` must be a whole number from 1 to 100; got \"500\".",
+        ),
+        "400" => ("missing_file", "invalid_request_error", "No file was uploaded."),
+        "401" => (
+            "invalid_api_key",
+            "authentication_error",
+            "The API key is invalid or has been revoked.",
+        ),
+        "403" => (
+            "insufficient_permissions",
+            "permission_error",
+            "This API key lacks the `audio.send` permission.",
+        ),
+        "404" if path.ends_with("/send") => (
+            "external_id_not_found",
+            "not_found_error",
+            "Unknown External IDs: store_999. Nothing was sent.",
+        ),
+        "404" => (
+            "audio_not_found",
+            "not_found_error",
+            "Audio `aud_0000000000000x` was not found.",
+        ),
+        "409" => (
+            "audio_has_scheduled_sends",
+            "conflict_error",
+            "Audio `aud_0000000000000x` has a scheduled send that is still pending.",
+        ),
+        "413" => (
+            "file_too_large",
+            "invalid_request_error",
+            "The file is larger than the 10 MB limit.",
+        ),
+        "415" => (
+            "unsupported_format",
+            "invalid_request_error",
+            "The file is not a valid MP3.",
+        ),
+        "429" => (
+            "rate_limit_exceeded",
+            "rate_limit_error",
+            "Rate limit exceeded: 100 requests allowed in this window. Retry after 42 seconds.",
+        ),
+        _ => return None,
+    };
+    let mut error =
+        json!({"code": code, "message": message, "type": kind, "requestId": "req_4f9c2a7d1e8b3a6c5d0e"});
+    if status == "429" {
+        error["retryAfter"] = json!(42);
+    }
+    Some(json!({ "error": error }))
+}
+
+struct MusiqueModifier;
+
+impl Modify for MusiqueModifier {
+    fn modify(&self, doc: &mut Document) {
+        add_schema::<MusiqueError>(doc);
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "`{companyPrefix}_{environmentPrefix}_{hashToken}`, e.g. `msk_prod_1234567890abcdef`.",
+            ))),
+        );
+        let id = [("id", "$response.body#/id")];
+        link(doc, ("/audio", "post", "200"), "GetAudio", "getAudio", &id);
+        link(doc, ("/audio", "post", "200"), "SendAudio", "sendAudio", &id);
+        link(doc, ("/audio", "post", "200"), "DeleteAudio", "deleteAudio", &id);
+        link(
+            doc,
+            ("/audio", "get", "200"),
+            "GetFirstAudio",
+            "getAudio",
+            &[("id", "$response.body#/audio/0/id")],
+        );
+        // The audio files are served from the root, keyless.
+        if let Some(item) = doc.paths.paths.get_mut("/media/audio/{file}") {
+            item.servers = Some(vec![Server::new("/")]);
+        }
+        for (path, op) in operations(doc) {
+            if path.starts_with("/media") {
+                for_each_response(op, |_, r| {
+                    r.headers
+                        .insert("X-Request-Id".into(), string_header("The request's id, `req_…`."));
+                });
+                continue;
+            }
+            let example = |status: &str| musique_example(status, path).unwrap_or_default();
+            ensure(
+                op,
+                "401",
+                error_response(
+                    "No key, or an unknown, malformed or revoked key.",
+                    "MusiqueError",
+                    example("401"),
+                ),
+            );
+            if path != "/" && path != "/health" {
+                ensure(
+                    op,
+                    "403",
+                    error_response("The token lacks the permission.", "MusiqueError", example("403")),
+                );
+            }
+            ensure(
+                op,
+                "429",
+                error_response("A rate-limit window is full.", "MusiqueError", example("429")),
+            );
+            let path = path.clone();
+            for_each_response(op, |status, r| {
+                r.headers.insert(
+                    "X-Request-Id".into(),
+                    string_header("The request's id, `req_…`; also `error.requestId`."),
+                );
+                if status != "401" {
+                    r.headers.insert(
+                        "X-RateLimit-Limit".into(),
+                        integer_header("The limit of the window with the fewest requests left."),
+                    );
+                    r.headers.insert(
+                        "X-RateLimit-Remaining".into(),
+                        integer_header("Requests left in that window."),
+                    );
+                    r.headers.insert(
+                        "X-RateLimit-Reset".into(),
+                        integer_header("When that window is full again, Unix epoch seconds."),
+                    );
+                }
+                if status == "429" {
+                    r.headers.insert(
+                        "Retry-After".into(),
+                        integer_header("Seconds to wait, at least 1."),
+                    );
+                }
+                if let Some(example) = musique_example(status, &path) {
+                    for content in r.content.values_mut() {
+                        if let RefOr::T(content) = content
+                            && content.example.is_none()
+                        {
+                            content.example = Some(example.clone());
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+struct MusicArkModifier;
+
+fn musicark_example(status: &str) -> Option<serde_json::Value> {
+    let (code, message) = match status {
+        "400" => ("bad_request", "`limit` must be at least 1; got 0."),
+        "401" => ("unauthorized", "The API key is invalid or has been revoked."),
+        "404" => ("not_found", "No song has the id or slug \"nope\"."),
+        "429" => ("rate_limit_exceeded", musicark::quota::EXCEEDED),
+        _ => return None,
+    };
+    Some(
+        json!({"data": null, "meta": {}, "error": {"code": code, "message": message, "request_id": "req_4f9c2a7d1e8b3a6c5d0e"}}),
+    )
+}
+
+impl Modify for MusicArkModifier {
+    fn modify(&self, doc: &mut Document) {
+        add_schema::<MusicArkError>(doc);
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`mk_live_` + 32 alphanumerics; wins over `api_key`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))),
+        );
+        // Tier-dependent profile sections: a field a tier cannot see is left out, so no field
+        // of a section is required.
+        for (name, schema) in components.schemas.iter_mut() {
+            let tiered = name == "Song" || name.ends_with("Section");
+            if tiered && let RefOr::T(utoipa::openapi::Schema::Object(object)) = schema {
+                object.required.clear();
+            }
+        }
+        for (_, op) in operations(doc) {
+            let example = |status: &str| musicark_example(status).unwrap_or_default();
+            ensure(
+                op,
+                "401",
+                error_response(
+                    "No key, or an unknown or revoked key.",
+                    "MusicArkError",
+                    example("401"),
+                ),
+            );
+            ensure(
+                op,
+                "429",
+                error_response("The month's quota is spent.", "MusicArkError", example("429")),
+            );
+            for_each_response(op, |status, r| {
+                r.headers
+                    .insert("X-Request-Id".into(), string_header("The request's id, `req_…`."));
+                if status == "401" {
+                    r.headers.insert(
+                        "WWW-Authenticate".into(),
+                        string_header("`Bearer realm=\"musicark\"` (RFC 6750)."),
+                    );
+                } else {
+                    r.headers.insert(
+                        "X-RateLimit-Limit".into(),
+                        integer_header("The key's monthly limit."),
+                    );
+                    r.headers.insert(
+                        "X-RateLimit-Remaining".into(),
+                        integer_header("Calls left this month."),
+                    );
+                    r.headers.insert(
+                        "X-RateLimit-Reset".into(),
+                        string_header("The first instant of next month, UTC, ISO 8601."),
+                    );
+                }
+                if status == "429" {
+                    r.headers
+                        .insert("Retry-After".into(), integer_header("Seconds until the reset."));
+                }
+                if let Some(example) = musicark_example(status) {
+                    for content in r.content.values_mut() {
+                        if let RefOr::T(content) = content
+                            && content.example.is_none()
+                        {
+                            content.example = Some(example.clone());
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+struct ControlModifier;
+
+impl Modify for ControlModifier {
+    fn modify(&self, doc: &mut Document) {
+        add_schema::<MusiqueError>(doc);
+        let tenant = [("tenant", "$response.body#/id")];
+        for (name, to) in [
+            ("GetTenant", "getTenant"),
+            ("ResetTenant", "resetTenant"),
+            ("GetClock", "getClock"),
+            ("SetClock", "setClock"),
+            ("ListSends", "listSends"),
+            ("ListRequests", "listRequests"),
+            ("ClearRequests", "clearRequests"),
+            ("CreateFault", "createFault"),
+            ("ListFaults", "listFaults"),
+            ("DeleteTenant", "deleteTenant"),
+        ] {
+            link(doc, ("/tenants", "post", "201"), name, to, &tenant);
+        }
+        let store = [
+            ("tenant", "$response.body#/id"),
+            ("external_id", "$response.body#/musique/locations/0/externalId"),
+        ];
+        link(doc, ("/tenants", "post", "201"), "GetPlayer", "getPlayer", &store);
+        link(doc, ("/tenants", "post", "201"), "SetPlayer", "setPlayer", &store);
+        link(
+            doc,
+            ("/tenants/{tenant}/faults", "post", "201"),
+            "DeleteFault",
+            "deleteFault",
+            &[
+                ("tenant", "$request.path.tenant"),
+                ("fault", "$response.body#/id"),
+            ],
+        );
+        link(
+            doc,
+            ("/tenants", "get", "200"),
+            "GetFirstTenant",
+            "getTenant",
+            &[("tenant", "$response.body#/tenants/0/id")],
+        );
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Only when the server runs with `--admin-token`."))
+                    .build(),
+            ),
+        );
+        for (path, op) in operations(doc) {
+            if path != "/health" {
+                ensure(
+                    op,
+                    "401",
+                    error_response(
+                        "The server has an admin token and the request lacks it.",
+                        "MusiqueError",
+                        json!({"error": {"code": "missing_admin_token", "message": "No API key was given.", "type": "authentication_error", "requestId": "req_4f9c2a7d1e8b3a6c5d0e"}}),
+                    ),
+                );
+            }
+            for_each_response(op, |_, r| {
+                r.headers
+                    .insert("X-Request-Id".into(), string_header("The request's id, `req_…`."));
+            });
+        }
+    }
+}
