@@ -96,6 +96,16 @@ pub fn parse_musique_token(token: &str) -> Option<MusiqueToken<'_>> {
     })
 }
 
+/// The company prefix of a legacy company token `{companyPrefix}_company_{secret}`, which
+/// `POST /api/integration/auth` takes: the prefix finds the company's one stored hash, so a
+/// token is checked with one argon2 verification, never one per company.
+pub fn company_token_prefix(token: &str) -> Option<&str> {
+    let (company, secret) = token.split_once("_company_")?;
+    let secret_ok =
+        (LOOKUP_CHARS..=128).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_alphanumeric());
+    (is_company_prefix(company) && secret_ok).then_some(company)
+}
+
 /// The lookup of a MusicArk key `mk_live_` / `mk_test_` + alphanumerics.
 pub fn musicark_lookup(key: &str) -> Option<String> {
     let rest = key
@@ -548,6 +558,24 @@ mod tests {
         ] {
             assert_eq!(parse_musique_token(bad), None, "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn company_tokens_name_their_company_and_are_not_api_keys() {
+        assert_eq!(company_token_prefix("msk_company_1234567890abcdef"), Some("msk"));
+        assert_eq!(company_token_prefix("acme_company_a1b2c3d4"), Some("acme"));
+        for bad in [
+            "",
+            "msk_company_",
+            "msk_company_short",
+            "msk_company_1234567890abcdef!",
+            "MSK_company_1234567890abcdef",
+            "msk_prod_1234567890abcdef",
+            "_company_1234567890abcdef",
+        ] {
+            assert_eq!(company_token_prefix(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_musique_token("msk_company_1234567890abcdef"), None);
     }
 
     #[test]

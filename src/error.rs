@@ -67,12 +67,19 @@ pub enum Error {
     MissingKey,
     #[error("The API key is invalid or has been revoked.")]
     InvalidKey,
+    /// The legacy token endpoint's credential, sent in the body instead of `X-API-Key`.
+    #[error("No company token was given: send it as `companyToken` in the body.")]
+    MissingCompanyToken,
+    #[error("The company token is invalid.")]
+    InvalidCompanyToken,
     #[error("This API key lacks the `{0}` permission.")]
     Forbidden(&'static str),
     #[error("Audio `{0}` was not found.")]
     AudioNotFound(String),
     #[error("Unknown External IDs: {}. Nothing was sent.", .0.join(", "))]
     ExternalIdsNotFound(Vec<String>),
+    #[error("External ID `{0}` is not a location of this company.")]
+    ExternalIdNotFound(String),
     /// A resource of the MusicArk catalogue.
     #[error("{0}")]
     ResourceNotFound(String),
@@ -120,10 +127,14 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::InvalidJson(_) | Error::Validation(_) | Error::MissingFile => StatusCode::BAD_REQUEST,
-            Error::MissingKey | Error::InvalidKey => StatusCode::UNAUTHORIZED,
+            Error::MissingKey
+            | Error::InvalidKey
+            | Error::MissingCompanyToken
+            | Error::InvalidCompanyToken => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::AudioNotFound(_)
             | Error::ExternalIdsNotFound(_)
+            | Error::ExternalIdNotFound(_)
             | Error::ResourceNotFound(_)
             | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

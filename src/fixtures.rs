@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::auth::{Permissions, Secret, Tier, parse_musique_token};
+use crate::auth::{Permissions, Secret, Tier, company_token_prefix, parse_musique_token};
 use crate::clock::real_now_ms;
 use crate::config::HashCost;
 use crate::db::Db;
@@ -30,6 +30,10 @@ pub struct MusiqueFixtures {
 pub struct CompanyFixture {
     pub prefix: String,
     pub name: String,
+    /// The legacy company token (`{prefix}_company_…`) that `POST /api/integration/auth`
+    /// takes to issue a token per External ID.
+    #[serde(default)]
+    pub company_token: Option<String>,
     pub locations: LocationRange,
     pub tokens: Vec<TokenFixture>,
 }
@@ -126,6 +130,14 @@ impl Fixtures {
 
     fn validate(&self) -> anyhow::Result<()> {
         for company in &self.musique.companies {
+            if let Some(token) = &company.company_token {
+                anyhow::ensure!(
+                    company_token_prefix(token) == Some(company.prefix.as_str()),
+                    "the company token of {} must be {}_company_ and 8-128 letters or digits",
+                    company.prefix,
+                    company.prefix
+                );
+            }
             for token in &company.tokens {
                 let parsed = parse_musique_token(&token.token)
                     .ok_or_else(|| anyhow::anyhow!("fixture token {:?} is malformed", token.label))?;
@@ -149,6 +161,12 @@ impl Fixtures {
         for company in &self.musique.companies {
             for token in &company.tokens {
                 lines.push(format!("  musique   {:<42} {}", token.token, token.label));
+            }
+            if let Some(token) = &company.company_token {
+                lines.push(format!(
+                    "  musique   {token:<42} company token of {} (legacy POST /api/integration/auth)",
+                    company.prefix
+                ));
             }
         }
         for key in &self.musicark.keys {
@@ -206,6 +224,7 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
         .fetch_optional(&db.read)
         .await?;
     if exists.is_some() {
+        backfill_company_tokens(db, tenant_id, fixtures).await?;
         return Ok(false);
     }
 
@@ -216,6 +235,13 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
         for token in &company.tokens {
             musique_hashes.push(keys::hash(&Secret(token.token.clone()), HashCost::Fast).await?);
         }
+    }
+    let mut company_hashes = Vec::new();
+    for company in &fixtures.musique.companies {
+        company_hashes.push(match &company.company_token {
+            Some(token) => Some(keys::hash(&Secret(token.clone()), HashCost::Fast).await?),
+            None => None,
+        });
     }
     let mut ark_hashes = Vec::new();
     for key in &fixtures.musicark.keys {
@@ -230,9 +256,12 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
         .execute(&mut *tx)
         .await?;
     let mut hashes = musique_hashes.iter();
-    for company in &fixtures.musique.companies {
+    for (company, company_hash) in fixtures.musique.companies.iter().zip(&company_hashes) {
         let (company_id, _) =
             keys::ensure_company(&mut tx, tenant_id, &company.prefix, &company.name).await?;
+        if let Some(hash) = company_hash {
+            crate::control::store::set_company_token_hash(&mut tx, tenant_id, company_id, hash).await?;
+        }
         keys::add_locations(
             &mut tx,
             company_id,
@@ -275,6 +304,32 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
     Ok(true)
 }
 
+/// Gives the fixture companies of an already seeded tenant the company tokens they lack: a
+/// database seeded before company tokens existed gets them on its next start, in its rows and
+/// in the creation state a reset restores.
+async fn backfill_company_tokens(db: &Db, tenant_id: &str, fixtures: &Fixtures) -> anyhow::Result<()> {
+    for company in &fixtures.musique.companies {
+        let Some(token) = &company.company_token else {
+            continue;
+        };
+        let missing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM companies WHERE tenant_id = ? AND prefix = ? AND company_token_hash IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(&company.prefix)
+        .fetch_optional(&db.read)
+        .await?;
+        let Some(company_id) = missing else {
+            continue;
+        };
+        let hash = keys::hash(&Secret(token.clone()), HashCost::Fast).await?;
+        let mut tx = db.begin_write().await?;
+        crate::control::store::set_company_token_hash(&mut tx, tenant_id, company_id, &hash).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +348,19 @@ mod tests {
         assert!(msk.tokens.iter().any(|t| t.token == "msk_live_1234567890abcdef"));
         assert!(msk.tokens.iter().any(|t| t.token.starts_with("msk_dev_")));
         assert_eq!(f.musicark.keys.len(), 3);
+        assert!(
+            f.musique
+                .companies
+                .iter()
+                .all(|c| c.company_token.as_deref().and_then(company_token_prefix) == Some(c.prefix.as_str())),
+            "every fixture company has a company token"
+        );
+        assert!(
+            f.banner_lines()
+                .iter()
+                .any(|l| l.contains("msk_company_1234567890abcdef")),
+            "the start banner shows the company tokens"
+        );
         assert!(parse_musique_token(&msk.tokens[2].token).is_some_and(|t| t.environment == Environment::Dev));
     }
 }

@@ -38,6 +38,11 @@ pub fn generate_musique_token(company: &str, environment: Environment) -> String
     format!("{company}_{}_{}", environment.as_str(), auth::random_alnum(32))
 }
 
+/// A new random legacy company token, `{company}_company_` + 32 alphanumerics.
+pub fn generate_company_token(company: &str) -> String {
+    format!("{company}_company_{}", auth::random_alnum(32))
+}
+
 /// A new random MusicArk key, `mk_live_` + 32 alphanumerics.
 pub fn generate_musicark_key() -> String {
     format!("mk_live_{}", auth::random_alnum(32))

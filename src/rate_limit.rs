@@ -83,6 +83,43 @@ pub struct Refused {
     pub retry_after_secs: u64,
 }
 
+/// One window as it stands, read without counting a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowUsage {
+    pub limit: u32,
+    /// What is counted against the window now: `limit - remaining`. GCRA lets requests drip
+    /// back one by one (every 0.6 s in a 100-a-minute window), so this is not a count since
+    /// some fixed instant.
+    pub used: u32,
+    pub remaining: u32,
+    /// When the window is whole again, Unix seconds rounded up, as `X-RateLimit-Reset` says.
+    pub reset_epoch_secs: i64,
+}
+
+/// A key's minute, hour and day windows, read without counting a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub per_minute: WindowUsage,
+    pub per_hour: WindowUsage,
+    pub per_day: WindowUsage,
+}
+
+impl Usage {
+    /// The header triple of these windows, chosen as [`KeyLimiter::check`] chooses it: the
+    /// window with the fewest requests remaining, on a tie the shortest.
+    pub fn rate_info(&self) -> RateInfo {
+        let tightest = [self.per_minute, self.per_hour, self.per_day]
+            .into_iter()
+            .min_by_key(|w| w.remaining)
+            .unwrap_or(self.per_minute);
+        RateInfo {
+            limit: tightest.limit,
+            remaining: tightest.remaining,
+            reset_epoch_secs: tightest.reset_epoch_secs,
+        }
+    }
+}
+
 /// One window's GCRA state (the theoretical arrival time), readable and restorable by us.
 #[derive(Clone, Debug, Default)]
 struct Tat(Arc<Mutex<Option<Nanos>>>);
@@ -225,6 +262,35 @@ impl KeyLimiter {
             reset_epoch_secs: window.full_again_secs(now_ms),
         })
     }
+
+    /// Every window as it stands now, counting nothing. Each window is asked by governor
+    /// itself (one probe, then its state is put back, under the same lock as [`Self::check`]),
+    /// so the numbers are exactly those the next `check` would start from.
+    pub fn usage(&self) -> Usage {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let now_ms = self.clock.now_ms();
+        let [per_minute, per_hour, per_day] = self.windows.each_ref().map(|w| {
+            let before = w.tat.get();
+            // Capacity after the probe, plus the probe itself; a refusal means none is left.
+            let remaining = w
+                .limiter
+                .check()
+                .map_or(0, |s| s.remaining_burst_capacity().saturating_add(1))
+                .min(w.limit);
+            w.tat.set(before);
+            WindowUsage {
+                limit: w.limit,
+                used: w.limit - remaining,
+                remaining,
+                reset_epoch_secs: w.full_again_secs(now_ms),
+            }
+        });
+        Usage {
+            per_minute,
+            per_hour,
+            per_day,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -281,6 +347,52 @@ mod tests {
         let (limiter, _clock) = limiter("100/3/10000");
         let info = limiter.check().expect("ok");
         assert_eq!((info.limit, info.remaining), (3, 2));
+    }
+
+    #[test]
+    fn usage_reads_every_window_without_counting_and_agrees_with_check() {
+        let (limiter, clock) = limiter("100/1000/10000");
+        let fresh = limiter.usage();
+        assert_eq!((fresh.per_minute.used, fresh.per_minute.remaining), (0, 100));
+        assert_eq!(fresh.per_day.remaining, 10_000);
+        let mut info = limiter.check().expect("ok");
+        for _ in 0..3 {
+            info = limiter.check().expect("ok");
+        }
+        let usage = limiter.usage();
+        assert_eq!(limiter.usage(), usage, "reading counts nothing");
+        assert_eq!((usage.per_minute.used, usage.per_minute.remaining), (4, 96));
+        assert_eq!((usage.per_hour.used, usage.per_hour.remaining), (4, 996));
+        assert_eq!((usage.per_day.used, usage.per_day.remaining), (4, 9_996));
+        assert_eq!(
+            usage.rate_info(),
+            info,
+            "the same triple as the last check reported"
+        );
+        // Four requests drip back 0.6 s apart: whole again at T0 + 2.4 s, rounded up.
+        assert_eq!(usage.per_minute.reset_epoch_secs, T0 / 1000 + 3);
+        assert_eq!(limiter.check().expect("ok").remaining, 95);
+
+        // Requests drip back one by one: 2 s on, 3 of the 5 are back in the minute window
+        // (one every 0.6 s) and none in the hour window (one every 3.6 s, after the others).
+        clock.advance_ms(2_000);
+        let later = limiter.usage();
+        assert_eq!(later.per_minute.used, 2);
+        assert_eq!(later.per_hour.used, 5);
+        clock.advance_ms(60_000);
+        assert_eq!(limiter.usage().per_minute.used, 0);
+    }
+
+    #[test]
+    fn usage_of_a_full_window_is_zero_remaining_and_the_triple_names_it() {
+        let (limiter, _clock) = limiter("2/100/1000");
+        limiter.check().expect("ok");
+        limiter.check().expect("ok");
+        limiter.check().expect_err("full");
+        let usage = limiter.usage();
+        assert_eq!((usage.per_minute.used, usage.per_minute.remaining), (2, 0));
+        assert_eq!(usage.per_hour.used, 2, "the refused request counted nowhere");
+        assert_eq!(usage.rate_info().limit, 2);
     }
 
     #[test]

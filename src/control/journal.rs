@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::tenants::TenantPath;
-use crate::auth::{musicark_lookup, parse_musique_token};
+use crate::auth::{company_token_prefix, musicark_lookup, parse_musique_token};
 use crate::clock::rfc3339_ms;
 use crate::error::{Error, REQUEST, Result};
 use crate::extract::QueryPairs;
@@ -141,6 +141,12 @@ pub fn attribute(tenant: &str, key_id: &str) {
     });
 }
 
+/// The request belongs to this tenant, though no key of it was used (the legacy token
+/// endpoint, which a company token authenticates).
+pub fn attribute_tenant(tenant: &str) {
+    with_draft(|d| d.tenant = Some(tenant.to_owned()));
+}
+
 /// Where soundcheck accepted something the real service might not, or ignored something.
 pub fn note(text: impl Into<String>) {
     with_draft(|d| d.notes.push(text.into()));
@@ -153,7 +159,7 @@ pub fn describe_body(text: impl Into<String>) {
 
 /// Whether a string is shaped like a key of either API.
 fn looks_like_key(s: &str) -> bool {
-    parse_musique_token(s).is_some() || musicark_lookup(s).is_some()
+    parse_musique_token(s).is_some() || musicark_lookup(s).is_some() || company_token_prefix(s).is_some()
 }
 
 fn redact_value(value: &mut Value) {

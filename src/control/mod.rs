@@ -98,11 +98,12 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         Error::Validation(_) | Error::MissingFile | Error::UnsupportedFormat(_) => {
             ("validation_error", "invalid_request_error")
         }
-        Error::MissingKey => ("missing_admin_token", "authentication_error"),
-        Error::InvalidKey => ("invalid_admin_token", "authentication_error"),
+        Error::MissingKey | Error::MissingCompanyToken => ("missing_admin_token", "authentication_error"),
+        Error::InvalidKey | Error::InvalidCompanyToken => ("invalid_admin_token", "authentication_error"),
         Error::Forbidden(_) => ("forbidden", "permission_error"),
         Error::AudioNotFound(_)
         | Error::ExternalIdsNotFound(_)
+        | Error::ExternalIdNotFound(_)
         | Error::ResourceNotFound(_)
         | Error::RouteNotFound(_) => ("not_found", "not_found_error"),
         Error::MethodNotAllowed { .. } => ("method_not_allowed", "invalid_request_error"),

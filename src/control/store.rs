@@ -97,6 +97,38 @@ pub async fn save_seed(tx: &mut Transaction<'_, Sqlite>, tenant: &str) -> anyhow
     Ok(())
 }
 
+/// Sets a company's legacy company token hash, in its row and in the tenant's creation state
+/// when it has one already (a new tenant's is saved after), so that a reset keeps it.
+pub async fn set_company_token_hash(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &str,
+    company_id: i64,
+    hash: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE companies SET company_token_hash = ? WHERE id = ? AND tenant_id = ?")
+        .bind(hash)
+        .bind(company_id)
+        .bind(tenant)
+        .execute(&mut **tx)
+        .await?;
+    let seed: Option<Option<String>> = sqlx::query_scalar("SELECT seed FROM tenants WHERE id = ?")
+        .bind(tenant)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(Some(seed)) = seed {
+        let mut seed: Seed = serde_json::from_str(&seed)?;
+        for company in seed.companies.iter_mut().filter(|c| c.id == company_id) {
+            company.company_token_hash = Some(hash.to_owned());
+        }
+        sqlx::query("UPDATE tenants SET seed = ? WHERE id = ?")
+            .bind(serde_json::to_string(&seed)?)
+            .bind(tenant)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Gives every tenant without a creation state (made before snapshots existed) its current
 /// rows as one.
 pub async fn backfill_seeds(db: &Db) -> anyhow::Result<()> {

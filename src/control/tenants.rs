@@ -111,6 +111,8 @@ pub struct Created {
 pub struct CreatedMusique {
     pub company: String,
     pub company_name: String,
+    /// The legacy company token that `POST /api/integration/auth` takes; shown once.
+    pub company_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     pub locations: Vec<CreatedLocation>,
@@ -351,15 +353,20 @@ pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<
         .iter()
         .map(|_| keys::generate_musicark_key())
         .collect();
+    let company_token = keys::generate_company_token(&plan.company);
     // Hashed side by side on the blocking pool, before the write lock is taken.
     let secrets: Vec<Secret> = musique_tokens
         .iter()
         .chain(&ark_tokens)
+        .chain([&company_token])
         .map(|t| Secret(t.clone()))
         .collect();
-    let hashes = futures_util::future::try_join_all(secrets.iter().map(|s| keys::hash(s, cost)))
+    let mut hashes = futures_util::future::try_join_all(secrets.iter().map(|s| keys::hash(s, cost)))
         .await
         .map_err(Error::Internal)?;
+    let company_hash = hashes
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no company token hash"))?;
     let (musique_hashes, ark_hashes) = hashes.split_at(musique_tokens.len());
 
     let created_at_ms = real_now_ms();
@@ -385,6 +392,9 @@ pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<
         )));
     }
     let (company_id, _) = keys::ensure_company(&mut tx, &id, &plan.company, &plan.company_name)
+        .await
+        .map_err(Error::Internal)?;
+    store::set_company_token_hash(&mut tx, &id, company_id, &company_hash)
         .await
         .map_err(Error::Internal)?;
     let named: Vec<(String, String)> = plan.locations.iter().map(|e| (e.clone(), e.clone())).collect();
@@ -463,6 +473,7 @@ pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<
         musique: CreatedMusique {
             company: plan.company,
             company_name: plan.company_name,
+            company_token,
             base_url: None,
             locations,
             tokens,

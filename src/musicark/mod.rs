@@ -186,10 +186,13 @@ fn code(err: &Error) -> &str {
         | Error::FileTooLarge { .. }
         | Error::PayloadTooLarge { .. }
         | Error::UnsupportedFormat(_) => "bad_request",
-        Error::MissingKey | Error::InvalidKey => "unauthorized",
+        Error::MissingKey | Error::InvalidKey | Error::MissingCompanyToken | Error::InvalidCompanyToken => {
+            "unauthorized"
+        }
         Error::Forbidden(_) => "forbidden",
         Error::AudioNotFound(_)
         | Error::ExternalIdsNotFound(_)
+        | Error::ExternalIdNotFound(_)
         | Error::ResourceNotFound(_)
         | Error::RouteNotFound(_) => "not_found",
         Error::MethodNotAllowed { .. } => "method_not_allowed",

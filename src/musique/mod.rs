@@ -3,6 +3,7 @@
 //! - [`audio`]  upload, list, get, delete, and the bytes served at each object's `url`
 //! - [`sends`]  targeted and broadcast sends, immediate or scheduled
 //! - [`system`] `GET /` and `GET /health`
+//! - [`legacy`] the legacy paths' notes and token endpoints (issue, test, revoke, limits)
 //! - [`store`]  the SQL behind them
 //! - [`library`] the in-memory read side that list and get answer from
 //! - [`deliveries`] every store's simulated player, fed by sends; the stats they produce
@@ -11,6 +12,7 @@
 
 pub mod audio;
 pub mod deliveries;
+pub mod legacy;
 pub mod library;
 pub mod mp3;
 pub mod player;
@@ -25,7 +27,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -34,14 +36,41 @@ use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
 use crate::control::{faults, journal};
 use crate::error::{Error, RequestContext};
+use crate::rate_limit::RateInfo;
 use crate::state::AppState;
 
 pub const BASE: &str = "/api/v1/integration";
 
-/// The route table of the V1 API, all behind the `X-API-Key` middleware, and the public
-/// audio file URLs (like a CDN's, unguessable and keyless).
+/// The route table of the V1 API and of the legacy paths (spec §1) on the same handlers, all
+/// behind the `X-API-Key` middleware but the legacy token issuer, and the public audio file
+/// URLs (like a CDN's, unguessable and keyless).
 pub fn routes(state: AppState) -> Router {
     let v1 = |path: &str| format!("{BASE}{path}");
+    let keyed = middleware::from_fn_with_state(state.clone(), authenticate);
+    // Static segments win over `{audioId}`, so `/api/audio` and `/api/integration` are theirs;
+    // any other `/api/{x}` serves DELETE only (405 otherwise).
+    let legacy = Router::new()
+        .route(
+            "/api/audio",
+            get(audio::list)
+                .post(audio::upload)
+                .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/api/audio/{audioId}", get(audio::get))
+        .route("/api/{audioId}", delete(audio::delete))
+        .route("/api/{audioId}/send", post(sends::send))
+        .route("/api/integration", get(system::info))
+        .route("/api/integration/health", get(system::health))
+        .route("/api/integration/test", post(legacy::test))
+        .route("/api/integration/limits", get(legacy::limits))
+        .route("/api/integration/auth", delete(legacy::revoke))
+        .route_layer(keyed.clone())
+        // The one Musique route without X-API-Key: the company token in the body is its key.
+        .route("/api/integration/auth", post(legacy::issue_token))
+        // MusicArk's base path would be caught by `/api/{audioId}`: it stays unrouted.
+        .route("/api/v1", any(crate::middleware::not_found))
+        .route("/api/v1/send", any(crate::middleware::not_found))
+        .route_layer(middleware::from_fn(legacy::note_v1_equivalent));
     Router::new()
         // The docs' base URL is written both with and without the trailing slash.
         .route(BASE, get(system::info))
@@ -57,7 +86,8 @@ pub fn routes(state: AppState) -> Router {
         )
         .route(&v1("/audio/{id}"), get(audio::get).delete(audio::delete))
         .route(&v1("/audio/{id}/send"), post(sends::send))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .route_layer(keyed)
+        .merge(legacy)
         .route("/media/audio/{file}", get(audio::media))
         .with_state(state)
 }
@@ -120,6 +150,9 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     if state.config.envelope == Envelope::Wrapped {
         response = wrap(response, caller.clock.now_ms()).await;
     }
+    // `GET /api/integration/limits` leaves the reading its body reports, so that its headers
+    // are that same reading.
+    let info = response.extensions_mut().remove::<RateInfo>().unwrap_or(info);
     info.write_headers(response.headers_mut());
     response
 }
@@ -151,11 +184,14 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         Error::InvalidJson(_) => ("invalid_json", "invalid_request_error"),
         Error::Validation(_) => ("validation_error", "invalid_request_error"),
         Error::MissingFile => ("missing_file", "invalid_request_error"),
-        Error::MissingKey => ("missing_api_key", "authentication_error"),
-        Error::InvalidKey => ("invalid_api_key", "authentication_error"),
+        // The company token is the legacy token endpoint's API key: the same codes.
+        Error::MissingKey | Error::MissingCompanyToken => ("missing_api_key", "authentication_error"),
+        Error::InvalidKey | Error::InvalidCompanyToken => ("invalid_api_key", "authentication_error"),
         Error::Forbidden(_) => ("insufficient_permissions", "permission_error"),
         Error::AudioNotFound(_) => ("audio_not_found", "not_found_error"),
-        Error::ExternalIdsNotFound(_) => ("external_id_not_found", "not_found_error"),
+        Error::ExternalIdsNotFound(_) | Error::ExternalIdNotFound(_) => {
+            ("external_id_not_found", "not_found_error")
+        }
         Error::ResourceNotFound(_) | Error::RouteNotFound(_) => ("not_found", "not_found_error"),
         Error::MethodNotAllowed { .. } => ("method_not_allowed", "invalid_request_error"),
         Error::ScheduledSendsPending(_) => ("audio_has_scheduled_sends", "conflict_error"),
@@ -195,6 +231,7 @@ pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
     match err {
         Error::RateLimited { retry_after_secs, .. } => body["retryAfter"] = json!(retry_after_secs),
         Error::ExternalIdsNotFound(ids) => body["externalIds"] = json!(ids),
+        Error::ExternalIdNotFound(id) => body["externalIds"] = json!([id]),
         Error::Forbidden(permission) => body["requiredPermission"] = json!(permission),
         _ => {}
     }

@@ -302,3 +302,28 @@ pub async fn location_count(db: &Db, company_id: i64) -> sqlx::Result<i64> {
         .fetch_one(&db.read)
         .await
 }
+
+/// A company as the legacy token endpoint finds it: by the prefix its company token names.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CompanyCredential {
+    pub id: i64,
+    pub tenant_id: String,
+    pub prefix: String,
+    pub company_token_hash: Option<String>,
+}
+
+pub async fn company_by_prefix(db: &Db, prefix: &str) -> sqlx::Result<Option<CompanyCredential>> {
+    sqlx::query_as("SELECT id, tenant_id, prefix, company_token_hash FROM companies WHERE prefix = ?")
+        .bind(prefix)
+        .fetch_optional(&db.read)
+        .await
+}
+
+/// The Musique `userId` of one of the company's External IDs.
+pub async fn location_user_id(db: &Db, company_id: i64, external_id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT user_id FROM locations WHERE company_id = ? AND external_id = ?")
+        .bind(company_id)
+        .bind(external_id)
+        .fetch_optional(&db.read)
+        .await
+}

@@ -38,6 +38,7 @@ async fn every_operation_in_the_coverage_list_is_served() {
             .as_str()
             .expect("path")
             .replace("{id}", "x")
+            .replace("{audioId}", "x")
             .replace("{file}", "x.mp3");
         let method = Method::from_bytes(op["method"].as_str().expect("method").as_bytes()).expect("method");
         let response = app

@@ -4,6 +4,7 @@ mod audio;
 mod auth;
 mod concurrency;
 mod isolation;
+mod legacy;
 mod persistence;
 mod rate_limits;
 mod sends;

@@ -1,0 +1,318 @@
+//! The legacy Musique paths (spec §1) that old clients still call: the audio, send and system
+//! paths go straight to the V1 handlers on the same state (see the route table in
+//! [`super::routes`]); the token endpoints, which V1 has no equivalent of, live here.
+//!
+//! Every legacy request is noted in the journal with its V1 equivalent, so that integrators
+//! see they are on deprecated paths.
+
+use axum::Json;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Caller;
+use super::store::{self, CompanyCredential};
+use crate::auth::{self, Environment, Permissions, Secret};
+use crate::clock::rfc3339_ms;
+use crate::config::Envelope;
+use crate::control::{faults, journal};
+use crate::error::{Error, Result};
+use crate::extract::JsonValue;
+use crate::keys::{self, NewMusiqueKey};
+use crate::rate_limit::{Usage, WindowUsage};
+use crate::state::AppState;
+
+/// Each legacy operation (method, route) and the journal note its requests get.
+const NOTES: &[(&str, &str, &str)] = &[
+    (
+        "GET",
+        "/api/audio",
+        "Legacy path; the V1 equivalent is GET /api/v1/integration/audio.",
+    ),
+    (
+        "POST",
+        "/api/audio",
+        "Legacy path; the V1 equivalent is POST /api/v1/integration/audio.",
+    ),
+    (
+        "GET",
+        "/api/audio/{audioId}",
+        "Legacy path; the V1 equivalent is GET /api/v1/integration/audio/{id}.",
+    ),
+    (
+        "DELETE",
+        "/api/{audioId}",
+        "Legacy path; the V1 equivalent is DELETE /api/v1/integration/audio/{id}.",
+    ),
+    (
+        "POST",
+        "/api/{audioId}/send",
+        "Legacy path; the V1 equivalent is POST /api/v1/integration/audio/{id}/send.",
+    ),
+    (
+        "GET",
+        "/api/integration",
+        "Legacy path; the V1 equivalent is GET /api/v1/integration.",
+    ),
+    (
+        "GET",
+        "/api/integration/health",
+        "Legacy path; the V1 equivalent is GET /api/v1/integration/health.",
+    ),
+    (
+        "POST",
+        "/api/integration/auth",
+        "Legacy path; V1 has no equivalent: V1 tokens are issued by Musique support.",
+    ),
+    (
+        "DELETE",
+        "/api/integration/auth",
+        "Legacy path; V1 has no equivalent: V1 tokens are revoked by Musique support.",
+    ),
+    (
+        "POST",
+        "/api/integration/test",
+        "Legacy path; the V1 equivalent is GET /api/v1/integration, whose `integration` block describes the token.",
+    ),
+    (
+        "GET",
+        "/api/integration/limits",
+        "Legacy path; the V1 equivalent is the X-RateLimit-* headers of every V1 response.",
+    ),
+];
+
+/// Notes a legacy request's V1 equivalent in the journal. Outside the key middleware, so
+/// that a request refused for its key is noted too.
+pub async fn note_v1_equivalent(req: Request, next: Next) -> Response {
+    let matched = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    if let Some((_, _, note)) = NOTES
+        .iter()
+        .find(|(method, path, _)| *method == req.method().as_str() && Some(*path) == matched)
+    {
+        journal::note(*note);
+    }
+    next.run(req).await
+}
+
+/// A new token, shown once. The legacy docs spell `expires_at` in snake case.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    pub token: String,
+    /// Tokens do not expire (spec §2): always `null`.
+    pub expires_at: Option<String>,
+}
+
+/// The `companyToken` of a `POST /api/integration/auth` body. It is this endpoint's
+/// credential, in place of `X-API-Key`, so it is checked before the rest of the body, as the
+/// key is on the other paths: left out, null or blank it is 401 `missing_api_key`, wrong
+/// (malformed, unknown company, company without a token, bad secret alike) 401
+/// `invalid_api_key`; only a value that is not a string makes the body malformed (400).
+fn company_token(body: &Value) -> Result<Secret> {
+    let Value::Object(fields) = body else {
+        return Err(Error::validation(
+            "The body must be a JSON object with `externalId` and `companyToken`.",
+        ));
+    };
+    match fields.get("companyToken") {
+        None | Some(Value::Null) => Err(Error::MissingCompanyToken),
+        Some(Value::String(token)) if token.trim().is_empty() => Err(Error::MissingCompanyToken),
+        Some(Value::String(token)) => Ok(Secret(token.trim().to_owned())),
+        Some(_) => Err(Error::validation("`companyToken` must be a string.")),
+    }
+}
+
+/// The `externalId` of a `POST /api/integration/auth` body.
+fn external_id(body: &Value) -> Result<String> {
+    match body.get("externalId") {
+        None | Some(Value::Null) => Err(Error::validation(
+            "`externalId` is required: the External ID of the location the token is for.",
+        )),
+        Some(Value::String(id)) if keys::validate_external_id(id).is_ok() => Ok(id.clone()),
+        Some(Value::String(_)) => Err(Error::validation(
+            "`externalId` must be 1-128 printable characters.",
+        )),
+        Some(_) => Err(Error::validation("`externalId` must be a string.")),
+    }
+}
+
+/// The company a company token belongs to, proven with argon2 off the async threads. The
+/// token's prefix finds the one row to check.
+async fn verify_company(state: &AppState, token: &Secret) -> Result<CompanyCredential> {
+    let prefix = auth::company_token_prefix(&token.0).ok_or(Error::InvalidCompanyToken)?;
+    let company = store::company_by_prefix(&state.db, prefix)
+        .await?
+        .ok_or(Error::InvalidCompanyToken)?;
+    let hash = company
+        .company_token_hash
+        .clone()
+        .ok_or(Error::InvalidCompanyToken)?;
+    let token = token.clone();
+    let valid = tokio::task::spawn_blocking(move || auth::verify_token(&token.0, &hash))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    if valid {
+        Ok(company)
+    } else {
+        Err(Error::InvalidCompanyToken)
+    }
+}
+
+/// `POST /api/integration/auth` `{externalId, companyToken}`: a new token of the company for
+/// one location. The legacy model is one token per user (location): prod, every permission,
+/// scoped to that External ID, the default limits. It works at once on every path.
+pub async fn issue_token(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    JsonValue(body): JsonValue,
+) -> Result<Response> {
+    let company = verify_company(&state, &company_token(&body)?).await?;
+    // No key of the tenant made this request: the company token names the tenant instead.
+    journal::attribute_tenant(&company.tenant_id);
+    if let Some(response) = faults::intercept(&state, &company.tenant_id, &method, uri.path()).await {
+        return Ok(response);
+    }
+    let external_id = external_id(&body)?;
+    if let Value::Object(fields) = &body {
+        for name in fields
+            .keys()
+            .filter(|n| *n != "externalId" && *n != "companyToken")
+        {
+            journal::note(format!(
+                "Unknown field `{name}` was ignored; the real service may reject it."
+            ));
+        }
+    }
+    let user_id = store::location_user_id(&state.db, company.id, &external_id)
+        .await?
+        .ok_or_else(|| Error::ExternalIdNotFound(external_id.clone()))?;
+
+    let token = keys::generate_musique_token(&company.prefix, Environment::Prod);
+    let secret = Secret(token.clone());
+    let hash = keys::hash(&secret, state.config.hash_cost).await?;
+    let key = NewMusiqueKey {
+        tenant_id: company.tenant_id.clone(),
+        company_id: company.id,
+        environment: Environment::Prod,
+        token: secret,
+        label: format!("legacy token of {external_id} (userId {user_id})"),
+        permissions: Permissions::ALL,
+        scope: Some(vec![external_id]),
+        limits: None,
+    };
+    let mut tx = state.db.begin_write().await?;
+    keys::insert_musique_key(&mut tx, &key, &hash).await?;
+    tx.commit().await?;
+
+    let response = Json(IssuedToken {
+        token,
+        expires_at: None,
+    })
+    .into_response();
+    // The key middleware wraps the other paths' bodies; this path has no key middleware.
+    Ok(match state.config.envelope {
+        Envelope::Wrapped => super::wrap(response, state.clocks.get(&company.tenant_id).now_ms()).await,
+        Envelope::Bare => response,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenTest {
+    pub valid: bool,
+    pub external_id: Option<String>,
+    pub user_id: Option<i64>,
+    pub permissions: Vec<&'static str>,
+}
+
+/// `POST /api/integration/test`: the calling token is valid (a bad one never gets here: the
+/// key middleware answers 401), with the user it stands for.
+pub async fn test(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<TokenTest>> {
+    // A legacy token is one user's, i.e. one location's: a token scoped to exactly one
+    // External ID answers with it and its userId. A token over the whole company or several
+    // stores stands for no one user, so both are null rather than one picked at random;
+    // `GET /api/integration` lists its scope.
+    let (external_id, user_id) = match caller.scope.as_deref() {
+        Some([only]) => (
+            Some(only.clone()),
+            store::location_user_id(&state.db, caller.company_id, only).await?,
+        ),
+        _ => (None, None),
+    };
+    Ok(Json(TokenTest {
+        valid: true,
+        external_id,
+        user_id,
+        permissions: caller.permissions.names(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Revoked {
+    pub revoked: bool,
+    pub message: &'static str,
+}
+
+/// `DELETE /api/integration/auth`: revokes the calling key.
+pub async fn revoke(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Revoked>> {
+    keys::revoke(&state.db, &caller.key_id).await?;
+    // The revocation watcher would evict it within a second; the client has just been told
+    // it is revoked, so this server refuses it from the very next request.
+    state.keys.evict_keys(std::slice::from_ref(&caller.key_id));
+    Ok(Json(Revoked {
+        revoked: true,
+        message: "The API key that made this request has been revoked; every further request with it is refused.",
+    }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerWindow<T> {
+    pub per_minute: T,
+    pub per_hour: T,
+    pub per_day: T,
+}
+
+impl<T> PerWindow<T> {
+    fn of(usage: &Usage, f: impl Fn(&WindowUsage) -> T) -> PerWindow<T> {
+        PerWindow {
+            per_minute: f(&usage.per_minute),
+            per_hour: f(&usage.per_hour),
+            per_day: f(&usage.per_day),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    pub limits: PerWindow<u32>,
+    pub usage: PerWindow<u32>,
+    pub remaining: PerWindow<u32>,
+    pub reset_at: PerWindow<String>,
+}
+
+/// `GET /api/integration/limits`: the calling key's three windows.
+///
+/// This request is counted like any other before it gets here, so the numbers include it:
+/// after three requests in a fresh minute `usage.perMinute` is 4 and `remaining.perMinute`
+/// 96, as the `X-RateLimit-*` headers of any response count the request they answer. The
+/// headers of this response are written from the same reading (see `authenticate`), so body
+/// and headers agree even on a running clock. `usage` is `limit - remaining`: requests drip
+/// back one by one (GCRA), so it is what counts against the window now, and `resetAt` is when
+/// the window is whole again, to the second that `X-RateLimit-Reset` gives.
+pub async fn limits(Caller(caller): Caller) -> Response {
+    let usage = caller.limiter.usage();
+    let mut response = Json(Limits {
+        limits: PerWindow::of(&usage, |w| w.limit),
+        usage: PerWindow::of(&usage, |w| w.used),
+        remaining: PerWindow::of(&usage, |w| w.remaining),
+        reset_at: PerWindow::of(&usage, |w| rfc3339_ms(w.reset_epoch_secs.saturating_mul(1000))),
+    })
+    .into_response();
+    response.extensions_mut().insert(usage.rate_info());
+    response
+}
