@@ -160,6 +160,16 @@ pub struct ColorResults {
     error: Option<()>,
 }
 
+/// `POST /api/integration/auth`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct LegacyAuthBody {
+    external_id: ExternalId,
+    /// `{companyPrefix}_company_{secret}`.
+    company_token: String,
+}
+
 /// The form of an upload.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -232,6 +242,17 @@ struct ExternalId(String);
         musique::audio::delete,
         musique::sends::send,
         musique::audio::media,
+        musique::legacy::docs::legacy_list_audio,
+        musique::legacy::docs::legacy_upload_audio,
+        musique::legacy::docs::legacy_get_audio,
+        musique::legacy::docs::legacy_delete_audio,
+        musique::legacy::docs::legacy_send_audio,
+        musique::legacy::docs::legacy_info,
+        musique::legacy::docs::legacy_health,
+        musique::legacy::docs::legacy_issue_token,
+        musique::legacy::docs::legacy_test_token,
+        musique::legacy::docs::legacy_revoke_token,
+        musique::legacy::docs::legacy_limits,
     ),
     security(("api_key" = [])),
     modifiers(&MusiqueModifier),
@@ -239,6 +260,7 @@ struct ExternalId(String);
         (name = "Audio", description = "The company's audio library and sends."),
         (name = "System", description = "Info and health."),
         (name = "Media", description = "The audio files themselves."),
+        (name = "Legacy", description = "The older docs' paths, on the same state as V1. Deprecated."),
     )
 )]
 struct MusiqueDoc;
@@ -485,9 +507,11 @@ impl Modify for MusiqueModifier {
             "getAudio",
             &[("id", "$response.body#/audio/0/id")],
         );
-        // The audio files are served from the root, keyless.
-        if let Some(item) = doc.paths.paths.get_mut("/media/audio/{file}") {
-            item.servers = Some(vec![Server::new("/")]);
+        // The audio files and the legacy paths are served from the root.
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if path.starts_with("/media/") || path.starts_with("/api/") {
+                item.servers = Some(vec![Server::new("/")]);
+            }
         }
         for (path, op) in operations(doc) {
             if path.starts_with("/media") {
@@ -507,7 +531,14 @@ impl Modify for MusiqueModifier {
                     example("401"),
                 ),
             );
-            if path != "/" && path != "/health" {
+            let open = [
+                "/",
+                "/health",
+                "/api/integration",
+                "/api/integration/health",
+                "/api/integration/test",
+            ];
+            if !open.contains(&path.as_str()) && !path.starts_with("/api/integration/") {
                 ensure(
                     op,
                     "403",
@@ -724,6 +755,47 @@ impl Modify for ControlModifier {
                 r.headers
                     .insert("X-Request-Id".into(), string_header("The request's id, `req_…`."));
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed documents are what the code generates; `cargo run -- openapi` rewrites
+    /// them after a change.
+    #[test]
+    fn the_committed_documents_match_the_generated_ones() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi");
+        for (name, document) in documents() {
+            let generated = render(&document).expect("renders");
+            let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+            assert!(
+                generated == committed,
+                "openapi/{name} is out of date: run `cargo run -- openapi` and commit the result"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_has_an_id_a_success_and_the_request_id_header() {
+        for (name, mut document) in documents() {
+            for (path, op) in operations(&mut document) {
+                assert!(op.operation_id.is_some(), "{name} {path}");
+                assert!(
+                    op.responses.responses.keys().any(|s| s.starts_with('2')),
+                    "{name} {path} documents no success"
+                );
+                for (status, response) in &op.responses.responses {
+                    if let RefOr::T(response) = response {
+                        assert!(
+                            response.headers.contains_key("X-Request-Id"),
+                            "{name} {path} {status} lacks X-Request-Id"
+                        );
+                    }
+                }
+            }
         }
     }
 }

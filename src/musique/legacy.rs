@@ -98,7 +98,7 @@ pub async fn note_v1_equivalent(req: Request, next: Next) -> Response {
 }
 
 /// A new token, shown once. The legacy docs spell `expires_at` in snake case.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     pub token: String,
     /// Tokens do not expire (spec §2): always `null`.
@@ -219,7 +219,7 @@ pub async fn issue_token(
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenTest {
     pub valid: bool,
@@ -250,7 +250,7 @@ pub async fn test(State(state): State<AppState>, Caller(caller): Caller) -> Resu
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Revoked {
     pub revoked: bool,
     pub message: &'static str,
@@ -268,7 +268,7 @@ pub async fn revoke(State(state): State<AppState>, Caller(caller): Caller) -> Re
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PerWindow<T> {
     pub per_minute: T,
@@ -286,7 +286,7 @@ impl<T> PerWindow<T> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     pub limits: PerWindow<u32>,
@@ -315,4 +315,143 @@ pub async fn limits(Caller(caller): Caller) -> Response {
     .into_response();
     response.extensions_mut().insert(usage.rate_info());
     response
+}
+
+/// The legacy operations as the Musique document shows them. The routes run the V1 handlers
+/// (or the ones above); these bodiless functions only carry their documentation.
+#[allow(dead_code)]
+pub mod docs {
+    use super::*;
+
+    #[utoipa::path(
+        get, path = "/api/audio", tag = "Legacy", operation_id = "legacyListAudio",
+        description = "Legacy path of `GET /api/v1/integration/audio`, same behaviour.",
+        params(("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100)),
+        responses(
+            (status = 200, description = "One page of the library.", body = crate::musique::audio::AudioList),
+            (status = 400, description = "`page` or `limit` out of range.", body = crate::openapi::MusiqueError)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_list_audio() {}
+
+    #[utoipa::path(
+        post, path = "/api/audio", tag = "Legacy", operation_id = "legacyUploadAudio",
+        description = "Legacy path of `POST /api/v1/integration/audio`, same behaviour.",
+        request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+        responses(
+            (status = 200, description = "The stored audio object.", body = crate::musique::audio::AudioObject),
+            (status = 400, description = "No `file` part.", body = crate::openapi::MusiqueError),
+            (status = 413, description = "Over 10 MB.", body = crate::openapi::MusiqueError),
+            (status = 415, description = "Not a valid MP3.", body = crate::openapi::MusiqueError)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_upload_audio() {}
+
+    #[utoipa::path(
+        get, path = "/api/audio/{audioId}", tag = "Legacy", operation_id = "legacyGetAudio",
+        description = "Legacy path of `GET /api/v1/integration/audio/{id}`.",
+        params(("audioId" = String, Path, description = "The audio's id.")),
+        responses(
+            (status = 200, description = "The audio object with its stats.", body = crate::musique::audio::AudioObject),
+            (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_get_audio() {}
+
+    #[utoipa::path(
+        delete, path = "/api/{audioId}", tag = "Legacy", operation_id = "legacyDeleteAudio",
+        description = "Legacy path of `DELETE /api/v1/integration/audio/{id}`.",
+        params(("audioId" = String, Path, description = "The audio's id.")),
+        responses(
+            (status = 200, description = "Deleted.", body = crate::musique::audio::Deleted),
+            (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError),
+            (status = 409, description = "A scheduled send is pending.", body = crate::openapi::MusiqueError)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_delete_audio() {}
+
+    #[utoipa::path(
+        post, path = "/api/{audioId}/send", tag = "Legacy", operation_id = "legacySendAudio",
+        description = "Legacy path of `POST /api/v1/integration/audio/{id}/send`.",
+        params(("audioId" = String, Path, description = "The audio's id.")),
+        request_body(content = crate::openapi::SendBody, content_type = "application/json"),
+        responses(
+            (status = 200, description = "The send.", body = crate::musique::sends::SendResponse),
+            (status = 400, description = "A bad field or body.", body = crate::openapi::MusiqueError),
+            (status = 404, description = "Unknown audio or External IDs.", body = crate::openapi::MusiqueError),
+            (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_send_audio() {}
+
+    #[utoipa::path(
+        get, path = "/api/integration", tag = "Legacy", operation_id = "legacyInfo",
+        description = "Legacy path of `GET /api/v1/integration`.",
+        responses(
+            (status = 200, description = "About the API and this token.", body = crate::musique::system::Info)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_info() {}
+
+    #[utoipa::path(
+        get, path = "/api/integration/health", tag = "Legacy", operation_id = "legacyHealth",
+        description = "Legacy path of `GET /api/v1/integration/health`.",
+        responses(
+            (status = 200, description = "Each service, really checked.", body = crate::musique::system::Health)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_health() {}
+
+    #[utoipa::path(
+        post, path = "/api/integration/auth", tag = "Legacy", operation_id = "legacyIssueToken",
+        description = "A new prod token for one External ID, with every permission, from the company token (in the body; no `X-API-Key`). A missing or wrong company token is a 401, checked before the rest of the body (soundcheck's choice).",
+        security(()),
+        request_body(content = crate::openapi::LegacyAuthBody, content_type = "application/json"),
+        responses(
+            (status = 200, description = "The token, shown once.", body = IssuedToken),
+            (status = 400, description = "The body is not JSON or a field is mistyped.", body = crate::openapi::MusiqueError),
+            (status = 401, description = "The company token is missing or wrong.", body = crate::openapi::MusiqueError),
+            (status = 404, description = "The External ID is not the company's.", body = crate::openapi::MusiqueError),
+            (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_issue_token() {}
+
+    #[utoipa::path(
+        post, path = "/api/integration/test", tag = "Legacy", operation_id = "legacyTestToken",
+        description = "The calling token is valid; `externalId` and `userId` only for a token of exactly one store (soundcheck's choice).",
+        responses(
+            (status = 200, description = "The token.", body = TokenTest)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_test_token() {}
+
+    #[utoipa::path(
+        delete, path = "/api/integration/auth", tag = "Legacy", operation_id = "legacyRevokeToken",
+        description = "Revokes the calling token; the next request with it is refused.",
+        responses(
+            (status = 200, description = "Revoked.", body = Revoked)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_revoke_token() {}
+
+    #[utoipa::path(
+        get, path = "/api/integration/limits", tag = "Legacy", operation_id = "legacyLimits",
+        description = "The calling key's three windows, this request included.",
+        responses(
+            (status = 200, description = "Limits, usage, remaining and reset instants.", body = Limits)
+        )
+    )]
+    #[deprecated = "a legacy path; use the V1 path"]
+    pub fn legacy_limits() {}
 }

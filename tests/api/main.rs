@@ -3,6 +3,7 @@
 
 mod cli;
 mod control;
+mod docs;
 mod helpers;
 mod musicark;
 mod musique;
