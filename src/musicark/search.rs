@@ -98,6 +98,7 @@ pub async fn text(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WithDistance<'a> {
     #[serde(flatten)]
+    #[schema(value_type = Summary)]
     pub song: &'a Summary,
     /// 100 × ΔEOK from the query colour, 2 decimals.
     pub distance: f64,
