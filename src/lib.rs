@@ -78,10 +78,12 @@ impl App {
         let deliveries = musique::deliveries::Deliveries::load(&db).await?;
         let mut state = AppState::new(config, db, clocks, libraries, deliveries);
         state.runtimes.load(&state.db).await?;
+        control::webhooks::load(&state).await?;
         state.catalogue_source = fixtures.catalogue_path.clone();
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
+        tokio::spawn(control::webhooks::run(state.clone(), background.clone()));
         // The catalogue is seeded (first start only) and indexed in the background, so
         // start-up does not wait for it; a MusicArk request that comes first waits for it.
         let warm = state.clone();

@@ -320,10 +320,14 @@ struct MusicArkDoc;
         control::faults::list,
         control::faults::clear,
         control::faults::remove,
+        control::webhooks::create,
+        control::webhooks::list,
+        control::webhooks::remove,
+        control::webhooks::outbox,
     ),
     security((), ("admin_token" = [])),
     modifiers(&ControlModifier),
-    tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Health"))
+    tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Webhooks"), (name = "Health"))
 )]
 struct ControlDoc;
 
@@ -702,6 +706,8 @@ impl Modify for ControlModifier {
             ("ClearRequests", "clearRequests"),
             ("CreateFault", "createFault"),
             ("ListFaults", "listFaults"),
+            ("CreateWebhook", "createWebhook"),
+            ("ListOutbox", "listOutbox"),
             ("DeleteTenant", "deleteTenant"),
         ] {
             link(doc, ("/tenants", "post", "201"), name, to, &tenant);

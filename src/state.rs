@@ -39,6 +39,8 @@ pub struct AppState {
     pub deliveries: Arc<Deliveries>,
     /// Each tenant's journal and faults, in memory only.
     pub runtimes: Arc<Runtimes>,
+    /// Which tenants have delivery webhooks, and the dispatcher's wake-up.
+    pub webhooks: Arc<crate::control::webhooks::Registry>,
     /// Limiters by key id, with the tenant that owns the key.
     limiters: Arc<Mutex<HashMap<String, OwnedLimiter>>>,
     /// When the background watcher last completed a round (real ms); `/health` reads it.
@@ -72,6 +74,7 @@ impl AppState {
             keys: Arc::default(),
             musique: Arc::new(musique),
             deliveries: Arc::new(deliveries),
+            webhooks: Arc::default(),
             limiters: Arc::default(),
             watcher_beat_ms: Arc::new(AtomicI64::new(real_now_ms())),
             health: Arc::default(),

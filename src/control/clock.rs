@@ -146,10 +146,14 @@ pub async fn set(
     }
     let (offset, frozen) = clock.persisted();
     store::save_clock(&state.db, &tenant, offset, frozen).await?;
-    let ran = state
+    let mut ran = state
         .deliveries
         .advance_tenant(&state.db, &tenant, clock.now_ms())
         .await?;
+    // Webhook attempts that came due (new events and retries) go out before the answer.
+    if state.webhooks.has(&tenant) {
+        ran.webhook_attempts = crate::control::webhooks::dispatch(&state, Some(&tenant)).await? as u64;
+    }
     Ok(Json(ClockAnswer {
         clock: ClockView::of(&clock),
         ran,

@@ -7,6 +7,7 @@
 //! - [`journal`]  every API request, per tenant, with notes where the real service differs
 //! - [`faults`]   errors, latency and dropped connections on purpose
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
+//! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
 //! - [`runtime`]  what each tenant keeps in memory only (journal, faults)
 //! - [`store`]    the SQL: creation snapshots, resets, deletion
 //!
@@ -20,6 +21,7 @@ pub mod players;
 pub mod runtime;
 pub mod store;
 pub mod tenants;
+pub mod webhooks;
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -64,6 +66,15 @@ pub fn routes(state: AppState) -> Router {
             post(faults::create).get(faults::list).delete(faults::clear),
         )
         .route(&at("/tenants/{tenant}/faults/{fault}"), delete(faults::remove))
+        .route(
+            &at("/tenants/{tenant}/webhooks"),
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            &at("/tenants/{tenant}/webhooks/{webhook}"),
+            delete(webhooks::remove),
+        )
+        .route(&at("/tenants/{tenant}/outbox"), get(webhooks::outbox))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
         .route(&at("/health"), get(health::health))

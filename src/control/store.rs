@@ -178,6 +178,7 @@ pub async fn restore(db: &Db, tenant: &str) -> anyhow::Result<Option<Seed>> {
         "DELETE FROM audio WHERE tenant_id = ?",
         "DELETE FROM sends WHERE tenant_id = ?",
         "DELETE FROM player_events WHERE tenant_id = ?",
+        "DELETE FROM webhooks WHERE tenant_id = ?",
     ] {
         sqlx::query(delete).bind(tenant).execute(&mut *tx).await?;
     }

@@ -668,6 +668,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TenantList>> {
 /// Forgets everything the running server holds for a tenant's keys and companies.
 fn forget(state: &AppState, tenant: &str, key_ids: &[String], company_ids: &[i64]) {
     state.keys.evict_tenant(tenant);
+    state.webhooks.forget(tenant);
     state.forget_limiters(tenant);
     state.quotas.forget(key_ids);
     for company in company_ids {

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
 
@@ -73,6 +73,43 @@ struct Company {
     stats: HashMap<String, AudioStats>,
     /// The latest instant the players were run to.
     reached_ms: i64,
+    /// Whether the company's tenant has webhooks: then what changed is reported as events,
+    /// and `emitted` remembers, per player and delivery, which milestones were reported.
+    watched: bool,
+    emitted: Vec<Vec<u8>>,
+    /// The tenant of a watched company, whose clock runs it when nobody reads.
+    tenant: Option<String>,
+}
+
+const DELIVERED: u8 = 1;
+const PLAYED: u8 = 2;
+const FAILED: u8 = 4;
+
+/// What a watched company reports for webhooks, in the order it happened.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub company_id: i64,
+    /// `send.created`, `delivery.delivered`, `delivery.played` or `delivery.failed`.
+    pub kind: &'static str,
+    pub at_ms: i64,
+    pub data: serde_json::Value,
+}
+
+/// A milestone of one delivery: the `data` of a `delivery.*` event.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryEvent {
+    pub send_id: String,
+    pub audio_id: String,
+    pub external_id: String,
+    pub user_id: i64,
+    pub priority: &'static str,
+    pub repeat: u32,
+    pub volume: u8,
+    pub status: &'static str,
+    pub delivered_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
 }
 
 /// What a clock move ran.
@@ -81,6 +118,8 @@ struct Company {
 pub struct Ran {
     /// Deliveries that started playing for the first time.
     pub deliveries_started: u64,
+    /// Webhook attempts made (events and retries that came due).
+    pub webhook_attempts: u64,
 }
 
 impl Company {
@@ -137,6 +176,62 @@ impl Company {
         ran
     }
 
+    /// The milestones reached since the last call, in the order they happened.
+    fn milestones(&mut self, company_id: i64) -> Vec<Event> {
+        let mut events = Vec::new();
+        self.emitted.resize_with(self.players.len(), Vec::new);
+        for (p, store) in self.players.iter().enumerate() {
+            let emitted = &mut self.emitted[p];
+            emitted.resize(store.player.deliveries().len(), 0);
+            for (d, delivery) in store.player.deliveries().iter().enumerate() {
+                let progress = store.player.progress(d);
+                let mut due = Vec::new();
+                if let Some(at) = progress.delivered_ms()
+                    && emitted[d] & DELIVERED == 0
+                {
+                    due.push((DELIVERED, "delivery.delivered", at));
+                }
+                match (progress.status(), progress.finished_ms()) {
+                    (Status::Played, Some(at)) if emitted[d] & PLAYED == 0 => {
+                        due.push((PLAYED, "delivery.played", at))
+                    }
+                    (Status::Failed, Some(at)) if emitted[d] & FAILED == 0 => {
+                        due.push((FAILED, "delivery.failed", at))
+                    }
+                    _ => {}
+                }
+                let Some(send) = self.sends.get(delivery.tag as usize) else {
+                    continue;
+                };
+                for (flag, kind, at_ms) in due {
+                    emitted[d] |= flag;
+                    let data = DeliveryEvent {
+                        send_id: send.input.id.clone(),
+                        audio_id: send.input.audio_id.clone(),
+                        external_id: store.location.external_id.clone(),
+                        user_id: store.location.user_id,
+                        priority: delivery.priority.as_str(),
+                        repeat: delivery.repeat,
+                        volume: send.input.volume,
+                        status: progress.status().as_str(),
+                        delivered_at: progress.delivered_ms().map(rfc3339_ms),
+                        started_at: progress.first_start_ms().map(rfc3339_ms),
+                        finished_at: progress.finished_ms().map(rfc3339_ms),
+                    };
+                    events.push(Event {
+                        company_id,
+                        kind,
+                        at_ms,
+                        data: serde_json::to_value(&data).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        // Delivered before played or failed at the same instant.
+        events.sort_by_key(|e| (e.at_ms, e.kind != "delivery.delivered"));
+        events
+    }
+
     /// Stats from scratch, after a player rebuilt its history (its clock moved back).
     fn recount(&mut self) {
         self.stats.clear();
@@ -189,6 +284,7 @@ fn count_play(stats: &mut HashMap<String, AudioStats>, send: &SendInput, locatio
 
 #[derive(Debug)]
 struct Shared {
+    company_id: i64,
     company: RwLock<Company>,
     /// The earliest instant anything changes; reads before it skip the write lock.
     next_event_ms: AtomicI64,
@@ -203,12 +299,18 @@ impl Shared {
         self.company.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn advance(&self, now_ms: i64) -> Ran {
+    fn advance(&self, now_ms: i64, sink: &Mutex<Vec<Event>>) -> Ran {
         if now_ms < self.next_event_ms.load(Ordering::Acquire) {
             return Ran::default();
         }
         let mut company = self.write();
         let ran = company.advance(now_ms);
+        if company.watched {
+            let events = company.milestones(self.company_id);
+            if !events.is_empty() {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).extend(events);
+            }
+        }
         self.next_event_ms
             .store(company.next_event_ms(), Ordering::Release);
         ran
@@ -224,6 +326,8 @@ impl Shared {
 #[derive(Debug, Default)]
 pub struct Deliveries {
     companies: RwLock<HashMap<i64, Arc<Shared>>>,
+    /// Events of watched companies, waiting for the webhook outbox.
+    events: Mutex<Vec<Event>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -351,6 +455,7 @@ impl Deliveries {
             .entry(company_id)
             .or_insert_with(|| {
                 Arc::new(Shared {
+                    company_id,
                     company: RwLock::default(),
                     next_event_ms: AtomicI64::new(i64::MAX),
                 })
@@ -369,7 +474,20 @@ impl Deliveries {
     pub fn add_send(&self, company_id: i64, input: SendInput, destinations: &[Destination]) {
         let shared = self.shared(company_id);
         let mut company = shared.write();
+        let (at_ms, created_ms) = (input.due_ms.min(input.created_ms), input.created_ms);
         company.add_send(input, destinations);
+        if company.watched
+            && let Some(send) = company.sends.last()
+        {
+            // Under the company's lock, so it is reported before any milestone of the send.
+            let view = send_view(&company, send, at_ms);
+            self.events.lock().unwrap_or_else(|e| e.into_inner()).push(Event {
+                company_id,
+                kind: "send.created",
+                at_ms: created_ms,
+                data: serde_json::to_value(&view).unwrap_or_default(),
+            });
+        }
         shared.settle(&company);
     }
 
@@ -396,7 +514,7 @@ impl Deliveries {
         let Some(shared) = self.existing(company_id) else {
             return;
         };
-        shared.advance(now_ms);
+        shared.advance(now_ms, &self.events);
         let mut company = shared.write();
         let tags: Vec<u32> = company
             .sends
@@ -412,6 +530,42 @@ impl Deliveries {
         }
         company.stats.remove(audio_id);
         shared.settle(&company);
+    }
+
+    /// Reports the company's delivery milestones from now on (its tenant has webhooks), or
+    /// stops. What already happened is not reported.
+    pub fn watch(&self, company_id: i64, tenant: Option<&str>) {
+        let shared = self.shared(company_id);
+        let mut company = shared.write();
+        if tenant.is_some() && !company.watched {
+            company.emitted.clear();
+            company.watched = true;
+            drop(company.milestones(company_id));
+        }
+        company.watched = tenant.is_some();
+        company.tenant = tenant.map(str::to_owned);
+    }
+
+    /// Runs every watched company's players to its tenant's clock.
+    pub fn advance_watched(&self, now_of: impl Fn(&str) -> i64) {
+        let companies: Vec<Arc<Shared>> = self
+            .companies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for shared in companies {
+            let tenant = shared.read().tenant.clone();
+            if let Some(tenant) = tenant {
+                shared.advance(now_of(&tenant), &self.events);
+            }
+        }
+    }
+
+    /// The milestones reported since the last call.
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn remove_company(&self, company_id: i64) {
@@ -431,7 +585,7 @@ impl Deliveries {
         let Some(shared) = self.existing(company_id) else {
             return f(&|_| no_stats());
         };
-        shared.advance(now_ms);
+        shared.advance(now_ms, &self.events);
         let company = shared.read();
         let lookup = |audio_id: &str| match company.stats.get(audio_id) {
             Some(s) => Stats {
@@ -453,7 +607,7 @@ impl Deliveries {
         let mut ran = Ran::default();
         for company in companies {
             if let Some(shared) = self.existing(company) {
-                ran.deliveries_started += shared.advance(now_ms).deliveries_started;
+                ran.deliveries_started += shared.advance(now_ms, &self.events).deliveries_started;
             }
         }
         Ok(ran)
@@ -468,7 +622,7 @@ impl Deliveries {
         now_ms: i64,
     ) -> PlayerView {
         let shared = self.shared(company_id);
-        shared.advance(now_ms);
+        shared.advance(now_ms, &self.events);
         let company = shared.read();
         let Some(p) = company.by_location.get(&(location.location_id, environment)) else {
             return PlayerView {
@@ -514,7 +668,7 @@ impl Deliveries {
             let Some(shared) = self.existing(*company_id) else {
                 continue;
             };
-            shared.advance(now_ms);
+            shared.advance(now_ms, &self.events);
             let company = shared.read();
             for send in company
                 .sends

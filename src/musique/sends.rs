@@ -255,6 +255,7 @@ pub async fn send(
             ));
         }
     };
+    crate::control::webhooks::send_created(&state, &caller.tenant_id);
     let (status, destination_status) = match request.schedule_at_ms {
         Some(_) => ("scheduled", "scheduled"),
         None => ("sent", "queued"),

@@ -6,3 +6,4 @@ mod faults;
 mod journal;
 mod players;
 mod tenants;
+mod webhooks;
