@@ -420,7 +420,7 @@ fn add_schema<T: ToSchema>(doc: &mut Document) {
     components.schemas.insert(T::name().into_owned(), T::schema());
     let mut more = Vec::new();
     T::schemas(&mut more);
-    components.schemas.extend(more.into_iter().map(|(n, s)| (n, s)));
+    components.schemas.extend(more);
 }
 
 /// A Musique error example for a status, as an operation of `path` would give it.
