@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::store;
 use super::tenants::{TenantPath, existing, parse_body};
+use super::webhooks;
 use crate::clock::{TenantClock, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
@@ -151,8 +152,14 @@ pub async fn set(
         .advance_tenant(&state.db, &tenant, clock.now_ms())
         .await?;
     // Webhook attempts that came due (new events and retries) go out before the answer.
+    // A receiver that never answers must not hold the clock: past the budget, the attempts
+    // go on in the background (an attempt cut short is retried: delivery is at least once).
     if state.webhooks.has(&tenant) {
-        ran.webhook_attempts = crate::control::webhooks::dispatch(&state, Some(&tenant)).await? as u64;
+        let dispatch = webhooks::dispatch(&state, Some(&tenant));
+        match tokio::time::timeout(webhooks::CLOCK_DISPATCH_BUDGET, dispatch).await {
+            Ok(attempts) => ran.webhook_attempts = attempts? as u64,
+            Err(_) => state.webhooks.wake.notify_one(),
+        }
     }
     Ok(Json(ClockAnswer {
         clock: ClockView::of(&clock),

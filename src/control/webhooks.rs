@@ -43,12 +43,15 @@ const FIRST_BACKOFF_MS: i64 = 10_000;
 const MAX_BACKOFF_MS: i64 = 3_600_000;
 const DEFAULT_ATTEMPTS: i64 = 6;
 /// How long a receiver has to answer one attempt (real time).
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a clock move waits for the attempts it made due; the rest go on in the background.
+pub const CLOCK_DISPATCH_BUDGET: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WebhookSpec {
-    /// An `http://` URL (receivers under test run locally; there is no TLS).
+    /// An `http://` URL on a loopback or private-network host (receivers under test run
+    /// locally; there is no TLS).
     #[schema(pattern = "^http://")]
     pub url: String,
     /// Event types to receive; every type when absent.
@@ -198,6 +201,12 @@ pub async fn create(
     if uri.scheme_str() != Some("http") || uri.host().is_none() {
         return Err(Error::validation(
             "`url` must be an http:// URL with a host (soundcheck delivers without TLS).",
+        ));
+    }
+    if !reachable_privately(&uri).await {
+        return Err(Error::validation(
+            "`url` must name a loopback or private-network host that resolves: soundcheck is a \
+             sandbox and delivers to test receivers only.",
         ));
     }
     let events = match spec.events {
@@ -564,6 +573,30 @@ pub fn backoff_ms(failed_attempts: i64) -> i64 {
         .min(MAX_BACKOFF_MS)
 }
 
+/// Whether every address the URL's host resolves to is loopback or private: a sandbox must
+/// not be made to POST to the internet.
+async fn reachable_privately(uri: &Uri) -> bool {
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(80);
+    let lookup = tokio::net::lookup_host((host, port));
+    let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(1), lookup).await else {
+        return false;
+    };
+    let addrs: Vec<std::net::SocketAddr> = addrs.collect();
+    !addrs.is_empty() && addrs.iter().all(|a| private_ip(a.ip()))
+}
+
+fn private_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        // Loopback, and unique local addresses (fc00::/7).
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
 /// `v1=` + hex HMAC-SHA256 over `"{timestamp}.{body}"`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| {
@@ -646,6 +679,23 @@ pub async fn run(state: AppState, stop: tokio_util::sync::CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_and_private_addresses_receive_webhooks() {
+        for ok in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.17.0.2",
+            "192.168.1.9",
+            "::1",
+            "fd00::1",
+        ] {
+            assert!(private_ip(ok.parse().expect("ip")), "{ok}");
+        }
+        for bad in ["8.8.8.8", "1.1.1.1", "2001:4860::8888"] {
+            assert!(!private_ip(bad.parse().expect("ip")), "{bad}");
+        }
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_an_hour() {

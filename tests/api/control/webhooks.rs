@@ -243,6 +243,8 @@ async fn webhooks_are_listed_without_secrets_removed_and_validated() {
     assert!(listed["webhooks"][0].get("secret").is_none(), "{listed}");
     for body in [
         json!({"url": "https://example.com/x"}),
+        json!({"url": "http://8.8.8.8/x"}),
+        json!({"url": "http://no-such-host.invalid/x"}),
         json!({"url": "not a url"}),
         json!({"url": "http://127.0.0.1:9/x", "events": ["send.deleted"]}),
         json!({"url": "http://127.0.0.1:9/x", "events": []}),
