@@ -2,10 +2,10 @@
 //! [`MAX_READ`] bytes.
 //!
 //! hyper sizes a connection's read buffer by how much the last read returned, doubling it up
-//! to ~400 KB, and keeps it between requests. A client streaming a 1 MB upload fills every
-//! read, so each of its connections ends up holding ~400 KB, and while an upload waits its
-//! turn (bodies are read one at a time) hyper reads that much of it ahead to watch for EOF:
-//! 64 uploading connections held ~27 MB of read buffers. Reads capped at 16 KB keep each
+//! to ~400 KB, and the size carries over to the connection's next request. A client streaming
+//! a 1 MB upload fills every read, so each of its connections grows to ~400 KB, and while an
+//! upload waits its turn (bodies are read one at a time) hyper reads that much of it ahead to
+//! watch for EOF: 64 uploading connections held ~27 MB of read buffers (heaptrack). Reads capped at 16 KB keep each
 //! connection's buffer at 32 KB at most; the rest of a waiting body stays in the kernel's
 //! socket buffer. Small requests fit one read and pass straight through.
 
