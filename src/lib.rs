@@ -8,6 +8,7 @@
 //! - [`auth`]       token shapes, argon2id, the verification cache, typed callers
 //! - [`cli`]        the `keys` subcommands
 //! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
+//! - [`listener`]   the TCP listener, its reads capped so idle buffers stay small
 //! - [`rate_limit`] Musique's minute/hour/day limits on governor
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
@@ -27,6 +28,7 @@ pub mod error;
 pub mod extract;
 pub mod fixtures;
 pub mod keys;
+pub mod listener;
 pub mod middleware;
 pub mod musicark;
 pub mod musique;
@@ -106,7 +108,7 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let result = axum::serve(listener, self.router)
+        let result = axum::serve(listener::SmallReads(listener), self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         self.background.cancel();

@@ -390,10 +390,10 @@ pub async fn upload(
         description: form.description.as_deref().filter(|d| !d.is_empty()),
         category: form.category.as_deref().filter(|c| !c.is_empty()),
         duration: info.duration_secs,
-        bytes: &bytes,
+        bytes,
         created_at_ms,
     };
-    let meta = store::insert_audio(&state.db, &state.musique, Library::from(&*caller), &new).await?;
+    let meta = store::insert_audio(&state.db, &state.musique, Library::from(&*caller), new).await?;
     json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state)))
 }
 

@@ -52,7 +52,8 @@ pub struct NewAudio<'a> {
     pub description: Option<&'a str>,
     pub category: Option<&'a str>,
     pub duration: f64,
-    pub bytes: &'a [u8],
+    /// Moved into the statement: binding a slice would copy the whole file once more.
+    pub bytes: Vec<u8>,
     pub created_at_ms: i64,
 }
 
@@ -62,8 +63,9 @@ pub async fn insert_audio(
     db: &Db,
     libraries: &Libraries,
     lib: Library<'_>,
-    audio: &NewAudio<'_>,
+    audio: NewAudio<'_>,
 ) -> sqlx::Result<AudioMeta> {
+    let size = audio.bytes.len() as i64;
     let mut tx = db.begin_write().await?;
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO audio (id, tenant_id, company_id, environment, name, description, category,
@@ -79,7 +81,7 @@ pub async fn insert_audio(
     .bind(audio.description)
     .bind(audio.category)
     .bind(audio.duration)
-    .bind(audio.bytes.len() as i64)
+    .bind(size)
     .bind(audio.created_at_ms)
     .fetch_one(&mut *tx)
     .await?;
@@ -95,7 +97,7 @@ pub async fn insert_audio(
         description: audio.description.map(str::to_owned),
         category: audio.category.map(str::to_owned),
         duration: audio.duration,
-        size: audio.bytes.len() as i64,
+        size,
         created_at_ms: audio.created_at_ms,
         seq,
     };
