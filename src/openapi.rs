@@ -133,18 +133,10 @@ pub struct SongProfile {
     error: Option<()>,
 }
 
+/// Text and emotional search: `{"data": [summary…], "meta": {total, max_results}, "error": null}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct TextResults {
-    data: Vec<musicark::index::Summary>,
-    meta: musicark::search::SearchMeta,
-    #[schema(value_type = Option<Object>)]
-    error: Option<()>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct EmotionalResults {
+pub struct SearchResults {
     data: Vec<musicark::index::Summary>,
     meta: musicark::search::SearchMeta,
     #[schema(value_type = Option<Object>)]
@@ -385,6 +377,17 @@ fn ensure(op: &mut Operation, status: &str, response: RefOr<Response>) {
         .or_insert(response);
 }
 
+/// Gives every content of a response this example, unless it has one.
+fn set_example(response: &mut Response, example: &serde_json::Value) {
+    for content in response.content.values_mut() {
+        if let RefOr::T(content) = content
+            && content.example.is_none()
+        {
+            content.example = Some(example.clone());
+        }
+    }
+}
+
 fn for_each_response(op: &mut Operation, mut f: impl FnMut(&str, &mut Response)) {
     for (status, response) in op.responses.responses.iter_mut() {
         if let RefOr::T(response) = response {
@@ -581,13 +584,7 @@ impl Modify for MusiqueModifier {
                     );
                 }
                 if let Some(example) = musique_example(status, &path) {
-                    for content in r.content.values_mut() {
-                        if let RefOr::T(content) = content
-                            && content.example.is_none()
-                        {
-                            content.example = Some(example.clone());
-                        }
-                    }
+                    set_example(r, &example);
                 }
             });
         }
@@ -677,13 +674,7 @@ impl Modify for MusicArkModifier {
                         .insert("Retry-After".into(), integer_header("Seconds until the reset."));
                 }
                 if let Some(example) = musicark_example(status) {
-                    for content in r.content.values_mut() {
-                        if let RefOr::T(content) = content
-                            && content.example.is_none()
-                        {
-                            content.example = Some(example.clone());
-                        }
-                    }
+                    set_example(r, &example);
                 }
             });
         }

@@ -157,6 +157,8 @@ pub struct Action {
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<Fault>>,
+    /// Whether any fault is listed: every request of the tenant asks, most when none is.
+    any: std::sync::atomic::AtomicBool,
 }
 
 impl Faults {
@@ -164,8 +166,20 @@ impl Faults {
         self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Changes the list, keeping `any` in step.
+    fn edit<R>(&self, f: impl FnOnce(&mut Vec<Fault>) -> R) -> R {
+        let mut rules = self.lock();
+        let result = f(&mut rules);
+        self.any
+            .store(!rules.is_empty(), std::sync::atomic::Ordering::Release);
+        result
+    }
+
     /// The first fault that matches and fires, counted.
     pub fn take(&self, method: &Method, path: &str) -> Option<Action> {
+        if !self.any.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         let mut rules = self.lock();
         for fault in rules.iter_mut() {
             if fault.remaining == Some(0) || !fault.matches(method, path) {
@@ -202,7 +216,7 @@ impl Faults {
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        self.edit(Vec::clear);
     }
 }
 
@@ -288,13 +302,15 @@ pub async fn create(
     let tenant = super::tenants::existing(&state, &tenant).await?;
     let fault = Fault::from_spec(parse_body(body)?)?;
     let runtime = state.runtimes.get(&tenant);
-    let mut rules = runtime.faults.lock();
-    if rules.len() >= MAX_FAULTS {
-        return Err(Error::validation(format!(
-            "A tenant may hold at most {MAX_FAULTS} faults; remove some first."
-        )));
-    }
-    rules.push(fault.clone());
+    runtime.faults.edit(|rules| {
+        if rules.len() >= MAX_FAULTS {
+            return Err(Error::validation(format!(
+                "A tenant may hold at most {MAX_FAULTS} faults; remove some first."
+            )));
+        }
+        rules.push(fault.clone());
+        Ok(())
+    })?;
     Ok((StatusCode::CREATED, Json(fault)))
 }
 
@@ -349,10 +365,12 @@ pub async fn remove(
 ) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
     let runtime = state.runtimes.get(&tenant);
-    let mut rules = runtime.faults.lock();
-    let before = rules.len();
-    rules.retain(|f| f.id != fault);
-    if rules.len() == before {
+    let removed = runtime.faults.edit(|rules| {
+        let before = rules.len();
+        rules.retain(|f| f.id != fault);
+        rules.len() != before
+    });
+    if !removed {
         return Err(Error::ResourceNotFound(format!("Fault `{fault}` was not found.")));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -391,9 +409,7 @@ mod tests {
     #[test]
     fn a_fault_fires_exactly_n_times_on_matching_requests() {
         let faults = Faults::default();
-        faults
-            .lock()
-            .push(Fault::from_spec(spec(Some(2), None)).expect("valid"));
+        faults.edit(|r| r.push(Fault::from_spec(spec(Some(2), None)).expect("valid")));
         assert!(faults.take(&Method::POST, "/a/b").is_none(), "method differs");
         assert!(faults.take(&Method::GET, "/a/b").is_some());
         assert!(faults.take(&Method::GET, "/x").is_none(), "path differs");
@@ -407,9 +423,7 @@ mod tests {
     fn a_seeded_probability_fires_the_same_way_every_run() {
         let run = || {
             let faults = Faults::default();
-            faults
-                .lock()
-                .push(Fault::from_spec(spec(None, Some(0.3))).expect("valid"));
+            faults.edit(|r| r.push(Fault::from_spec(spec(None, Some(0.3))).expect("valid")));
             (0..200)
                 .map(|_| faults.take(&Method::GET, "/a/b").is_some())
                 .collect::<Vec<_>>()

@@ -35,7 +35,7 @@ const NO_MATCH: u8 = u8::MAX;
         ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
     ),
     responses(
-        (status = 200, description = "Matching songs, best first.", body = crate::openapi::TextResults),
+        (status = 200, description = "Matching songs, best first.", body = crate::openapi::SearchResults),
         (status = 400, description = "`q` is missing or blank, or `max_results` is below 1.", body = crate::openapi::MusicArkError),
     )
 )]
@@ -230,7 +230,7 @@ pub const DIMENSIONS: [&str; 8] = [
         ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
     ),
     responses(
-        (status = 200, description = "Songs inside every bound.", body = crate::openapi::EmotionalResults),
+        (status = 200, description = "Songs inside every bound.", body = crate::openapi::SearchResults),
         (status = 400, description = "A bound is out of range, not an integer, or min > max.", body = crate::openapi::MusicArkError),
     )
 )]
