@@ -106,17 +106,7 @@ pub async fn set(
                 .map_err(|_| Error::validation(format!("`at` must be an RFC 3339 instant; got {at:?}.")))
         })
         .transpose()?;
-    let advance_ms = match (&change.advance, change.advance_ms) {
-        (Some(_), Some(_)) => {
-            return Err(Error::validation("Give `advance` or `advanceMs`, not both."));
-        }
-        (Some(text), None) => Some(parse_duration_ms(text).ok_or_else(|| {
-            Error::validation(format!(
-                "`advance` must be a duration such as 90s, 1h30m, 250ms or 2d; got {text:?}."
-            ))
-        })?),
-        (None, ms) => ms,
-    };
+    let advance_ms = duration_field("advance", change.advance.as_deref(), change.advance_ms)?;
     if change.frozen.is_none() && at_ms.is_none() && advance_ms.is_none() {
         return Err(Error::validation(
             "Say what to change: `at`, `advance`, `advanceMs` or `frozen`.",
@@ -147,10 +137,8 @@ pub async fn set(
     }
     let (offset, frozen) = clock.persisted();
     store::save_clock(&state.db, &tenant, offset, frozen).await?;
-    let mut ran = state
-        .deliveries
-        .advance_tenant(&state.db, &tenant, clock.now_ms())
-        .await?;
+    let companies = store::company_ids(&state.db, &tenant).await?;
+    let mut ran = state.deliveries.advance_companies(&companies, clock.now_ms());
     // Webhook attempts that came due (new events and retries) go out before the answer.
     // A receiver that never answers must not hold the clock: past the budget, the attempts
     // go on in the background (an attempt cut short is retried: delivery is at least once).
@@ -169,6 +157,21 @@ pub async fn set(
 
 /// 9999-12-31T23:59:59.999Z.
 const LAST_INSTANT_MS: i64 = 253_402_300_799_999;
+
+/// A duration given as text (`name`) or as milliseconds (`nameMs`), not both.
+pub fn duration_field(name: &str, text: Option<&str>, ms: Option<i64>) -> Result<Option<i64>> {
+    match (text, ms) {
+        (Some(_), Some(_)) => Err(Error::validation(format!(
+            "Give `{name}` or `{name}Ms`, not both."
+        ))),
+        (Some(text), None) => parse_duration_ms(text).map(Some).ok_or_else(|| {
+            Error::validation(format!(
+                "`{name}` must be a duration such as 90s, 1h30m, 250ms or 2d; got {text:?}."
+            ))
+        }),
+        (None, ms) => Ok(ms),
+    }
+}
 
 /// `90s`, `1h30m`, `250ms`, `2d`, `-5m`: units d, h, m, s, ms, in any combination.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use super::clock::parse_duration_ms;
+use super::clock::duration_field;
 use super::tenants::{TenantPath, existing, parse_body};
 use crate::auth::Environment;
 use crate::error::{Error, Result};
@@ -135,18 +135,8 @@ pub async fn set(
     let row = location(&state, &tenant, &external_id, &query).await?;
     let environment = environment(&query)?;
     let change: PlayerChange = parse_body(body)?;
-    let fail_after_ms = match (&change.fail_after, change.fail_after_ms) {
-        (Some(_), Some(_)) => {
-            return Err(Error::validation("Give `failAfter` or `failAfterMs`, not both."));
-        }
-        (Some(text), None) => parse_duration_ms(text).ok_or_else(|| {
-            Error::validation(format!(
-                "`failAfter` must be a duration such as 90s or 5m; got {text:?}."
-            ))
-        })?,
-        (None, Some(ms)) => ms,
-        (None, None) => DEFAULT_FAIL_AFTER_MS,
-    };
+    let fail_after_ms = duration_field("failAfter", change.fail_after.as_deref(), change.fail_after_ms)?
+        .unwrap_or(DEFAULT_FAIL_AFTER_MS);
     if !(1..=MAX_FAIL_AFTER_MS).contains(&fail_after_ms) {
         return Err(Error::validation(format!(
             "`failAfter` must be from 1 ms to {} days.",
@@ -188,13 +178,6 @@ pub struct SendList {
     pub sends: Vec<SendView>,
 }
 
-async fn tenant_companies(state: &AppState, tenant: &str) -> Result<Vec<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM companies WHERE tenant_id = ?")
-        .bind(tenant)
-        .fetch_all(&state.db.read)
-        .await?)
-}
-
 #[utoipa::path(
     get, path = "/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("audioId" = Option<String>, Query, description = "Only this audio's sends.")),
@@ -211,7 +194,7 @@ pub async fn sends(
     query: QueryPairs,
 ) -> Result<Json<SendList>> {
     let tenant = existing(&state, &tenant).await?;
-    let companies = tenant_companies(&state, &tenant).await?;
+    let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
     let mut sends = state.deliveries.sends_view(&companies, now_ms, None);
     if let Some(audio) = query.get("audioId") {
@@ -234,7 +217,7 @@ pub async fn send(
     ApiPath((tenant, send_id)): ApiPath<(String, String)>,
 ) -> Result<Json<SendView>> {
     let tenant = existing(&state, &tenant).await?;
-    let companies = tenant_companies(&state, &tenant).await?;
+    let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
     state
         .deliveries

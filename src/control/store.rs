@@ -149,11 +149,15 @@ pub async fn owned_ids(db: &Db, tenant: &str) -> sqlx::Result<(Vec<String>, Vec<
         .bind(tenant)
         .fetch_all(&db.read)
         .await?;
-    let companies = sqlx::query_scalar("SELECT id FROM companies WHERE tenant_id = ?")
+    Ok((keys, company_ids(db, tenant).await?))
+}
+
+/// The ids of the tenant's companies.
+pub async fn company_ids(db: &Db, tenant: &str) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM companies WHERE tenant_id = ?")
         .bind(tenant)
         .fetch_all(&db.read)
-        .await?;
-    Ok((keys, companies))
+        .await
 }
 
 /// Deletes everything the tenant owns and puts its creation state back, in one transaction.

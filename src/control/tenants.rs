@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -519,13 +519,6 @@ pub async fn existing(state: &AppState, tenant: &str) -> Result<String> {
     }
 }
 
-fn base_url(headers: &HeaderMap, state: &AppState) -> String {
-    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) if !host.is_empty() => format!("http://{host}"),
-        _ => format!("http://{}", state.config.addr),
-    }
-}
-
 #[utoipa::path(
     post, path = "/tenants", tag = "Tenants", operation_id = "createTenant",
     description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once.",
@@ -549,7 +542,7 @@ pub async fn create(
         TenantClock::new(created.clock.offset_ms, created.clock.frozen_ms()),
     );
     state.runtimes.add_prefix(&created.musique.company, &created.id);
-    let base = base_url(&headers, &state);
+    let base = crate::musique::audio::base_url(&headers, &state);
     created.musique.base_url = Some(format!("{base}{}", crate::musique::BASE));
     created.musicark.base_url = Some(format!("{base}{}", crate::musicark::BASE));
     Ok((StatusCode::CREATED, Json(created)))

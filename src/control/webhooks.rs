@@ -153,11 +153,7 @@ async fn tenant_webhooks(db: &Db, tenant: &str) -> sqlx::Result<Vec<Webhook>> {
 
 /// Starts or stops the delivery milestones of the tenant's companies.
 async fn watch(state: &AppState, tenant: &str, watched: bool) -> sqlx::Result<()> {
-    let companies: Vec<i64> = sqlx::query_scalar("SELECT id FROM companies WHERE tenant_id = ?")
-        .bind(tenant)
-        .fetch_all(&state.db.read)
-        .await?;
-    for company in companies {
+    for company in super::store::company_ids(&state.db, tenant).await? {
         state.deliveries.watch(company, watched.then_some(tenant));
     }
     Ok(())

@@ -108,7 +108,7 @@ fn json_bytes(value: &impl Serialize) -> Result<Response> {
 }
 
 /// Where this server is reachable, as the client addressed it.
-fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+pub fn base_url(headers: &HeaderMap, state: &AppState) -> String {
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
         Some(host) if !host.is_empty() => format!("http://{host}"),
         _ => format!("http://{}", state.config.addr),
