@@ -211,7 +211,7 @@ impl Company {
                         external_id: store.location.external_id.clone(),
                         user_id: store.location.user_id,
                         priority: delivery.priority.as_str(),
-                        repeat: delivery.repeat,
+                        repeat: u32::from(delivery.repeat),
                         volume: send.input.volume,
                         status: progress.status().as_str(),
                         delivered_at: progress.delivered_ms().map(rfc3339_ms),
@@ -262,7 +262,8 @@ impl Company {
                 tag,
                 due_ms: input.due_ms,
                 priority: input.priority,
-                repeat: input.repeat,
+                // Sends repeat 1–10 times (validated); the player keeps a `u16`.
+                repeat: u16::try_from(input.repeat).unwrap_or(u16::MAX),
                 duration_ms: input.duration_ms,
             });
             placed.push((p, d as u32));
@@ -420,7 +421,7 @@ impl Deliveries {
         }
         for s in sends {
             let destinations = by_send.remove(&s.id).unwrap_or_default();
-            deliveries.add_send(
+            deliveries.record_send(
                 s.company_id,
                 SendInput {
                     id: s.id,
@@ -471,7 +472,17 @@ impl Deliveries {
             .cloned()
     }
 
+    /// A send just made: recorded, then the company's players run to the instant it was made,
+    /// so an immediate send waits in the players' queues (4 bytes a destination) rather than
+    /// as a pending arrival until somebody reads.
     pub fn add_send(&self, company_id: i64, input: SendInput, destinations: &[Destination]) {
+        let created_ms = input.created_ms;
+        let shared = self.record_send(company_id, input, destinations);
+        shared.advance(created_ms, &self.events);
+    }
+
+    /// Records a send, running nothing: at start, the players are rebuilt from every stored send.
+    fn record_send(&self, company_id: i64, input: SendInput, destinations: &[Destination]) -> Arc<Shared> {
         let shared = self.shared(company_id);
         let mut company = shared.write();
         let (at_ms, created_ms) = (input.due_ms.min(input.created_ms), input.created_ms);
@@ -489,6 +500,8 @@ impl Deliveries {
             });
         }
         shared.settle(&company);
+        drop(company);
+        shared
     }
 
     pub fn set_online(
@@ -712,7 +725,7 @@ fn delivery_view(company: &Company, store: &StorePlayer, index: usize) -> Delive
         send_id: send.map(|s| s.id.clone()).unwrap_or_default(),
         audio_id: send.map(|s| s.audio_id.clone()).unwrap_or_default(),
         priority: delivery.priority.as_str(),
-        repeat: delivery.repeat,
+        repeat: u32::from(delivery.repeat),
         volume: send.map_or(100, |s| s.volume),
         status: progress.status().as_str(),
         due_at: rfc3339_ms(delivery.due_ms),

@@ -29,7 +29,7 @@ use std::collections::{BinaryHeap, VecDeque};
 mod tests;
 
 /// An instant that has not happened, in [`Progress`], which keeps bare `i64`s rather than
-/// `Option<i64>`s so that a delivery's state stays at 40 bytes (benchmarks hold ~10⁵ of them).
+/// `Option<i64>`s so that it stays at 40 bytes.
 const NEVER: i64 = i64::MIN;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,14 +88,15 @@ impl Status {
     }
 }
 
-/// One send's audio bound for this player.
+/// One send's audio bound for this player: 24 bytes, as a player keeps one per delivery it
+/// was ever given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
     /// The caller's own reference (its send's index); only [`Player::cancel_tag`] reads it.
     pub tag: u32,
-    pub due_ms: i64,
+    pub repeat: u16,
     pub priority: Priority,
-    pub repeat: u32,
+    pub due_ms: i64,
     /// Of one play.
     pub duration_ms: i64,
 }
@@ -153,6 +154,27 @@ fn instant(ms: i64) -> Option<i64> {
     (ms != NEVER).then_some(ms)
 }
 
+/// A delivery's state in one word. Most deliveries are waiting: not due yet, due while the
+/// player is offline, or in the player's queue since the instant they fell due. Those states say
+/// everything with the delivery's due time, so only a delivery that has more to remember (it
+/// started, finished, or reached the player late) gets a [`Progress`], in `Player::details`.
+/// A backlog of a hundred thousand waiting deliveries then costs 4 bytes each, not 44.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot(u32);
+
+impl Slot {
+    const SCHEDULED: Slot = Slot(u32::MAX);
+    const QUEUED: Slot = Slot(u32::MAX - 1);
+    /// Delivered at its due time and not started.
+    const ON_TIME: Slot = Slot(u32::MAX - 2);
+    /// Below this, an index into `Player::details`.
+    const FIRST_STATE: u32 = u32::MAX - 2;
+
+    fn detail(self) -> Option<usize> {
+        (self.0 < Slot::FIRST_STATE).then_some(self.0 as usize)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Availability {
     at_ms: i64,
@@ -177,7 +199,9 @@ type Timeline = BinaryHeap<Reverse<(i64, u32)>>;
 #[derive(Clone, Debug)]
 pub struct Player {
     deliveries: Vec<Delivery>,
-    progress: Vec<Progress>,
+    /// Per delivery: its state, or where its [`Progress`] is in `details`.
+    slots: Vec<Slot>,
+    details: Vec<Progress>,
     initial: (bool, i64),
     /// By instant, then the order they were recorded.
     availability: Vec<Availability>,
@@ -208,7 +232,8 @@ impl Player {
     pub fn new(online: bool, fail_after_ms: i64) -> Player {
         Player {
             deliveries: Vec::new(),
-            progress: Vec::new(),
+            slots: Vec::new(),
+            details: Vec::new(),
             initial: (online, fail_after_ms.max(0)),
             availability: Vec::new(),
             cancels: Vec::new(),
@@ -239,7 +264,7 @@ impl Player {
             self.arrivals.push(Reverse((delivery.due_ms, index as u32)));
         }
         self.deliveries.push(delivery);
-        self.progress.push(Progress::NEW);
+        self.slots.push(Slot::SCHEDULED);
         index
     }
 
@@ -323,8 +348,48 @@ impl Player {
     }
 
     /// As of the last [`Player::advance_to`]. Panics on an index [`Player::add`] did not return.
-    pub fn progress(&self, index: usize) -> &Progress {
-        &self.progress[index]
+    pub fn progress(&self, index: usize) -> Progress {
+        match self.slots[index] {
+            Slot::SCHEDULED => Progress::NEW,
+            Slot::QUEUED => Progress {
+                status: Status::Queued,
+                ..Progress::NEW
+            },
+            Slot::ON_TIME => Progress {
+                status: Status::Delivered,
+                delivered_ms: self.deliveries[index].due_ms,
+                ..Progress::NEW
+            },
+            slot => self.details[slot.0 as usize],
+        }
+    }
+
+    fn status(&self, index: u32) -> Status {
+        match self.slots[index as usize] {
+            Slot::SCHEDULED => Status::Scheduled,
+            Slot::QUEUED => Status::Queued,
+            Slot::ON_TIME => Status::Delivered,
+            slot => self.details[slot.0 as usize].status,
+        }
+    }
+
+    /// The delivery's [`Progress`], to change: given one first if it had none.
+    fn progress_mut(&mut self, index: u32) -> &mut Progress {
+        let slot = self.slots[index as usize];
+        let at = match slot.detail() {
+            Some(at) => at,
+            None => {
+                let at = self.details.len();
+                assert!(
+                    at < Slot::FIRST_STATE as usize,
+                    "a player holds fewer than 2³² deliveries"
+                );
+                self.details.push(self.progress(index as usize));
+                self.slots[index as usize] = Slot(at as u32);
+                at
+            }
+        };
+        &mut self.details[at]
     }
 
     pub fn now_playing(&self) -> Option<usize> {
@@ -335,7 +400,7 @@ impl Player {
     /// then what waits for it to come online, then what is not due yet (both by due time). A
     /// view for reading: it costs a sort of everything pending.
     pub fn queue(&self) -> Vec<usize> {
-        let status = |i: u32| self.progress[i as usize].status;
+        let status = |i: u32| self.status(i);
         let mut order: Vec<usize> = (self.queues.iter().rev().flatten().copied())
             .filter(|&i| status(i) == Status::Delivered)
             .map(|i| i as usize)
@@ -363,7 +428,8 @@ impl Player {
 
     /// Back to before anything happened, keeping the record.
     fn reset(&mut self) {
-        self.progress.fill(Progress::NEW);
+        self.slots.fill(Slot::SCHEDULED);
+        self.details.clear();
         self.arrivals = (self.deliveries.iter().enumerate())
             .map(|(i, d)| Reverse((d.due_ms, i as u32)))
             .collect();
@@ -387,9 +453,10 @@ impl Player {
         if let Some(i) = self.playing
             && self.play_end_ms(i) <= at_ms
         {
-            let progress = &mut self.progress[i as usize];
+            let repeat = u32::from(self.deliveries[i as usize].repeat);
+            let progress = self.progress_mut(i);
             progress.plays_completed += 1;
-            if progress.plays_completed >= self.deliveries[i as usize].repeat {
+            if progress.plays_completed >= repeat {
                 progress.status = Status::Played;
                 progress.finished_ms = at_ms;
                 self.playing = None;
@@ -403,10 +470,10 @@ impl Player {
         {
             self.next_availability += 1;
             if change.online && !self.online {
-                let progress = &self.progress;
+                let slots = &self.slots;
                 let back = self.waiting.drain().map(|Reverse((_, i))| i);
                 self.batch
-                    .extend(back.filter(|&i| progress[i as usize].status == Status::Queued));
+                    .extend(back.filter(|&i| slots[i as usize] == Slot::QUEUED));
             }
             self.online = change.online;
             self.fail_after_ms = change.fail_after_ms;
@@ -416,14 +483,13 @@ impl Player {
             && due_ms <= at_ms
         {
             self.arrivals.pop();
-            let progress = &mut self.progress[i as usize];
-            if progress.status != Status::Scheduled {
+            if self.slots[i as usize] != Slot::SCHEDULED {
                 continue; // cancelled before it was due
             }
             if self.online {
                 self.batch.push(i);
             } else {
-                progress.status = Status::Queued;
+                self.slots[i as usize] = Slot::QUEUED;
                 let deadline = due_ms.saturating_add(self.fail_after_ms);
                 self.waiting.push(Reverse((deadline, i)));
             }
@@ -433,21 +499,27 @@ impl Player {
             && deadline <= at_ms
         {
             self.waiting.pop();
-            let progress = &mut self.progress[i as usize];
-            if progress.status == Status::Queued {
+            if self.slots[i as usize] == Slot::QUEUED {
+                let progress = self.progress_mut(i);
                 progress.status = Status::Failed;
                 progress.finished_ms = at_ms;
             }
         }
 
         // Everything in the batch shares its delivery time, so insertion order alone ranks it.
-        self.batch.sort_unstable();
-        for i in self.batch.drain(..) {
-            let progress = &mut self.progress[i as usize];
-            progress.status = Status::Delivered;
-            progress.delivered_ms = at_ms;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.sort_unstable();
+        for i in batch.drain(..) {
+            if self.deliveries[i as usize].due_ms == at_ms && self.slots[i as usize].detail().is_none() {
+                self.slots[i as usize] = Slot::ON_TIME;
+            } else {
+                let progress = self.progress_mut(i);
+                progress.status = Status::Delivered;
+                progress.delivered_ms = at_ms;
+            }
             self.queues[self.deliveries[i as usize].priority as usize].push_back(i);
         }
+        self.batch = batch;
 
         while let Some(cancel) = self.cancels.get(self.next_cancel).copied()
             && cancel.at_ms <= at_ms
@@ -461,7 +533,7 @@ impl Player {
             && self.deliveries[i as usize].priority != Priority::Urgent
             && !self.queues[Priority::Urgent as usize].is_empty()
         {
-            let progress = &mut self.progress[i as usize];
+            let progress = self.progress_mut(i);
             progress.status = Status::Delivered;
             progress.interruptions += 1;
             self.queues[self.deliveries[i as usize].priority as usize].push_front(i);
@@ -474,26 +546,23 @@ impl Player {
         }
 
         // Cancellations leave dead entries; off the tops, so next_event_ms names a real change.
-        let progress = &self.progress;
-        drop_while(&mut self.arrivals, |i| {
-            progress[i as usize].status != Status::Scheduled
-        });
-        drop_while(&mut self.waiting, |i| {
-            progress[i as usize].status != Status::Queued
-        });
+        let slots = &self.slots;
+        drop_while(&mut self.arrivals, |i| slots[i as usize] != Slot::SCHEDULED);
+        drop_while(&mut self.waiting, |i| slots[i as usize] != Slot::QUEUED);
     }
 
     fn cancel(&mut self, cancel: Cancel, at_ms: i64) {
-        let deliveries = &self.deliveries[..cancel.before as usize];
-        for (i, delivery) in deliveries.iter().enumerate() {
-            let progress = &mut self.progress[i];
-            if delivery.tag == cancel.tag && !matches!(progress.status, Status::Played | Status::Failed) {
+        for i in 0..cancel.before {
+            if self.deliveries[i as usize].tag == cancel.tag
+                && !matches!(self.status(i), Status::Played | Status::Failed)
+            {
+                let progress = self.progress_mut(i);
                 progress.status = Status::Failed;
                 progress.finished_ms = at_ms;
             }
         }
         if let Some(i) = self.playing
-            && self.progress[i as usize].status == Status::Failed
+            && self.status(i) == Status::Failed
         {
             self.playing = None;
         }
@@ -501,22 +570,25 @@ impl Player {
 
     /// Pops cancelled entries off the front of each priority queue.
     fn drop_dead_fronts(&mut self) {
-        for queue in &mut self.queues {
-            while let Some(&i) = queue.front()
-                && self.progress[i as usize].status != Status::Delivered
+        for p in 0..self.queues.len() {
+            while let Some(&i) = self.queues[p].front()
+                && self.status(i) != Status::Delivered
             {
-                queue.pop_front();
+                self.queues[p].pop_front();
             }
         }
     }
 
     fn start(&mut self, i: u32, at_ms: i64, on_first_start: &mut dyn FnMut(usize, &Delivery, i64)) {
-        let progress = &mut self.progress[i as usize];
+        let progress = self.progress_mut(i);
         progress.status = Status::Playing;
+        let first = progress.first_start_ms == NEVER;
+        if first {
+            progress.first_start_ms = at_ms;
+        }
         self.playing = Some(i);
         self.play_started_ms = at_ms;
-        if progress.first_start_ms == NEVER {
-            progress.first_start_ms = at_ms;
+        if first {
             on_first_start(i as usize, &self.deliveries[i as usize], at_ms);
         }
     }
