@@ -45,11 +45,22 @@ pub struct SendInput {
     pub created_ms: i64,
 }
 
+/// A send as its company keeps it, one per send ever made: 64 bytes, the audio id shared
+/// with the company's other sends of that audio, the destinations in `Company::placements`.
 #[derive(Debug)]
 struct SendRecord {
-    input: SendInput,
-    /// `(player index, delivery index)` per destination.
-    destinations: Box<[(u32, u32)]>,
+    id: Box<str>,
+    audio_id: Arc<str>,
+    due_ms: i64,
+    created_ms: i64,
+    /// Its `(player index, delivery index)` pairs: `placements[first..first + count]`.
+    first: u32,
+    count: u32,
+    repeat: u16,
+    volume: u8,
+    priority: Priority,
+    environment: Environment,
+    scheduled: bool,
 }
 
 #[derive(Debug)]
@@ -70,7 +81,11 @@ struct Company {
     players: Vec<StorePlayer>,
     by_location: HashMap<(i64, Environment), u32>,
     sends: Vec<SendRecord>,
-    stats: HashMap<String, AudioStats>,
+    /// Every send's destinations, one after the other.
+    placements: Vec<(u32, u32)>,
+    /// One copy of each audio id the sends name.
+    audio_ids: HashSet<Arc<str>>,
+    stats: HashMap<Arc<str>, AudioStats>,
     /// The latest instant the players were run to.
     reached_ms: i64,
     /// Whether the company's tenant has webhooks: then what changed is reported as events,
@@ -166,7 +181,7 @@ impl Company {
             rebuilt |= store.player.advance_to(now_ms, |_, delivery, start_ms| {
                 ran.deliveries_started += 1;
                 if let Some(send) = sends.get(delivery.tag as usize) {
-                    count_play(stats, &send.input, location_id, start_ms);
+                    count_play(stats, send, location_id, start_ms);
                 }
             });
         }
@@ -206,13 +221,13 @@ impl Company {
                 for (flag, kind, at_ms) in due {
                     emitted[d] |= flag;
                     let data = DeliveryEvent {
-                        send_id: send.input.id.clone(),
-                        audio_id: send.input.audio_id.clone(),
+                        send_id: send.id.to_string(),
+                        audio_id: send.audio_id.to_string(),
                         external_id: store.location.external_id.clone(),
                         user_id: store.location.user_id,
                         priority: delivery.priority.as_str(),
                         repeat: u32::from(delivery.repeat),
-                        volume: send.input.volume,
+                        volume: send.volume,
                         status: progress.status().as_str(),
                         delivered_at: progress.delivered_ms().map(rfc3339_ms),
                         started_at: progress.first_start_ms().map(rfc3339_ms),
@@ -241,7 +256,7 @@ impl Company {
                     continue;
                 };
                 if let Some(send) = self.sends.get(delivery.tag as usize) {
-                    count_play(&mut self.stats, &send.input, store.location.location_id, start);
+                    count_play(&mut self.stats, send, store.location.location_id, start);
                 }
             }
         }
@@ -255,7 +270,7 @@ impl Company {
             input.due_ms = self.reached_ms;
         }
         let tag = self.sends.len() as u32;
-        let mut placed = Vec::with_capacity(destinations.len());
+        let first = self.placements.len() as u32;
         for location in destinations {
             let p = self.player_index(location, input.environment);
             let d = self.players[p as usize].player.add(Delivery {
@@ -266,17 +281,34 @@ impl Company {
                 repeat: u16::try_from(input.repeat).unwrap_or(u16::MAX),
                 duration_ms: input.duration_ms,
             });
-            placed.push((p, d as u32));
+            self.placements.push((p, d as u32));
         }
+        let audio_id = match self.audio_ids.get(input.audio_id.as_str()) {
+            Some(id) => id.clone(),
+            None => {
+                let id: Arc<str> = input.audio_id.into();
+                self.audio_ids.insert(id.clone());
+                id
+            }
+        };
         self.sends.push(SendRecord {
-            input,
-            destinations: placed.into(),
+            id: input.id.into(),
+            audio_id,
+            due_ms: input.due_ms,
+            created_ms: input.created_ms,
+            first,
+            count: self.placements.len() as u32 - first,
+            repeat: u16::try_from(input.repeat).unwrap_or(u16::MAX),
+            volume: input.volume,
+            priority: input.priority,
+            environment: input.environment,
+            scheduled: input.scheduled,
         });
     }
 }
 
 /// A destination counts once, `repeat` times, when its player first starts it (spec §5).
-fn count_play(stats: &mut HashMap<String, AudioStats>, send: &SendInput, location_id: i64, start_ms: i64) {
+fn count_play(stats: &mut HashMap<Arc<str>, AudioStats>, send: &SendRecord, location_id: i64, start_ms: i64) {
     let entry = stats.entry(send.audio_id.clone()).or_default();
     entry.times_played += i64::from(send.repeat);
     entry.recipients.insert(location_id);
@@ -533,7 +565,7 @@ impl Deliveries {
             .sends
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.input.audio_id == audio_id)
+            .filter(|(_, s)| &*s.audio_id == audio_id)
             .map(|(i, _)| i as u32)
             .collect();
         for store in &mut company.players {
@@ -682,7 +714,7 @@ impl Deliveries {
             for send in company
                 .sends
                 .iter()
-                .filter(|s| only.is_none_or(|id| id == s.input.id))
+                .filter(|s| only.is_none_or(|id| id == &*s.id))
             {
                 out.push(send_view(&company, send, now_ms));
             }
@@ -720,10 +752,10 @@ pub struct DeliveryView {
 fn delivery_view(company: &Company, store: &StorePlayer, index: usize) -> DeliveryView {
     let delivery = store.player.deliveries()[index];
     let progress = store.player.progress(index);
-    let send = company.sends.get(delivery.tag as usize).map(|s| &s.input);
+    let send = company.sends.get(delivery.tag as usize);
     DeliveryView {
-        send_id: send.map(|s| s.id.clone()).unwrap_or_default(),
-        audio_id: send.map(|s| s.audio_id.clone()).unwrap_or_default(),
+        send_id: send.map(|s| s.id.to_string()).unwrap_or_default(),
+        audio_id: send.map(|s| s.audio_id.to_string()).unwrap_or_default(),
         priority: delivery.priority.as_str(),
         repeat: u32::from(delivery.repeat),
         volume: send.map_or(100, |s| s.volume),
@@ -784,9 +816,8 @@ pub struct SendView {
 }
 
 fn send_view(company: &Company, send: &SendRecord, now_ms: i64) -> SendView {
-    let input = &send.input;
-    let destinations: Vec<DestinationView> = send
-        .destinations
+    let placements = &company.placements[send.first as usize..][..send.count as usize];
+    let destinations: Vec<DestinationView> = placements
         .iter()
         .map(|(p, d)| {
             let store = &company.players[*p as usize];
@@ -801,7 +832,7 @@ fn send_view(company: &Company, send: &SendRecord, now_ms: i64) -> SendView {
             }
         })
         .collect();
-    let status = if input.due_ms > now_ms {
+    let status = if send.due_ms > now_ms {
         "scheduled"
     } else if !destinations.is_empty() && destinations.iter().all(|d| d.status == "failed") {
         "failed"
@@ -809,17 +840,94 @@ fn send_view(company: &Company, send: &SendRecord, now_ms: i64) -> SendView {
         "sent"
     };
     SendView {
-        send_id: input.id.clone(),
-        audio_id: input.audio_id.clone(),
-        environment: input.environment,
+        send_id: send.id.to_string(),
+        audio_id: send.audio_id.to_string(),
+        environment: send.environment,
         status,
-        scheduled: input.scheduled,
-        schedule_at: input.scheduled.then(|| rfc3339_ms(input.due_ms)),
-        priority: input.priority.as_str(),
-        repeat: input.repeat,
-        volume: input.volume,
-        created_at: rfc3339_ms(input.created_ms),
-        created_ms: input.created_ms,
+        scheduled: send.scheduled,
+        schedule_at: send.scheduled.then(|| rfc3339_ms(send.due_ms)),
+        priority: send.priority.as_str(),
+        repeat: u32::from(send.repeat),
+        volume: send.volume,
+        created_at: rfc3339_ms(send.created_ms),
+        created_ms: send.created_ms,
         destinations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(id: &str, audio_id: &str, due_ms: i64) -> SendInput {
+        SendInput {
+            id: id.to_owned(),
+            audio_id: audio_id.to_owned(),
+            environment: Environment::Prod,
+            priority: Priority::Normal,
+            repeat: 2,
+            volume: 80,
+            duration_ms: 1_000,
+            scheduled: false,
+            due_ms,
+            created_ms: due_ms,
+        }
+    }
+
+    fn store(location_id: i64) -> Destination {
+        Destination {
+            location_id,
+            external_id: format!("store-{location_id}"),
+            user_id: 100 + location_id,
+        }
+    }
+
+    #[test]
+    fn a_send_record_stays_small_and_shares_its_audio_id() {
+        // Benchmarks keep ~20 000 of them; the destinations live in one array per company.
+        assert!(size_of::<SendRecord>() <= 64);
+
+        let deliveries = Deliveries::default();
+        let stores = [store(1), store(2), store(3)];
+        deliveries.add_send(7, send("snd_a", "aud_x", 0), &stores);
+        deliveries.add_send(7, send("snd_b", "aud_x", 10), &stores[1..]);
+        deliveries.add_send(7, send("snd_c", "aud_y", 20), &stores[..1]);
+        {
+            let shared = deliveries.existing(7).expect("the company has sends");
+            let company = shared.read();
+            assert!(Arc::ptr_eq(
+                &company.sends[0].audio_id,
+                &company.sends[1].audio_id
+            ));
+            assert_eq!(company.audio_ids.len(), 2);
+            assert_eq!(company.placements.len(), 6);
+        }
+
+        // Each send reads back its own destinations, in order.
+        let views = deliveries.sends_view(&[7], 1_500, None);
+        let of = |id: &str| {
+            let view = views
+                .iter()
+                .find(|v| v.send_id == id)
+                .expect("every send is listed");
+            (view.destinations.iter())
+                .map(|d| (d.external_id.as_str(), d.status))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of("snd_a"),
+            [
+                ("store-1", "playing"),
+                ("store-2", "playing"),
+                ("store-3", "playing")
+            ]
+        );
+        assert_eq!(of("snd_b"), [("store-2", "delivered"), ("store-3", "delivered")]);
+        assert_eq!(of("snd_c"), [("store-1", "delivered")]);
+        let b = views
+            .iter()
+            .find(|v| v.send_id == "snd_b")
+            .expect("snd_b is listed");
+        assert_eq!((b.audio_id.as_str(), b.repeat, b.volume), ("aud_x", 2, 80));
     }
 }
