@@ -163,9 +163,78 @@ pub fn rfc3339_ms(ms: i64) -> String {
     from_ms(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// An instant serialized as [`rfc3339_ms`] writes it, from a buffer on the stack: a page of
+/// twenty audio objects then allocates no timestamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rfc3339Ms(pub i64);
+
+impl Rfc3339Ms {
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, or `None` outside years 0–9999 (written with a sign).
+    fn write(self, buf: &mut [u8; 24]) -> Option<&str> {
+        use chrono::{Datelike, Timelike};
+        let at = from_ms(self.0);
+        let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+        let fields = [
+            (0, 4, year),
+            (5, 2, at.month()),
+            (8, 2, at.day()),
+            (11, 2, at.hour()),
+            (14, 2, at.minute()),
+            (17, 2, at.second()),
+            (20, 3, at.timestamp_subsec_millis()),
+        ];
+        *buf = *b"0000-00-00T00:00:00.000Z";
+        for (start, width, mut value) in fields {
+            for digit in buf[start..start + width].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        std::str::from_utf8(buf).ok()
+    }
+}
+
+impl serde::Serialize for Rfc3339Ms {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.write(&mut [0; 24]) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.serialize_str(&rfc3339_ms(self.0)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_from_the_stack_matches_chrono() {
+        let year_9999_end = 253_402_300_799_999;
+        let instants = [
+            0,
+            1,
+            999,
+            1_000,
+            59_999,
+            951_782_400_000,   // 2000-02-29
+            1_767_225_599_999, // 2025-12-31T23:59:59.999
+            1_795_000_123_456,
+            year_9999_end,
+            -1,
+            -62_167_219_200_000, // year 0
+            year_9999_end + 1,   // +10000
+            -62_167_219_200_001, // year -1
+            i64::MAX,
+            i64::MIN,
+        ];
+        for ms in instants
+            .into_iter()
+            .chain((0..2_000).map(|i| i * 7_919_876_543_211))
+        {
+            let json = serde_json::to_string(&Rfc3339Ms(ms)).expect("a string");
+            assert_eq!(json, format!("\"{}\"", rfc3339_ms(ms)), "{ms}");
+        }
+    }
 
     #[test]
     fn a_frozen_clock_stands_still_and_moves_only_when_told() {

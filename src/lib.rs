@@ -78,10 +78,10 @@ impl App {
         control::store::backfill_seeds(&db).await?;
         let libraries = musique::library::Libraries::load(&db).await?;
         let deliveries = musique::deliveries::Deliveries::load(&db).await?;
-        let mut state = AppState::new(config, db, clocks, libraries, deliveries);
+        let catalogue_source = fixtures.catalogue_path.clone();
+        let state = AppState::new(config, db, clocks, libraries, deliveries, catalogue_source);
         state.runtimes.load(&state.db).await?;
         control::webhooks::load(&state).await?;
-        state.catalogue_source = fixtures.catalogue_path.clone();
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));

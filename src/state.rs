@@ -27,8 +27,21 @@ pub type HealthChecks = (i64, [bool; 3]);
 /// A key's limiter and the tenant that owns the key.
 type OwnedLimiter = (String, Arc<KeyLimiter>);
 
+/// Cloned by every extractor and middleware that takes it, several times a request: one
+/// reference count to bump, not one per part.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Inner {
     pub config: Arc<Config>,
     pub db: Db,
     pub clocks: Clocks,
@@ -65,8 +78,9 @@ impl AppState {
         clocks: Clocks,
         musique: Libraries,
         deliveries: Deliveries,
+        catalogue_source: Option<std::path::PathBuf>,
     ) -> AppState {
-        AppState {
+        AppState(Arc::new(Inner {
             runtimes: Arc::new(Runtimes::new(config.journal_cap)),
             config: Arc::new(config),
             db,
@@ -81,8 +95,8 @@ impl AppState {
             uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT)),
             quotas: Arc::default(),
             catalogue: Arc::default(),
-            catalogue_source: None,
-        }
+            catalogue_source,
+        }))
     }
 
     /// The limiter of a key, kept across cache evictions so that a re-verified key does not

@@ -13,7 +13,7 @@ use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::auth::random_alnum;
-use crate::clock::rfc3339_ms;
+use crate::clock::Rfc3339Ms;
 use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, QueryPairs};
@@ -41,7 +41,8 @@ pub struct AudioObject<'a> {
     pub duration: f64,
     pub size: i64,
     pub format: &'static str,
-    pub created_at: String,
+    #[schema(value_type = String)]
+    pub created_at: Rfc3339Ms,
     /// In get and list, not in the upload's answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, required = false)]
@@ -93,7 +94,7 @@ impl<'a> AudioObject<'a> {
             duration: (meta.duration * 1000.0).round() / 1000.0,
             size: meta.size,
             format: "mp3",
-            created_at: rfc3339_ms(meta.created_at_ms),
+            created_at: Rfc3339Ms(meta.created_at_ms),
             description: None,
             category: None,
             stats: None,
@@ -101,9 +102,11 @@ impl<'a> AudioObject<'a> {
     }
 }
 
-/// A JSON body already serialized.
-fn json_bytes(value: &impl Serialize) -> Result<Response> {
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.into()))?;
+/// A JSON body already serialized, into a buffer of about its size (an audio object is
+/// ~400 bytes) so that a page is not copied over as the buffer doubles.
+fn json_bytes(value: &impl Serialize, objects: usize) -> Result<Response> {
+    let mut bytes = Vec::with_capacity(256 + 512 * objects);
+    serde_json::to_writer(&mut bytes, value).map_err(|e| Error::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
@@ -189,7 +192,7 @@ pub async fn list(
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
             state.musique.page(key, page, limit, |rows, total| {
                 let total_pages = (total + limit - 1) / limit;
-                json_bytes(&AudioList {
+                let list = AudioList {
                     audio: rows
                         .iter()
                         .map(|meta| AudioObject::with_stats(meta, stats(&meta.id), &base))
@@ -201,7 +204,8 @@ pub async fn list(
                         total_pages,
                         has_more: page < total_pages,
                     },
-                })
+                };
+                json_bytes(&list, rows.len())
             })
         })
 }
@@ -228,7 +232,7 @@ pub async fn get(
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
             state.musique.get(key, &id, |meta| {
-                json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base))
+                json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base), 1)
             })
         })
         .unwrap_or(Err(Error::AudioNotFound(id)))
@@ -394,7 +398,7 @@ pub async fn upload(
         created_at_ms,
     };
     let meta = store::insert_audio(&state.db, &state.musique, Library::from(&*caller), new).await?;
-    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state)))
+    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state)), 1)
 }
 
 /// The file name without its extension, or a neutral name when the client sent none.
