@@ -7,6 +7,7 @@
 # e.g. a build of the base commit in a second worktree against target/release/soundcheck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/setup.sh
 ROUNDS=${ROUNDS:-3}
 D=${D:-5s}
 declare -A BIN=([A]=$1 [B]=$2) PORTS=([A]=${PORT_A:-18473} [B]=${PORT_B:-18474}) PID TOK AUD
@@ -16,13 +17,9 @@ trap cleanup EXIT
 for k in A B; do
   RUST_LOG=warn "${BIN[$k]}" --db "$WORK/$k.db" --addr "127.0.0.1:${PORTS[$k]}" >/dev/null 2>&1 &
   PID[$k]=$!
-  for _ in $(seq 200); do curl -fs -o /dev/null -H "X-API-Key: msk_prod_1234567890abcdef" "http://127.0.0.1:${PORTS[$k]}/api/v1/integration/health" && break; sleep 0.05; done
-  TOK[$k]=$("${BIN[$k]}" keys create --api musique --company bench --db "$WORK/$k.db" \
-    --external-ids b01,b02,b03,b04,b05,b06,b07,b08,b09,b10 --limits 1000000000/1000000000/1000000000 | tail -1)
-  for _ in $(seq 20); do
-    AUD[$k]=$(curl -fs -H "X-API-Key: ${TOK[$k]}" -F "file=@tests/fixtures/tone_1s.mp3" \
-      "http://127.0.0.1:${PORTS[$k]}/api/v1/integration/audio" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  done
+  wait_ready "${PORTS[$k]}"
+  TOK[$k]=$(bench_key "${BIN[$k]}" "$WORK/$k.db")
+  AUD[$k]=$(bench_library "${PORTS[$k]}" "${TOK[$k]}")
 done
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks
 rate() { # pid, then wrk arguments

@@ -5,6 +5,7 @@
 #   bash bench/rss.sh [BINARY]        (DURATION=10s by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/setup.sh
 DURATION=${DURATION:-10s}
 PORT=${PORT:-18183}
 BIN=${1:-target/release/soundcheck}
@@ -15,7 +16,7 @@ trap cleanup EXIT
 
 RUST_LOG=warn "$BIN" --db "$WORK/bench.db" --addr "127.0.0.1:$PORT" >/dev/null 2>&1 &
 SERVER=$!
-for _ in $(seq 200); do curl -fs -o /dev/null -H "X-API-Key: msk_prod_1234567890abcdef" "http://127.0.0.1:$PORT/api/v1/integration/health" && break; sleep 0.05; done
+wait_ready "$PORT"
 sleep 1 # the catalogue indexes in the background
 status() { # label
   awk -v l="$1" '/^(VmRSS|VmHWM|RssAnon|RssFile):/{v[$1]=sprintf("%6.1f", $2/1024)}
@@ -23,13 +24,10 @@ status() { # label
     "/proc/$SERVER/status"
 }
 status "started"
-TOKEN=$("$BIN" keys create --api musique --company bench --db "$WORK/bench.db" \
-  --external-ids b01,b02,b03,b04,b05,b06,b07,b08,b09,b10 --limits 1000000000/1000000000/1000000000 | tail -1)
+TOKEN=$(bench_key "$BIN" "$WORK/bench.db")
+AUDIO=$(bench_library "$PORT" "$TOKEN")
 H="X-API-Key: $TOKEN"
 BASE="http://127.0.0.1:$PORT/api/v1/integration"
-for i in $(seq 20); do
-  AUDIO=$(curl -fs -H "$H" -F "file=@tests/fixtures/tone_1s.mp3" "$BASE/audio" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-done
 status "20 uploads (key verified)"
 load() { wrk -t2 -c64 -d"$DURATION" "$@" | awk '/Requests\/sec/{printf "  %s req/s\n", $2}'; }
 load -H "$H" "$BASE/health"; status "GET /health"

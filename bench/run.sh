@@ -5,6 +5,7 @@
 #   bash bench/run.sh            (DURATION=10s by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/setup.sh
 DURATION=${DURATION:-10s}
 PORT=${PORT:-18181}
 HELLO_PORT=${HELLO_PORT:-18182}
@@ -24,16 +25,11 @@ python3 bench/startup.py "$BIN" "$WORK/startup.db" "$PORT" 7
 
 RUST_LOG=warn "$BIN" --db "$WORK/bench.db" --addr "127.0.0.1:$PORT" >/dev/null 2>&1 &
 SERVER=$!
-for _ in $(seq 200); do curl -fs -o /dev/null -H "X-API-Key: msk_prod_1234567890abcdef" "http://127.0.0.1:$PORT/api/v1/integration/health" && break; sleep 0.05; done
-
-# A key whose limits are raised out of the way; the limiter still runs on every request.
-TOKEN=$("$BIN" keys create --api musique --company bench --db "$WORK/bench.db" \
-  --external-ids b01,b02,b03,b04,b05,b06,b07,b08,b09,b10 --limits 1000000000/1000000000/1000000000 | tail -1)
+wait_ready "$PORT"
+TOKEN=$(bench_key "$BIN" "$WORK/bench.db")
+AUDIO=$(bench_library "$PORT" "$TOKEN")
 H="X-API-Key: $TOKEN"
 BASE="http://127.0.0.1:$PORT/api/v1/integration"
-for i in $(seq 20); do
-  AUDIO=$(curl -fs -H "$H" -F "file=@tests/fixtures/tone_1s.mp3" "$BASE/audio" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-done
 
 run() { # name, then wrk arguments
   local name=$1; shift
