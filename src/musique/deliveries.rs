@@ -271,14 +271,15 @@ impl Company {
         }
         let tag = self.sends.len() as u32;
         let first = self.placements.len() as u32;
+        // Sends repeat 1–10 times (validated); the players and the record keep a `u16`.
+        let repeat = u16::try_from(input.repeat).unwrap_or(u16::MAX);
         for location in destinations {
             let p = self.player_index(location, input.environment);
             let d = self.players[p as usize].player.add(Delivery {
                 tag,
                 due_ms: input.due_ms,
                 priority: input.priority,
-                // Sends repeat 1–10 times (validated); the player keeps a `u16`.
-                repeat: u16::try_from(input.repeat).unwrap_or(u16::MAX),
+                repeat,
                 duration_ms: input.duration_ms,
             });
             self.placements.push((p, d as u32));
@@ -298,7 +299,7 @@ impl Company {
             created_ms: input.created_ms,
             first,
             count: self.placements.len() as u32 - first,
-            repeat: u16::try_from(input.repeat).unwrap_or(u16::MAX),
+            repeat,
             volume: input.volume,
             priority: input.priority,
             environment: input.environment,
