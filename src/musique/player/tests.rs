@@ -602,21 +602,25 @@ fn dropping_finished_deliveries_changes_nothing_that_follows() {
             }
             player
         };
-        let mut whole = recorded(true);
-        s.cancels
-            .iter()
-            .for_each(|&(tag, at_ms)| whole.cancel_tag(tag, at_ms));
+        // Cancellations recorded after the first half: they cover those deliveries only.
+        let with_cancels = || {
+            let mut player = recorded(false);
+            let (first, second) = s.deliveries.split_at(count / 2);
+            first.iter().for_each(|d| drop(player.add(*d)));
+            s.cancels
+                .iter()
+                .for_each(|&(tag, at_ms)| player.cancel_tag(tag, at_ms));
+            second.iter().for_each(|d| drop(player.add(*d)));
+            player
+        };
+        let mut whole = with_cancels();
         let mut whole_starts = advance(&mut whole, END);
         whole_starts.sort_unstable();
         let expected = all_progress(&whole);
 
         // Everything recorded up front, stepped, compacted now and then (cancellations waiting
         // across a compaction keep to the deliveries they were recorded before).
-        let mut stepped = recorded(true);
-        s.cancels
-            .iter()
-            .for_each(|&(tag, at_ms)| stepped.cancel_tag(tag, at_ms));
-        let mut stepped = Compacting::new(stepped, count);
+        let mut stepped = Compacting::new(with_cancels(), count);
         let mut now_ms = 0;
         while now_ms < END {
             stepped.advance(now_ms);
