@@ -77,7 +77,7 @@ impl App {
 
         control::store::backfill_seeds(&db).await?;
         let libraries = musique::library::Libraries::load(&db).await?;
-        let deliveries = musique::deliveries::Deliveries::load(&db).await?;
+        let deliveries = musique::deliveries::Deliveries::load(&db, &clocks).await?;
         let catalogue_source = fixtures.catalogue_path.clone();
         let state = AppState::new(config, db, clocks, libraries, deliveries, catalogue_source);
         state.runtimes.load(&state.db).await?;
@@ -86,6 +86,11 @@ impl App {
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
         tokio::spawn(control::webhooks::run(state.clone(), background.clone()));
+        tokio::spawn(musique::deliveries::write_behind(
+            state.deliveries.clone(),
+            state.db.clone(),
+            background.clone(),
+        ));
         // The catalogue is seeded (first start only) and indexed in the background, so
         // start-up does not wait for it; a MusicArk request that comes first waits for it.
         let warm = state.clone();
@@ -115,6 +120,10 @@ impl App {
         // Counts taken since the last write-behind are kept across the restart.
         if let Err(err) = self.state.quotas.flush(&self.state.db).await {
             tracing::error!(error = %err, "could not write the last quota counts");
+        }
+        // Not needed for correctness (a start replays the sends), but the next start is quicker.
+        if let Err(err) = self.state.deliveries.write_behind(&self.state.db, true).await {
+            tracing::error!(error = %err, "could not write the last finished deliveries");
         }
         self.state.db.close().await;
         Ok(result?)

@@ -441,7 +441,10 @@ impl Player {
         self.next_cancel = 0;
         for cancel in &mut self.cancels {
             let before = cancel.before as usize;
-            cancel.before = (0..before).rev().find_map(|i| moved(i as u32)).map_or(0, |n| n + 1);
+            cancel.before = (0..before)
+                .rev()
+                .find_map(|i| moved(i as u32))
+                .map_or(0, |n| n + 1);
         }
         self.finished = (0..kept as u32)
             .filter(|&i| matches!(self.status(i), Status::Played | Status::Failed))
@@ -546,7 +549,11 @@ impl Player {
 
     /// At or after the instant reached, once sealed: there is no history to rewrite.
     fn not_before_reached(&self, at_ms: i64) -> i64 {
-        if self.sealed { at_ms.max(self.reached) } else { at_ms }
+        if self.sealed {
+            at_ms.max(self.reached)
+        } else {
+            at_ms
+        }
     }
 
     /// Back to before anything happened, keeping the record.

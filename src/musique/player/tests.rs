@@ -579,7 +579,9 @@ impl Compacting {
             assert!(all[*o].is_none(), "delivery {o} both dropped and held");
             all[*o] = Some(self.player.progress(i));
         }
-        all.into_iter().map(|p| p.expect("every delivery is accounted for")).collect()
+        all.into_iter()
+            .map(|p| p.expect("every delivery is accounted for"))
+            .collect()
     }
 }
 
@@ -624,10 +626,17 @@ fn dropping_finished_deliveries_changes_nothing_that_follows() {
         let mut now_ms = 0;
         while now_ms < END {
             stepped.advance(now_ms);
-            assert_eq!(stepped.player.finished(), finished_count(&stepped.player), "seed {seed}");
+            assert_eq!(
+                stepped.player.finished(),
+                finished_count(&stepped.player),
+                "seed {seed}"
+            );
             if rng.below(3) == 0 {
                 stepped.compact(rng.below(2) == 0);
-                assert!(stepped.player.next_event_ms() > now_ms, "seed {seed}: an event was lost");
+                assert!(
+                    stepped.player.next_event_ms() > now_ms,
+                    "seed {seed}: an event was lost"
+                );
             }
             now_ms += 1 + rng.below(1_500) as i64;
         }
@@ -713,6 +722,10 @@ fn retagging_renames_deliveries_and_forgets_cancellations_of_gone_tags() {
         [1, 2]
     );
     advance(&mut player, 30_000);
-    assert_eq!(player.progress(1).status(), Status::Played, "due before its cancellation");
+    assert_eq!(
+        player.progress(1).status(),
+        Status::Played,
+        "due before its cancellation"
+    );
     assert_eq!(player.cancels.len(), 1);
 }
