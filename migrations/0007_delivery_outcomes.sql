@@ -23,3 +23,6 @@ CREATE INDEX delivery_outcomes_history
 
 -- A tenant's sends, newest first, paged by (created_at_ms, rowid); also its reset's delete.
 CREATE INDEX sends_tenant_created ON sends (tenant_id, created_at_ms);
+
+-- A tenant's outbox, oldest first, paged by seq.
+CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, seq);

@@ -17,7 +17,7 @@ use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::musique::deliveries::{
     self, DEFAULT_FAIL_AFTER_MS, Destination, HistoryItem, PlayerView, SendView,
 };
-use crate::musique::store::{self as musique_store, SendFilter, SendRow};
+use crate::musique::store::{self as musique_store, SendRow};
 use crate::state::AppState;
 
 /// Ours: an offline player fails a delivery after at most a week.
@@ -236,15 +236,12 @@ pub async fn sends(
     let tenant = existing(&state, &tenant).await?;
     let page = Page::of(&query, "sends", 2)?;
     let after = page.number(0)?.zip(page.number(1)?);
-    let filter = SendFilter {
-        audio_id: query.get("audioId"),
-        send_id: None,
-    };
+    let audio_id = query.get("audioId");
     let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
     let _settled = state.deliveries.reading().await;
-    let total = musique_store::count_sends(&state.db, &tenant, filter).await?;
-    let mut rows = musique_store::sends_page(&state.db, &tenant, filter, after, page.limit + 1).await?;
+    let total = musique_store::count_sends(&state.db, &tenant, audio_id).await?;
+    let mut rows = musique_store::sends_page(&state.db, &tenant, audio_id, after, page.limit + 1).await?;
     let next_cursor = page::next(&mut rows, page.limit, |r: &SendRow| {
         cursor("sends", &[&r.created_at_ms, &r.seq])
     });
@@ -298,13 +295,9 @@ pub async fn send(
     let tenant = existing(&state, &tenant).await?;
     let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
-    let filter = SendFilter {
-        audio_id: None,
-        send_id: Some(&send_id),
-    };
     let _settled = state.deliveries.reading().await;
-    let rows = musique_store::sends_page(&state.db, &tenant, filter, None, 1).await?;
-    send_views(&state, &companies, now_ms, rows)
+    let rows = musique_store::send_row(&state.db, &tenant, &send_id).await?;
+    send_views(&state, &companies, now_ms, rows.into_iter().collect())
         .await?
         .into_iter()
         .next()

@@ -371,19 +371,12 @@ pub struct SendRow {
     pub created_at_ms: i64,
 }
 
-/// Which of a tenant's sends a page shows.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SendFilter<'a> {
-    pub audio_id: Option<&'a str>,
-    pub send_id: Option<&'a str>,
-}
-
-/// The tenant's sends, newest first (by creation, then by the order they were written), after
-/// `after = (created_at_ms, seq)`.
+/// The tenant's sends (of one audio, or all), newest first by creation, then by the order
+/// they were written, after `after = (created_at_ms, seq)`.
 pub async fn sends_page(
     db: &Db,
     tenant: &str,
-    filter: SendFilter<'_>,
+    audio_id: Option<&str>,
     after: Option<(i64, i64)>,
     limit: usize,
 ) -> sqlx::Result<Vec<SendRow>> {
@@ -392,13 +385,12 @@ pub async fn sends_page(
         "SELECT s.rowid AS seq, s.id, s.audio_id, a.environment, s.priority, s.repeat, s.volume,
                 s.scheduled, s.due_at_ms, s.created_at_ms
          FROM sends s JOIN audio a ON a.id = s.audio_id
-         WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.audio_id = ?2) AND (?3 IS NULL OR s.id = ?3)
-           AND (s.created_at_ms, s.rowid) < (?4, ?5)
-         ORDER BY s.created_at_ms DESC, s.rowid DESC LIMIT ?6",
+         WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.audio_id = ?2)
+           AND (s.created_at_ms, s.rowid) < (?3, ?4)
+         ORDER BY s.created_at_ms DESC, s.rowid DESC LIMIT ?5",
     )
     .bind(tenant)
-    .bind(filter.audio_id)
-    .bind(filter.send_id)
+    .bind(audio_id)
     .bind(created)
     .bind(seq)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -406,16 +398,25 @@ pub async fn sends_page(
     .await
 }
 
-pub async fn count_sends(db: &Db, tenant: &str, filter: SendFilter<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sends
-         WHERE tenant_id = ?1 AND (?2 IS NULL OR audio_id = ?2) AND (?3 IS NULL OR id = ?3)",
+/// One of the tenant's sends.
+pub async fn send_row(db: &Db, tenant: &str, send_id: &str) -> sqlx::Result<Option<SendRow>> {
+    sqlx::query_as(
+        "SELECT s.rowid AS seq, s.id, s.audio_id, a.environment, s.priority, s.repeat, s.volume,
+                s.scheduled, s.due_at_ms, s.created_at_ms
+         FROM sends s JOIN audio a ON a.id = s.audio_id WHERE s.id = ? AND s.tenant_id = ?",
     )
+    .bind(send_id)
     .bind(tenant)
-    .bind(filter.audio_id)
-    .bind(filter.send_id)
-    .fetch_one(&db.read)
+    .fetch_optional(&db.read)
     .await
+}
+
+pub async fn count_sends(db: &Db, tenant: &str, audio_id: Option<&str>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sends WHERE tenant_id = ?1 AND (?2 IS NULL OR audio_id = ?2)")
+        .bind(tenant)
+        .bind(audio_id)
+        .fetch_one(&db.read)
+        .await
 }
 
 /// A send's destination with its stored outcome, if it finished and left memory.
