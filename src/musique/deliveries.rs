@@ -405,14 +405,17 @@ impl Company {
     /// Up to `max` finished deliveries, in send order, to write and then drop; the company
     /// is sealed first (`None` while it cannot be).
     fn take_finished(&mut self, max: usize) -> Option<Batch> {
-        if !self.seal() {
-            return None;
-        }
         let mut batch = Batch {
             generation: self.generation,
             picks: Vec::new(),
             rows: Vec::new(),
         };
+        if self.counts().0 == 0 {
+            return Some(batch);
+        }
+        if !self.seal() {
+            return None;
+        }
         'sends: for send in &self.sends {
             for &(p, d) in &self.placements[send.first as usize..][..send.count as usize] {
                 if batch.picks.len() == max {
@@ -497,7 +500,7 @@ impl Company {
     }
 
     /// The held destinations rebuilt as unfinished whose outcome SQLite still has (the clock
-    /// was moved back past them): to delete there. Clears every [`STORED`] flag.
+    /// was moved back past them): to delete there. Clears their [`STORED`] flags.
     fn take_stale(&mut self) -> Vec<(Box<str>, i64)> {
         let mut stale = Vec::new();
         for send in &self.sends {
@@ -515,6 +518,17 @@ impl Company {
 
     fn player_of(&self, p: u32) -> &StorePlayer {
         &self.players[(p & !STORED) as usize]
+    }
+
+    /// Whether delivery `d` of player `p` has its outcome in SQLite already (it was rebuilt
+    /// at start, behind where the players had been).
+    fn is_stored(&self, p: u32, d: usize) -> bool {
+        let tag = self.players[p as usize].player.deliveries()[d].tag;
+        self.sends.get(tag as usize).is_some_and(|send| {
+            self.placements[send.first as usize..][..send.count as usize]
+                .iter()
+                .any(|&(q, e)| q == p | STORED && e as usize == d)
+        })
     }
 }
 
@@ -687,19 +701,27 @@ async fn retire_all(db: &Db, company: &mut Company) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Why players are rebuilt from SQLite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rebuild {
+    /// At start: up to the latest instant anything was recorded at (a send made, an
+    /// availability change), which the players had reached before the restart; whoever reads
+    /// next takes them on from there, on the clock as it then is. Outcomes stored for what is
+    /// still unfinished there are kept: the players get there again.
+    Start,
+    /// The clock went back: up to it. Outcomes stored for what is unfinished again go.
+    Rewind,
+}
+
 /// Rebuilds players from SQLite (every company, or `only` one), each to `now_of(company)` at
 /// the latest, with bounded memory: sends are replayed in the order they were made, the
 /// players run as far as is safe before each (up to just before the earliest due time of the
 /// sends still to come), and what finishes is written and dropped on the way. Outcomes SQLite
-/// already holds are kept as they are; those of deliveries that are unfinished again (the clock
-/// went back) are deleted.
-///
-/// The players never run past the latest instant anything was recorded at (a send made, an
-/// availability change), which they had reached before: whoever reads next takes them on from
-/// there, on the clock as it then is.
+/// already holds are kept as they are.
 async fn replay(
     db: &Db,
     only: Option<i64>,
+    why: Rebuild,
     now_of: &(dyn Fn(i64) -> i64 + Sync),
 ) -> sqlx::Result<HashMap<i64, Company>> {
     let mut companies: HashMap<i64, Company> = HashMap::new();
@@ -752,7 +774,10 @@ async fn replay(
             due[i] = due[i].min(due[i + 1]);
         }
     }
-    let limit = |company: i64| now_of(company).min(recorded.get(&company).copied().unwrap_or(i64::MIN));
+    let limit = |company: i64| match why {
+        Rebuild::Start => now_of(company).min(recorded.get(&company).copied().unwrap_or(i64::MIN)),
+        Rebuild::Rewind => now_of(company),
+    };
 
     let mut next: HashMap<i64, usize> = HashMap::new();
     let mut after = i64::MIN;
@@ -831,7 +856,9 @@ async fn replay(
             company.advance(until);
         }
         retire_all(db, company).await?;
-        store::forget_outcomes(db, &company.take_stale()).await?;
+        if why == Rebuild::Rewind {
+            store::forget_outcomes(db, &company.take_stale()).await?;
+        }
     }
     Ok(companies)
 }
@@ -849,7 +876,7 @@ impl Deliveries {
                 .get(&company)
                 .map_or_else(real_now_ms, |t| clocks.get(t).now_ms())
         };
-        let companies = replay(db, None, &now_of).await?;
+        let companies = replay(db, None, Rebuild::Start, &now_of).await?;
         let deliveries = Deliveries::default();
         *deliveries.companies.write().unwrap_or_else(|e| e.into_inner()) = companies
             .into_iter()
@@ -1067,7 +1094,7 @@ impl Deliveries {
     async fn reload(&self, db: &Db, shared: &Arc<Shared>, now_ms: i64) -> sqlx::Result<()> {
         let _no_sends = shared.gate.clone().write_owned().await;
         let _no_views = self.settled.write().await;
-        let mut rebuilt = replay(db, Some(shared.company_id), &|_| now_ms)
+        let mut rebuilt = replay(db, Some(shared.company_id), Rebuild::Rewind, &|_| now_ms)
             .await?
             .remove(&shared.company_id)
             .unwrap_or_default();
@@ -1194,10 +1221,11 @@ impl Deliveries {
             let tag = store.player.deliveries()[i].tag as usize;
             company.sends.get(tag).map_or("", |s| &*s.id)
         };
+        // Those whose outcome SQLite has are read from there.
         let mut history: Vec<(i64, &str, usize)> = (0..store.player.deliveries().len())
             .filter_map(|i| {
                 let progress = store.player.progress(i);
-                matches!(progress.status(), Status::Played | Status::Failed)
+                (matches!(progress.status(), Status::Played | Status::Failed) && !company.is_stored(*p, i))
                     .then(|| (progress.finished_ms().unwrap_or(i64::MIN), send_id(i), i))
             })
             .filter(|(at, id, _)| before.is_none_or(|b| (*at, *id) < b))

@@ -4,6 +4,8 @@ mod access;
 mod clock;
 mod faults;
 mod journal;
+mod paging;
 mod players;
+mod settled;
 mod tenants;
 mod webhooks;
