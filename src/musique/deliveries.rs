@@ -35,6 +35,8 @@ const SKEW_MS: i64 = 5_000;
 pub const WRITE_BEHIND_EVERY: Duration = Duration::from_millis(200);
 /// The most outcomes one write-behind transaction takes: a few milliseconds of the writer.
 const BATCH: usize = 8_192;
+/// Instants a clock move simulates (all players together) before what finished is written.
+const SLICE: usize = 65_536;
 /// Sends read from SQLite at a time while the players are rebuilt.
 const REPLAY_CHUNK: i64 = 1_000;
 /// A placement's flag, while the players are rebuilt from SQLite: the outcome is stored.
@@ -176,13 +178,15 @@ pub struct Outcome {
     pub interruptions: u32,
 }
 
-/// Finished deliveries taken from one company: written, then dropped.
+/// Finished deliveries taken from one company, to write.
 #[derive(Debug)]
 struct Batch {
     generation: u64,
-    /// `(player, delivery)` of each one, written or (already stored) not.
-    picks: Vec<(u32, u32)>,
+    /// Where each one is in `Company::placements`.
+    picks: Vec<usize>,
     rows: Vec<Outcome>,
+    /// Where the next batch starts looking.
+    next: usize,
 }
 
 /// One held destination of a send, for a view that reads the rest from SQLite.
@@ -240,15 +244,21 @@ impl Company {
 
     /// Runs every player up to `now_ms`, counting what starts.
     fn advance(&mut self, now_ms: i64) -> Ran {
+        self.advance_some(now_ms, usize::MAX).0
+    }
+
+    /// [`Company::advance`], each sealed player simulating at most `instants` instants; and
+    /// whether every player reached `now_ms`.
+    fn advance_some(&mut self, now_ms: i64, instants: usize) -> (Ran, bool) {
         // Concurrent requests read the clock in one order and get here in another: a reading
         // a little behind is already done. Further behind, the clock was moved back: history
         // is rebuilt, unless finished deliveries have left memory (a reload does it then).
         if now_ms < self.reached_ms && (self.sealed || now_ms >= self.reached_ms - SKEW_MS) {
-            return Ran::default();
+            return (Ran::default(), true);
         }
         self.reached_ms = now_ms;
         let mut ran = Ran::default();
-        let mut rebuilt = false;
+        let (mut rebuilt, mut done) = (false, true);
         let Company {
             players,
             sends,
@@ -257,17 +267,21 @@ impl Company {
         } = self;
         for store in players.iter_mut() {
             let location_id = store.location.location_id;
-            rebuilt |= store.player.advance_to(now_ms, |_, delivery, start_ms| {
-                ran.deliveries_started += 1;
-                if let Some(send) = sends.get(delivery.tag as usize) {
-                    count_play(stats, send, location_id, start_ms);
-                }
-            });
+            let (again, reached) = store
+                .player
+                .advance_some(now_ms, instants, |_, delivery, start_ms| {
+                    ran.deliveries_started += 1;
+                    if let Some(send) = sends.get(delivery.tag as usize) {
+                        count_play(stats, send, location_id, start_ms);
+                    }
+                });
+            rebuilt |= again;
+            done &= reached;
         }
         if rebuilt {
             self.recount();
         }
-        ran
+        (ran, done)
     }
 
     /// The milestones reached since the last call, in the order they happened.
@@ -402,13 +416,14 @@ impl Company {
         true
     }
 
-    /// Up to `max` finished deliveries, in send order, to write and then drop; the company
-    /// is sealed first (`None` while it cannot be).
-    fn take_finished(&mut self, max: usize) -> Option<Batch> {
+    /// Up to `max` finished deliveries not yet in SQLite, in send order from placement `from`
+    /// on, to write; the company is sealed first (`None` while it cannot be).
+    fn take_finished(&mut self, max: usize, from: usize) -> Option<Batch> {
         let mut batch = Batch {
             generation: self.generation,
             picks: Vec::new(),
             rows: Vec::new(),
+            next: self.placements.len(),
         };
         if self.counts().0 == 0 {
             return Some(batch);
@@ -416,35 +431,65 @@ impl Company {
         if !self.seal() {
             return None;
         }
-        'sends: for send in &self.sends {
-            for &(p, d) in &self.placements[send.first as usize..][..send.count as usize] {
+        let start = self
+            .sends
+            .partition_point(|s| (s.first + s.count) as usize <= from);
+        'sends: for send in &self.sends[start..] {
+            let range = send.first as usize..(send.first + send.count) as usize;
+            for at in range.start.max(from)..range.end {
                 if batch.picks.len() == max {
+                    batch.next = at;
                     break 'sends;
                 }
-                let store = &self.players[(p & !STORED) as usize];
+                let (p, d) = self.placements[at];
+                if p & STORED != 0 {
+                    continue;
+                }
+                let store = &self.players[p as usize];
                 let progress = store.player.progress(d as usize);
                 let (Status::Played | Status::Failed, Some(finished_ms)) =
                     (progress.status(), progress.finished_ms())
                 else {
                     continue;
                 };
-                batch.picks.push((p & !STORED, d));
-                if p & STORED == 0 {
-                    batch.rows.push(Outcome {
-                        send_id: send.id.clone(),
-                        location_id: store.location.location_id,
-                        environment: send.environment,
-                        status: progress.status(),
-                        delivered_ms: progress.delivered_ms(),
-                        started_ms: progress.first_start_ms(),
-                        finished_ms,
-                        plays_completed: progress.plays_completed(),
-                        interruptions: progress.interruptions(),
-                    });
-                }
+                batch.picks.push(at);
+                batch.rows.push(Outcome {
+                    send_id: send.id.clone(),
+                    location_id: store.location.location_id,
+                    environment: send.environment,
+                    status: progress.status(),
+                    delivered_ms: progress.delivered_ms(),
+                    started_ms: progress.first_start_ms(),
+                    finished_ms,
+                    plays_completed: progress.plays_completed(),
+                    interruptions: progress.interruptions(),
+                });
             }
         }
         Some(batch)
+    }
+
+    /// The picked deliveries' outcomes are in SQLite now: views read them from there.
+    fn mark_stored(&mut self, picks: &[usize]) {
+        for &at in picks {
+            self.placements[at].0 |= STORED;
+        }
+    }
+
+    /// Drops every finished delivery whose outcome is in SQLite, and the sends left with none.
+    fn retire_stored(&mut self) {
+        let picks: Vec<(u32, u32)> = (self.placements.iter())
+            .filter(|&&(p, d)| {
+                p & STORED != 0 && {
+                    let status = self.player_of(p).player.progress(d as usize).status();
+                    matches!(status, Status::Played | Status::Failed)
+                }
+            })
+            .map(|&(p, d)| (p & !STORED, d))
+            .collect();
+        if !picks.is_empty() {
+            self.retire(&picks);
+        }
     }
 
     /// Drops the picked deliveries (their outcomes are in SQLite), and the sends left with
@@ -578,11 +623,15 @@ impl Shared {
     }
 
     fn advance(&self, now_ms: i64, sink: &Mutex<Vec<Event>>) -> Ran {
+        self.advance_some(now_ms, usize::MAX, sink).0
+    }
+
+    fn advance_some(&self, now_ms: i64, instants: usize, sink: &Mutex<Vec<Event>>) -> (Ran, bool) {
         if now_ms < self.next_event_ms.load(Ordering::Acquire) {
-            return Ran::default();
+            return (Ran::default(), true);
         }
         let mut company = self.write();
-        let ran = company.advance(now_ms);
+        let (ran, done) = company.advance_some(now_ms, instants);
         if company.watched {
             let events = company.milestones(self.company_id);
             if !events.is_empty() {
@@ -590,7 +639,7 @@ impl Shared {
             }
         }
         self.settle(&company);
-        ran
+        (ran, done)
     }
 
     fn settle(&self, company: &Company) {
@@ -686,18 +735,22 @@ async fn destinations_of(db: &Db, sends: &[StoredSend]) -> sqlx::Result<Vec<Stor
         ids.push_bind(&send.id);
     }
     query.push(") ORDER BY d.rowid");
-    query.build_query_as().fetch_all(&db.read).await
+    query.build_query_as().persistent(false).fetch_all(&db.read).await
 }
 
-/// Writes what finished and drops it, until nothing is finished (while rebuilding).
+/// Writes what finished, a batch per transaction, and drops it with what was stored already
+/// (while rebuilding: nobody else sees the company).
 async fn retire_all(db: &Db, company: &mut Company) -> sqlx::Result<()> {
-    while let Some(batch) = company.take_finished(BATCH) {
+    let mut from = 0;
+    while let Some(batch) = company.take_finished(BATCH, from) {
         if batch.picks.is_empty() {
             break;
         }
         store::write_outcomes(db, &batch.rows).await?;
-        company.retire(&batch.picks);
+        company.mark_stored(&batch.picks);
+        from = batch.next;
     }
+    company.retire_stored();
     Ok(())
 }
 
@@ -1084,7 +1137,19 @@ impl Deliveries {
                 if back {
                     self.reload(db, &shared, now_ms).await?;
                 }
-                ran.deliveries_started += shared.advance(now_ms, &self.events).deliveries_started;
+                // A long jump finishes many deliveries: a slice at a time, each slice's written
+                // and dropped before the next, so that they do not pile up in memory.
+                let players = shared.read().players.len().max(1);
+                let instants = (SLICE / players).max(256);
+                loop {
+                    let (part, done) = shared.advance_some(now_ms, instants, &self.events);
+                    ran.deliveries_started += part.deliveries_started;
+                    if done {
+                        break;
+                    }
+                    let _one_round = self.writing.lock().await;
+                    self.settle_company(db, &shared).await?;
+                }
             }
         }
         Ok(ran)
@@ -1111,34 +1176,49 @@ impl Deliveries {
         Ok(())
     }
 
-    /// One round of the write-behind: from each company with finished deliveries (`all`, or
-    /// at least a quarter of what it holds), batches of outcomes are written to SQLite in one
-    /// transaction each and dropped from memory. Returns how many were written.
+    /// One round of the write-behind: each company with finished deliveries (`all`, or at
+    /// least a quarter of what it holds) has them written to SQLite, a batch per transaction,
+    /// and dropped from memory. Returns how many were written.
     pub async fn write_behind(&self, db: &Db, all: bool) -> sqlx::Result<usize> {
         let _one_round = self.writing.lock().await;
         let mut written = 0;
         for shared in self.all() {
-            while shared.due(all) {
-                let Some(batch) = shared.write().take_finished(BATCH) else {
-                    break;
-                };
-                if batch.picks.is_empty() {
-                    break;
-                }
-                let _no_views = self.settled.write().await;
-                let current = self
-                    .existing(shared.company_id)
-                    .is_some_and(|s| Arc::ptr_eq(&s, &shared));
-                if !current || shared.read().generation != batch.generation {
-                    break;
-                }
-                store::write_outcomes(db, &batch.rows).await?;
-                let mut company = shared.write();
-                company.retire(&batch.picks);
-                shared.settle(&company);
-                written += batch.rows.len();
+            if shared.due(all) {
+                written += self.settle_company(db, &shared).await?;
             }
         }
+        Ok(written)
+    }
+
+    /// Writes the company's finished deliveries, then drops them. The caller holds `writing`.
+    async fn settle_company(&self, db: &Db, shared: &Arc<Shared>) -> sqlx::Result<usize> {
+        let (mut written, mut from) = (0, 0);
+        loop {
+            // `None`: a player must rebuild first; its next advance does it. Positions hold
+            // until the drop below: nothing else drops, and a reload changes the generation.
+            let Some(batch) = shared.write().take_finished(BATCH, from) else {
+                return Ok(written);
+            };
+            if batch.picks.is_empty() {
+                break;
+            }
+            // Committed and marked in one step, so a view sees each outcome once.
+            let _no_views = self.settled.write().await;
+            let current = self
+                .existing(shared.company_id)
+                .is_some_and(|s| Arc::ptr_eq(&s, shared));
+            if !current || shared.read().generation != batch.generation {
+                return Ok(written);
+            }
+            store::write_outcomes(db, &batch.rows).await?;
+            shared.write().mark_stored(&batch.picks);
+            written += batch.rows.len();
+            from = batch.next;
+        }
+        // Views read stored outcomes from SQLite already: dropping them changes nothing seen.
+        let mut company = shared.write();
+        company.retire_stored();
+        shared.settle(&company);
         Ok(written)
     }
 
@@ -1591,5 +1671,59 @@ mod tests {
             .find(|v| v.send_id == "snd_b")
             .expect("snd_b is listed");
         assert_eq!((b.audio_id.as_str(), b.repeat, b.volume), ("aud_x", 2, 80));
+    }
+
+    #[test]
+    fn finished_deliveries_and_the_sends_left_with_none_leave_memory() {
+        let mut company = Company::default();
+        let stores = [store(1), store(2)];
+        company.add_send(send("snd_a", "aud_x", 0), &stores, &[]);
+        company.add_send(send("snd_b", "aud_x", 0), &stores[..1], &[]);
+        company.add_send(send("snd_c", "aud_y", 10_000), &stores, &[]);
+        // Two plays of a second each: snd_a has played at both stores, snd_b plays at one.
+        company.advance(3_000);
+        let batch = company.take_finished(usize::MAX, 0).expect("nothing to rebuild");
+        let rows: Vec<(&str, i64, Status)> = (batch.rows.iter())
+            .map(|r| (&*r.send_id, r.location_id, r.status))
+            .collect();
+        assert_eq!(rows, [("snd_a", 1, Status::Played), ("snd_a", 2, Status::Played)]);
+        assert_eq!(batch.rows[0].finished_ms, 2_000);
+        company.mark_stored(&batch.picks);
+        assert!(
+            company
+                .take_finished(usize::MAX, 0)
+                .expect("sealed")
+                .rows
+                .is_empty()
+        );
+        company.retire_stored();
+        assert_eq!(company.counts(), (0, 3));
+        let held: Vec<&str> = company.sends.iter().map(|s| &*s.id).collect();
+        assert_eq!(held, ["snd_b", "snd_c"]);
+        for (tag, send) in company.sends.iter().enumerate() {
+            for &(p, d) in &company.placements[send.first as usize..][..send.count as usize] {
+                let delivery = company.players[p as usize].player.deliveries()[d as usize];
+                assert_eq!(delivery.tag as usize, tag, "{}", send.id);
+            }
+        }
+
+        // What was counted stays counted; what plays next is counted too.
+        company.advance(20_000);
+        assert_eq!(company.stats["aud_x"].times_played, 6);
+        assert_eq!(company.stats["aud_y"].times_played, 4);
+        let batch = company.take_finished(2, 0).expect("sealed");
+        assert_eq!(batch.rows.len(), 2);
+        company.mark_stored(&batch.picks);
+        let rest = company.take_finished(2, batch.next).expect("sealed");
+        assert_eq!(rest.rows.len(), 1, "the batch goes on where the first stopped");
+        company.mark_stored(&rest.picks);
+        company.retire_stored();
+        assert_eq!(company.counts(), (0, 0));
+        assert!(company.sends.is_empty() && company.placements.is_empty());
+
+        // Sealed: a reading in the past changes nothing, and nothing is recounted.
+        assert_eq!(company.advance(1_000).deliveries_started, 0);
+        assert_eq!(company.reached_ms, 20_000);
+        assert_eq!(company.stats["aud_x"].recipients.len(), 2);
     }
 }

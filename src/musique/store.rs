@@ -302,6 +302,8 @@ pub async fn create_send(
 }
 
 /// Rows per statement when outcomes are written: 9 parameters each, well under SQLite's limit.
+/// Statements whose length varies are not kept prepared: each would hold a large program in
+/// every connection's statement cache.
 const OUTCOME_ROWS: usize = 1_000;
 
 /// Writes finished deliveries' outcomes in one transaction; those whose send has gone since
@@ -332,7 +334,7 @@ pub async fn write_outcomes(db: &Db, outcomes: &[Outcome]) -> sqlx::Result<()> {
             ") AS v WHERE EXISTS (SELECT 1 FROM send_destinations d
                                   WHERE d.send_id = v.column1 AND d.location_id = v.column2)",
         );
-        insert.build().execute(&mut *tx).await?;
+        insert.build().persistent(false).execute(&mut *tx).await?;
     }
     tx.commit().await
 }
@@ -351,7 +353,7 @@ pub async fn forget_outcomes(db: &Db, deliveries: &[(Box<str>, i64)]) -> sqlx::R
             row.push_bind(&**send).push_bind(*location);
         });
         delete.push(")");
-        delete.build().execute(&mut *tx).await?;
+        delete.build().persistent(false).execute(&mut *tx).await?;
     }
     tx.commit().await
 }
@@ -449,7 +451,7 @@ pub async fn destinations(db: &Db, send_ids: &[&str]) -> sqlx::Result<Vec<Destin
         ids.push_bind(*id);
     }
     query.push(") ORDER BY d.rowid");
-    query.build_query_as().fetch_all(&db.read).await
+    query.build_query_as().persistent(false).fetch_all(&db.read).await
 }
 
 /// A finished delivery of a store's history, as SQLite keeps it.

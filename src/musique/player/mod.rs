@@ -315,9 +315,22 @@ impl Player {
     /// for each delivery that starts playing for the first time. Returns true when it had to
     /// rebuild the history (`now_ms` went back, or something was added in the past): it then
     /// calls nothing, and the caller recounts from [`Player::progress`].
-    pub fn advance_to(&mut self, now_ms: i64, mut on_first_start: impl FnMut(usize, &Delivery, i64)) -> bool {
+    pub fn advance_to(&mut self, now_ms: i64, on_first_start: impl FnMut(usize, &Delivery, i64)) -> bool {
+        self.advance_some(now_ms, usize::MAX, on_first_start).0
+    }
+
+    /// [`Player::advance_to`], but stopping once it has simulated `instants` instants at which
+    /// something happened: then it has reached the last of them (as if advanced to it), not
+    /// `now_ms`. A rebuild goes all the way. Returns whether it rebuilt, and whether it
+    /// reached `now_ms`.
+    pub fn advance_some(
+        &mut self,
+        now_ms: i64,
+        instants: usize,
+        mut on_first_start: impl FnMut(usize, &Delivery, i64),
+    ) -> (bool, bool) {
         if self.sealed && now_ms < self.reached {
-            return false;
+            return (false, true);
         }
         let rebuild = self.stale || now_ms < self.reached;
         if rebuild {
@@ -328,16 +341,24 @@ impl Player {
                 on_first_start(index, delivery, at_ms);
             }
         };
+        // A rebuild is whole: it reports nothing, and the caller recounts from what it left.
+        let mut budget = if rebuild { usize::MAX } else { instants };
         loop {
             let at = self.next_event_ms();
             // Nothing can happen at i64::MAX: it is where saturated deadlines and plays end.
             if at > now_ms || at == i64::MAX {
                 break;
             }
+            if budget == 0 {
+                // Everything up to and including the last instant simulated is done.
+                return (rebuild, false);
+            }
+            budget -= 1;
             self.step(at, &mut report);
+            self.reached = self.reached.max(at);
         }
         self.reached = self.reached.max(now_ms);
-        rebuild
+        (rebuild, true)
     }
 
     /// The earliest instant at which something may change: a play ends, a delivery falls due,
@@ -399,12 +420,12 @@ impl Player {
         }
         let mut details = Vec::new();
         let mut kept = 0;
-        for i in 0..self.deliveries.len() {
+        for (i, moved) in remap.iter_mut().enumerate() {
             if matches!(self.status(i as u32), Status::Played | Status::Failed) && gone(i) {
-                remap[i] = u32::MAX;
+                *moved = u32::MAX;
                 continue;
             }
-            remap[i] = kept as u32;
+            *moved = kept as u32;
             self.deliveries[kept] = self.deliveries[i];
             self.slots[kept] = match self.slots[i].detail() {
                 Some(at) => {

@@ -553,6 +553,16 @@ impl Compacting {
             .advance_to(now_ms, |i, _, at| starts.push((original[i], at)));
     }
 
+    /// Whether it reached `now_ms`.
+    fn advance_some(&mut self, now_ms: i64, instants: usize) -> bool {
+        let original = &self.original;
+        let starts = &mut self.starts;
+        let (_, done) = self
+            .player
+            .advance_some(now_ms, instants, |i, _, at| starts.push((original[i], at)));
+        done
+    }
+
     /// Drops what finished, every other one when `half`.
     fn compact(&mut self, half: bool) {
         let before: Vec<Progress> = all_progress(&self.player);
@@ -644,6 +654,23 @@ fn dropping_finished_deliveries_changes_nothing_that_follows() {
         assert_eq!(stepped.outcome(), expected, "seed {seed} stepped");
         stepped.starts.sort_unstable();
         assert_eq!(stepped.starts, whole_starts, "seed {seed} stepped");
+
+        // Sealed, and advanced to the end a few instants at a time.
+        let mut sliced = Compacting::new(with_cancels(), count);
+        sliced.player.seal();
+        while !sliced.advance_some(END, 1 + rng.below(4) as usize) {
+            let reached = sliced.player.reached_ms();
+            assert!(
+                sliced.player.next_event_ms() > reached,
+                "seed {seed}: an instant left half done"
+            );
+            if rng.below(2) == 0 {
+                sliced.compact(false);
+            }
+        }
+        assert_eq!(sliced.outcome(), expected, "seed {seed} sliced");
+        sliced.starts.sort_unstable();
+        assert_eq!(sliced.starts, whole_starts, "seed {seed} sliced");
 
         // Deliveries trickling in by due time, compacted before each one arrives (no
         // cancellations: one recorded late covers fewer deliveries than in the whole run).
