@@ -244,3 +244,37 @@ async fn a_deleted_audio_takes_its_sends_and_their_outcomes_along() {
     let (_, view) = app.get_json(&format!("/audio/{kept}"), &token).await;
     assert_eq!(view["stats"]["totalRecipients"], 2);
 }
+
+#[tokio::test]
+async fn a_reset_or_deleted_tenant_leaves_no_outcome_behind() {
+    let app = TestApp::spawn().await;
+    let tenants = [
+        app.create_tenant(json!({"musique": {"stores": 2}, "clock": {"at": T0, "frozen": true}}))
+            .await,
+        app.create_tenant(json!({"musique": {"stores": 2}, "clock": {"at": T0, "frozen": true}}))
+            .await,
+    ];
+    for tenant in &tenants {
+        let token = tenant.token("prod");
+        let audio = app.upload_tone(&token).await;
+        app.send(&token, &audio, json!({})).await;
+        app.move_clock(tenant.id(), json!({"advance": "5s"})).await;
+    }
+    settle(&app).await;
+    assert_eq!(app.count("delivery_outcomes").await, 4);
+    let (status, _) = app
+        .control_json(Method::POST, &format!("/tenants/{}/reset", tenants[0].id()), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.count("delivery_outcomes").await, 2);
+    let (status, _) = app
+        .control_json(Method::DELETE, &format!("/tenants/{}", tenants[1].id()), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.count("delivery_outcomes").await, 0);
+    let list = get(&app, &format!("/tenants/{}/sends", tenants[0].id())).await;
+    assert_eq!(
+        (list["total"].clone(), list["sends"].clone()),
+        (json!(0), json!([]))
+    );
+}
