@@ -7,6 +7,10 @@
 //! them.
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::IntoResponse;
 use serde_json::json;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -17,12 +21,13 @@ use utoipa::openapi::{ContentBuilder, Header, ObjectBuilder, OpenApi as Document
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{SwaggerUi, Url};
 
+use crate::error::Error;
 use crate::{control, musicark, musique};
 
 /// The docs page at `/docs` (Swagger UI, served by soundcheck itself: nothing comes from a
 /// CDN) and the three documents it shows.
 pub fn routes() -> Router {
-    SwaggerUi::new("/docs")
+    let docs: Router = SwaggerUi::new("/docs")
         .urls(vec![
             (
                 Url::new("Musique Partner API", "/openapi/musique.json"),
@@ -37,7 +42,24 @@ pub fn routes() -> Router {
                 control_document(),
             ),
         ])
-        .into()
+        .into();
+    docs.layer(axum::middleware::from_fn(docs_errors_in_the_envelope))
+}
+
+/// The Swagger UI router answers an unknown file with an empty 404 and a failure with plain
+/// text: both become errors in the control plane's envelope, like every other response.
+async fn docs_errors_in_the_envelope(req: Request, next: Next) -> axum::response::Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let response = next.run(req).await;
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        return Error::RouteNotFound(format!("{method} {path}")).into_response();
+    }
+    if status.is_server_error() {
+        return Error::Internal(anyhow::anyhow!("the docs page answered {status} for {path}"))
+            .into_response();
+    }
+    response
 }
 
 /// Every document with the file it is committed as.
@@ -475,6 +497,11 @@ fn musique_example(status: &str, path: &str) -> Option<serde_json::Value> {
             "invalid_request_error",
             "The file is not a valid MP3.",
         ),
+        "416" => (
+            "range_not_satisfiable",
+            "invalid_request_error",
+            "The range `bytes=9000-` cannot be satisfied: the file has 8836 bytes.",
+        ),
         "429" => (
             "rate_limit_exceeded",
             "rate_limit_error",
@@ -522,9 +549,15 @@ impl Modify for MusiqueModifier {
         }
         for (path, op) in operations(doc) {
             if path.starts_with("/media") {
-                for_each_response(op, |_, r| {
+                let path = path.clone();
+                for_each_response(op, |status, r| {
                     r.headers
                         .insert("X-Request-Id".into(), string_header("The request's id, `req_…`."));
+                    if status.starts_with('4')
+                        && let Some(example) = musique_example(status, &path)
+                    {
+                        set_example(r, &example);
+                    }
                 });
                 continue;
             }
