@@ -36,6 +36,12 @@ impl FromStr for AllowedHost {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
+        if s.is_empty() {
+            return Err(
+                "an empty host (a stray comma, or an empty SOUNDCHECK_ALLOWED_HOSTS: unset it for none)"
+                    .to_owned(),
+            );
+        }
         if let Ok(ip) = s.parse::<Ipv6Addr>() {
             return Ok(AllowedHost(Host::Ip(IpAddr::V6(ip).to_canonical()).to_string()));
         }
@@ -368,7 +374,7 @@ mod tests {
         );
         let with_port = "soundcheck:8080".parse::<AllowedHost>().expect_err("a port");
         assert!(with_port.contains("without its port"), "{with_port}");
-        assert!("".parse::<AllowedHost>().is_err());
+        assert!("".parse::<AllowedHost>().expect_err("empty").contains("empty"));
         assert!("http://soundcheck".parse::<AllowedHost>().is_err());
     }
 
