@@ -308,9 +308,13 @@ struct MusicArkDoc;
         title = "soundcheck control plane",
         version = env!("CARGO_PKG_VERSION"),
         description = "soundcheck's own endpoints: per-test tenants, their clocks, the simulated \
-        store players, the request journal and fault injection. Open on loopback; with \
-        `--admin-token` every operation but health needs `Authorization: Bearer <token>`. Errors \
-        use the Musique shape."
+        store players, the request journal and fault injection. With `--admin-token` every \
+        operation but health needs `Authorization: Bearer <token>`; without one, every operation \
+        but health refuses what a web page of another site could send (403: a `Host` that is not \
+        loopback, the bound address or one of `--allowed-hosts`; an `Origin` that is not the \
+        server's own or loopback; `Sec-Fetch-Site: cross-site`). A body of a POST, PUT, PATCH or \
+        DELETE must be `Content-Type: application/json` (415); a bodiless call needs no type. \
+        Errors use the Musique shape."
     ),
     servers((url = "/_soundcheck", description = "soundcheck")),
     paths(
@@ -769,8 +773,33 @@ impl Modify for ControlModifier {
                     .build(),
             ),
         );
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                ensure(
+                    op,
+                    "415",
+                    error_response(
+                        "The request has a body that is not declared `application/json`.",
+                        "MusiqueError",
+                        json!({"error": {"code": "unsupported_media_type", "message": "A control-plane POST with a body must send it as `Content-Type: application/json`; got `text/plain`. A request without a body needs no Content-Type.", "type": "invalid_request_error", "requestId": "req_4f9c2a7d1e8b3a6c5d0e"}}),
+                    ),
+                );
+            }
+        }
         for (path, op) in operations(doc) {
             if path != "/health" {
+                ensure(
+                    op,
+                    "403",
+                    error_response(
+                        "No admin token is configured and the request may come from a web page of another site: its `Host` (`host_not_allowed`) or its `Origin` or `Sec-Fetch-Site` (`cross_site_request`).",
+                        "MusiqueError",
+                        json!({"error": {"code": "cross_site_request", "message": "This control-plane request comes from another web site (Origin `http://evil.example`). Without an admin token the control plane answers only its own pages, pages of loopback origins (http://localhost:PORT, http://127.0.0.1:PORT, http://[::1]:PORT) and clients that are not browsers.", "type": "permission_error", "requestId": "req_4f9c2a7d1e8b3a6c5d0e"}}),
+                    ),
+                );
                 ensure(
                     op,
                     "401",

@@ -397,14 +397,17 @@ async fn the_allowed_hosts_env_twin_reaches_the_server_and_a_host_with_a_port_is
         config["allowed_hosts"],
         json!(["soundcheck", "ci-runner.internal"])
     );
-    let response = reqwest::Client::new()
-        .get(format!("http://{}/_soundcheck/tenants", addr.expect("addr")))
-        .header("Host", "ci-runner.internal:8080")
-        .send()
-        .await
-        .expect("request");
+    let url = format!("http://{}/_soundcheck/tenants", addr.expect("addr"));
+    let status = |host: &'static str| {
+        let request = reqwest::Client::new().get(&url).header("Host", host);
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    let (allowed, other) = (
+        status("ci-runner.internal:8080").await,
+        status("ci-runner.example:8080").await,
+    );
     child.kill().await.expect("stop");
-    assert_eq!(response.status(), 200);
+    assert_eq!((allowed, other), (200, 403));
 }
 
 #[tokio::test]
