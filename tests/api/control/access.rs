@@ -1,4 +1,5 @@
-//! Health, coverage, the admin token and `soundcheck healthcheck`.
+//! Health, coverage, the admin token, `soundcheck healthcheck`, and the rules that keep web
+//! pages of other sites (and DNS rebinding) off the control plane.
 
 use reqwest::Method;
 use serde_json::json;
