@@ -69,6 +69,11 @@ pub struct Config {
     /// How many requests each tenant's journal keeps (the oldest go first).
     #[arg(long, env = "SOUNDCHECK_JOURNAL_CAP", default_value_t = 1_000)]
     pub journal_cap: usize,
+
+    /// Host names, besides loopback and the bound address, the control plane answers without
+    /// an admin token (comma-separated, e.g. a compose service name: `soundcheck`).
+    #[arg(long, env = "SOUNDCHECK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<crate::control::access::AllowedHost>,
 }
 
 /// The control plane's bearer token; never printed, logged or serialized.
@@ -110,6 +115,7 @@ impl Config {
             hash_cost: HashCost::Fast,
             admin_token: None,
             journal_cap: 1_000,
+            allowed_hosts: Vec::new(),
         }
     }
 

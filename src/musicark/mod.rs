@@ -189,7 +189,9 @@ fn code(err: &Error) -> &str {
         Error::MissingKey | Error::InvalidKey | Error::MissingCompanyToken | Error::InvalidCompanyToken => {
             "unauthorized"
         }
-        Error::Forbidden(_) => "forbidden",
+        Error::Forbidden(_) | Error::CrossSiteRequest(_) | Error::HostNotAllowed(_) => "forbidden",
+        Error::UnsupportedMediaType(_) => "unsupported_media_type",
+        Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
         Error::AudioNotFound(_)
         | Error::ExternalIdsNotFound(_)
         | Error::ExternalIdNotFound(_)

@@ -4,6 +4,7 @@
 mod cli;
 mod control;
 mod docs;
+mod envelopes;
 mod helpers;
 mod musicark;
 mod musique;
