@@ -5,6 +5,7 @@
 //! consume nothing (spec §4). Every limiter reads the tenant's clock.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use governor::nanos::Nanos;
 use governor::state::{NotKeyed, StateStore};
 use governor::{Quota, RateLimiter};
 
-use crate::clock::{LimiterClock, TenantClock};
+use crate::clock::{FIRST_INSTANT_MS, LAST_INSTANT_MS, LimiterClock, TenantClock};
+
+pub mod store;
 
 /// A key's three limits; the documented defaults are 100 / 1,000 / 10,000.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -164,13 +167,47 @@ impl Window {
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
         let tat = Tat::default();
-        let start_ms = duration_ms(clock.now());
-        Window {
-            limit,
-            period,
-            tat: tat.clone(),
-            start_ms,
-            limiter: RateLimiter::new(quota, tat, clock.clone()),
+        // governor counts from its own first reading, which it keeps to itself: read the clock
+        // on both sides, so that `start_ms` is that reading (a running clock may tick between).
+        let mut tries = 0;
+        loop {
+            let start = clock.now();
+            let limiter = RateLimiter::new(quota, tat.clone(), clock.clone());
+            tries += 1;
+            if clock.now() == start || tries == 3 {
+                return Window {
+                    limit,
+                    period,
+                    tat,
+                    start_ms: duration_ms(start),
+                    limiter,
+                };
+            }
+        }
+    }
+
+    /// How far past `now_ms` the window's TAT lies, in nanoseconds; `None` when it is whole.
+    /// As governor sees it: a clock moved back before the limiter's first reading reads as
+    /// that reading, so a restart at the same instant finds the key exactly as it was.
+    fn ahead_ns(&self, now_ms: i64) -> Option<i64> {
+        let tat = i128::from(self.tat.get()?.as_u64());
+        let elapsed = i128::from(now_ms.saturating_sub(self.start_ms).max(0)) * 1_000_000;
+        let ahead = tat - elapsed;
+        (ahead > 0).then(|| i64::try_from(ahead).unwrap_or(i64::MAX))
+    }
+
+    /// Puts back a TAT that lay `ahead_ns` past `at_ms`, whatever the database says: `at_ms`
+    /// within the clock's range and the TAT no further than a period past it (GCRA never gets
+    /// further), so governor's u64 nanoseconds hold it with a period to spare.
+    fn restore(&self, at_ms: i64, ahead_ns: Option<i64>) {
+        let Some(ahead) = ahead_ns.filter(|a| *a > 0) else {
+            return;
+        };
+        let at_ms = at_ms.clamp(FIRST_INSTANT_MS, LAST_INSTANT_MS);
+        let period_ns = i128::try_from(self.period.as_nanos()).unwrap_or(i128::MAX);
+        let tat = i128::from(at_ms - self.start_ms) * 1_000_000 + i128::from(ahead).min(period_ns);
+        if let Ok(tat) = u64::try_from(tat) {
+            self.tat.set((tat > 0).then_some(Nanos::from(tat)));
         }
     }
 
@@ -188,12 +225,24 @@ fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// What the database keeps of a key's windows: for the minute, hour and day window, how far
+/// its theoretical arrival time (the instant the window is whole again) lay past `at_ms` on
+/// the tenant's clock, in nanoseconds; `None` for a whole window. Being on the tenant's clock,
+/// it stays right whatever the clock did between a save and a load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SavedWindows {
+    pub at_ms: i64,
+    pub ahead_ns: [Option<i64>; 3],
+}
+
 /// The three windows of one key.
 pub struct KeyLimiter {
     windows: [Window; 3],
     clock: Arc<TenantClock>,
     // Holds the three checks together so that a refund never races another request.
     lock: Mutex<()>,
+    /// Counted something since the last [`Self::saved`]: the write-behind has work.
+    dirty: AtomicBool,
 }
 
 impl std::fmt::Debug for KeyLimiter {
@@ -213,7 +262,35 @@ impl KeyLimiter {
             ],
             clock,
             lock: Mutex::new(()),
+            dirty: AtomicBool::new(false),
         }
+    }
+
+    /// A key's limiter that continues from what the database kept.
+    pub fn restored(limits: Limits, clock: Arc<TenantClock>, saved: &SavedWindows) -> KeyLimiter {
+        let limiter = KeyLimiter::new(limits, clock);
+        for (window, ahead) in limiter.windows.iter().zip(saved.ahead_ns) {
+            window.restore(saved.at_ms, ahead);
+        }
+        limiter
+    }
+
+    /// The windows as the database keeps them, if anything was counted since the last call
+    /// (a failed write must call [`Self::mark_dirty`] to be tried again).
+    pub fn saved(&self) -> Option<SavedWindows> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let at_ms = duration_ms(LimiterClock(self.clock.clone()).now());
+        Some(SavedWindows {
+            at_ms,
+            ahead_ns: self.windows.each_ref().map(|w| w.ahead_ns(at_ms)),
+        })
+    }
+
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::Release);
     }
 
     /// Counts one request against every window, or against none if any window refuses.
@@ -248,6 +325,7 @@ impl KeyLimiter {
             }
         }
 
+        self.dirty.store(true, Ordering::Release);
         // The window with the fewest requests left; on a tie the shortest, which comes first.
         let (window, remaining) = self
             .windows
@@ -393,6 +471,154 @@ mod tests {
         assert_eq!((usage.per_minute.used, usage.per_minute.remaining), (2, 0));
         assert_eq!(usage.per_hour.used, 2, "the refused request counted nowhere");
         assert_eq!(usage.rate_info().limit, 2);
+    }
+
+    #[test]
+    fn the_limiter_works_at_both_edges_of_the_clock_and_across_them() {
+        let clock = Arc::new(TenantClock::new(0, Some(FIRST_INSTANT_MS)));
+        let limiter = KeyLimiter::new("2/100/1000".parse().expect("limits"), clock.clone());
+        let info = limiter.check().expect("at the first instant");
+        assert_eq!((info.remaining, info.reset_epoch_secs), (1, 30));
+        // 530 years from the limiter's first reading: governor's u64 nanoseconds still hold it.
+        clock.set_ms(LAST_INSTANT_MS);
+        let last_secs = LAST_INSTANT_MS / 1000;
+        assert_eq!(limiter.check().expect("at the last instant").remaining, 1);
+        assert_eq!(limiter.check().expect("second").remaining, 0);
+        let refused = limiter.check().expect_err("third in the minute");
+        assert_eq!(refused.retry_after_secs, 30);
+        assert_eq!(refused.info.reset_epoch_secs, last_secs + 1 + 60);
+        let usage = limiter.usage();
+        assert_eq!(
+            (usage.per_minute.used, usage.per_day.used),
+            (2, 2),
+            "the 1970 request dripped back"
+        );
+        // And back: moving the clock back gives nothing back; the windows end when they ended.
+        clock.set_ms(FIRST_INSTANT_MS);
+        let refused = limiter.check().expect_err("back at the first instant");
+        assert_eq!(refused.retry_after_secs.cast_signed(), last_secs + 1 + 30);
+
+        let clock = Arc::new(TenantClock::new(0, Some(LAST_INSTANT_MS)));
+        let limiter = KeyLimiter::new("1/100/1000".parse().expect("limits"), clock.clone());
+        let info = limiter.check().expect("born at the last instant");
+        assert_eq!(
+            info.reset_epoch_secs,
+            last_secs + 1 + 60,
+            "a minute past the last instant"
+        );
+        clock.set_ms(FIRST_INSTANT_MS);
+        let refused = limiter.check().expect_err("the minute has not passed");
+        assert!(refused.retry_after_secs >= 1);
+        limiter.usage();
+    }
+
+    #[test]
+    fn no_reading_of_the_clock_makes_the_limiter_panic() {
+        for (offset, frozen) in [
+            (0, Some(i64::MAX)),
+            (0, Some(i64::MIN + 1)),
+            (i64::MAX, None),
+            (i64::MIN, None),
+            (-1, Some(-1)),
+        ] {
+            let clock = Arc::new(TenantClock::new(offset, frozen));
+            let limiter = KeyLimiter::new(Limits::default(), clock.clone());
+            limiter.check().expect("a fresh key");
+            clock.advance_ms(i64::MAX);
+            limiter.check().expect("pushed past the end");
+            clock.advance_ms(i64::MIN);
+            // Refused if the requests at the end still count; either way, no panic.
+            let _ = limiter.check();
+            limiter.usage();
+            let saved = limiter.saved().expect("counted");
+            let restored = KeyLimiter::restored(Limits::default(), clock.clone(), &saved);
+            assert_eq!(
+                restored.usage().rate_info().remaining,
+                limiter.usage().rate_info().remaining,
+                "{offset} {frozen:?}"
+            );
+            clock.advance_ms(i64::MAX);
+            restored.check().expect("the windows ended");
+        }
+    }
+
+    #[test]
+    fn saved_windows_restore_to_the_same_state_at_every_later_instant() {
+        let (limiter, clock) = limiter("3/100/1000");
+        limiter.check().expect("1");
+        clock.advance_ms(7_000);
+        limiter.check().expect("2");
+        limiter.check().expect("3");
+        limiter.check().expect_err("the minute is full");
+        let saved = limiter.saved().expect("counted");
+        assert_eq!(saved.at_ms, T0 + 7_000);
+        // The minute window drips back 20 s a request: whole 20 s after the third, at T0 + 60 s.
+        assert_eq!(saved.ahead_ns[0], Some(53_000_000_000));
+
+        let restored = KeyLimiter::restored(limiter_limits("3/100/1000"), clock.clone(), &saved);
+        assert_eq!(restored.usage(), limiter.usage());
+        assert_eq!(
+            restored.check().expect_err("still full"),
+            limiter.check().expect_err("full")
+        );
+        for step in [1_000, 12_000, 40_000, 3_600_000, 86_400_000] {
+            clock.advance_ms(step);
+            assert_eq!(restored.usage(), limiter.usage(), "{step} ms on");
+            assert_eq!(restored.check(), limiter.check(), "{step} ms on");
+        }
+    }
+
+    #[test]
+    fn saved_windows_are_on_the_tenant_clock_wherever_it_went_since() {
+        let (limiter, clock) = limiter("3/100/1000");
+        for _ in 0..3 {
+            limiter.check().expect("ok");
+        }
+        let saved = limiter.saved().expect("counted");
+        // A restart finds the clock 30 s on: the key is where it would have been.
+        clock.advance_ms(30_000);
+        let restored = KeyLimiter::restored(limiter_limits("3/100/1000"), clock.clone(), &saved);
+        assert_eq!(restored.usage(), limiter.usage());
+        assert_eq!(restored.usage().per_minute.used, 2);
+        // Or an hour back: the windows still end when they ended.
+        clock.set_ms(T0 - 3_600_000);
+        let restored = KeyLimiter::restored(limiter_limits("3/100/1000"), clock.clone(), &saved);
+        let refused = restored.check().expect_err("full until T0 + 20 s");
+        assert_eq!(refused.retry_after_secs, 3_620);
+        assert_eq!(refused.info.reset_epoch_secs, T0 / 1000 + 60);
+    }
+
+    #[test]
+    fn only_counted_requests_leave_something_to_save() {
+        let (limiter, _clock) = limiter("1/100/1000");
+        assert_eq!(limiter.saved(), None, "a fresh key");
+        limiter.usage();
+        assert_eq!(limiter.saved(), None, "reading counts nothing");
+        limiter.check().expect("ok");
+        assert!(limiter.saved().is_some());
+        assert_eq!(limiter.saved(), None, "saved once");
+        limiter.check().expect_err("refused");
+        assert_eq!(limiter.saved(), None, "a refusal changes nothing");
+        limiter.mark_dirty();
+        assert!(limiter.saved().is_some(), "a failed write is tried again");
+    }
+
+    #[test]
+    fn a_saved_state_from_a_bad_row_is_bounded_by_its_window() {
+        let (_, clock) = limiter("3/100/1000");
+        let garbage = SavedWindows {
+            at_ms: i64::MAX,
+            ahead_ns: [Some(i64::MAX), Some(-5), None],
+        };
+        let restored = KeyLimiter::restored(limiter_limits("3/100/1000"), clock.clone(), &garbage);
+        let usage = restored.usage();
+        assert_eq!(usage.per_minute.remaining, 0);
+        assert_eq!(usage.per_hour.remaining, 100);
+        assert_eq!(usage.per_day.remaining, 1000);
+    }
+
+    fn limiter_limits(limits: &str) -> Limits {
+        limits.parse().expect("limits")
     }
 
     #[test]

@@ -321,6 +321,12 @@ fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
                     .timestamp_millis(),
                 None => real_now_ms(),
             };
+            if !crate::clock::in_range(at) {
+                return Err(Error::validation(format!(
+                    "`clock.at` must be an instant from {}.",
+                    crate::clock::INSTANT_RANGE
+                )));
+            }
             if c.frozen {
                 (0, Some(at))
             } else {
