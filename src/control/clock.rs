@@ -48,10 +48,13 @@ impl ClockView {
 pub struct ClockChange {
     /// `true` stops the clock, `false` lets it run; applied first.
     pub frozen: Option<bool>,
-    /// An RFC 3339 instant to jump to.
+    /// An RFC 3339 instant to jump to, from 1970-01-01T00:00:00.000Z to
+    /// 2499-12-31T23:59:59.999Z; outside that range the change is refused (400).
     pub at: Option<String>,
-    /// A duration such as `90s`, `1h30m`, `250ms`, `2d`; `-` in front moves back.
+    /// A duration such as `90s`, `1h30m`, `250ms`, `2d`; `-` in front moves back. A move
+    /// that would leave the range is refused (400) and moves nothing.
     pub advance: Option<String>,
+    /// `advance` in milliseconds.
     pub advance_ms: Option<i64>,
 }
 
@@ -80,7 +83,7 @@ pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) 
 
 #[utoipa::path(
     post, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
-    description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer.",
+    description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer. A tenant's clock shows instants from 1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z, the range every endpoint of both APIs handles: a change that would leave it is refused with 400 `validation_error` naming the field and the range, and nothing moves; a running clock that reaches the last instant stays there.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = ClockChange, content_type = "application/json"),
     responses(

@@ -521,10 +521,60 @@ async fn instants_and_moves_outside_the_range_are_refused_and_name_it() {
             assert_eq!(clock["nowMs"], from, "{change}: the clock did not move");
         }
     }
+    // The control document names the range where a client reads about the clock.
+    let document: Value = app
+        .client
+        .get(app.url("/openapi/control.json"))
+        .send()
+        .await
+        .expect("document")
+        .json()
+        .await
+        .expect("JSON");
+    let described = document["paths"]["/tenants/{tenant}/clock"]["post"]["description"]
+        .as_str()
+        .expect("description");
+    assert!(described.contains(RANGE), "{described}");
+
     // `at` and `advance` together are judged where they land.
     let (status, body) = app
         .control_json(Method::POST, &path, Some(json!({"at": last, "advance": "-1d"})))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["nowMs"], LAST_INSTANT_MS - DAY);
+}
+
+#[tokio::test]
+async fn a_clock_stored_outside_the_range_loads_at_the_nearest_edge() {
+    let app = TestApp::spawn().await;
+    let ahead = app.create_tenant(json!({})).await;
+    let behind = app.create_tenant(json!({})).await;
+    // As an older version could have left them: frozen in 2612, running 60 years before 1970.
+    for (tenant, offset, frozen) in [
+        (ahead.id(), 0_i64, Some(20_259_504_000_000_i64)),
+        (behind.id(), -4_000_000_000_000, None),
+    ] {
+        sqlx::query("UPDATE tenants SET clock_offset_ms = ?, clock_frozen_ms = ? WHERE id = ?")
+            .bind(offset)
+            .bind(frozen)
+            .bind(tenant)
+            .execute(&app.state.db.write)
+            .await
+            .expect("update");
+    }
+    let app = app.restart().await;
+    for (tenant, edge) in [(&ahead, LAST_INSTANT_MS), (&behind, FIRST_INSTANT_MS)] {
+        let (status, clock) = app
+            .control_json(Method::GET, &format!("/tenants/{}/clock", tenant.id()), None)
+            .await;
+        assert_eq!(status, 200);
+        let now = clock["nowMs"].as_i64().expect("nowMs");
+        assert!((now - edge).abs() < MINUTE, "{clock}");
+        let what = format!("GET /audio at {}", clock["now"]);
+        let seen = call(&what, app.musique(Method::GET, "/audio", &tenant.token("prod"))).await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        assert_musique_limits(&seen, now, &what);
+        let seen = call(&what, app.musicark("/songs?limit=1", &tenant.ark_key("free"))).await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+    }
 }
