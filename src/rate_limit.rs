@@ -2,7 +2,9 @@
 //!
 //! governor keeps each window's state in a store of ours, so that a request refused by one
 //! window can be given back to the windows that had already let it through: refused requests
-//! consume nothing (spec §4). Every limiter reads the tenant's clock.
+//! consume nothing (spec §4), and so that a restart can pick a key up where it stood: the
+//! state is written behind to SQLite ([`store`]), never from the hot path. Every limiter reads
+//! the tenant's clock, and a clock moved back makes its windows stand still.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
