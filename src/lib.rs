@@ -72,7 +72,7 @@ impl App {
                 .fetch_all(&db.read)
                 .await?;
         for (tenant, offset, frozen) in rows {
-            clocks.insert(&tenant, TenantClock::new(offset, frozen));
+            clocks.insert(&tenant, TenantClock::load(&tenant, offset, frozen));
         }
 
         control::store::backfill_seeds(&db).await?;
@@ -81,10 +81,12 @@ impl App {
         let catalogue_source = fixtures.catalogue_path.clone();
         let state = AppState::new(config, db, clocks, libraries, deliveries, catalogue_source);
         state.runtimes.load(&state.db).await?;
+        state.load_windows().await?;
         control::webhooks::load(&state).await?;
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
+        tokio::spawn(flush_windows(state.clone(), background.clone()));
         tokio::spawn(control::webhooks::run(state.clone(), background.clone()));
         // The catalogue is seeded (first start only) and indexed in the background, so
         // start-up does not wait for it; a MusicArk request that comes first waits for it.
@@ -116,6 +118,9 @@ impl App {
         if let Err(err) = self.state.quotas.flush(&self.state.db).await {
             tracing::error!(error = %err, "could not write the last quota counts");
         }
+        if let Err(err) = self.state.flush_windows().await {
+            tracing::error!(error = %err, "could not write the last Musique rate-limit windows");
+        }
         self.state.db.close().await;
         Ok(result?)
     }
@@ -143,6 +148,20 @@ async fn flush_quotas(state: AppState, stop: CancellationToken) {
         }
         if let Err(err) = state.quotas.flush(&state.db).await {
             tracing::warn!(error = %err, "could not write quota counts");
+        }
+    }
+}
+
+/// Writes Musique's rate-limit windows behind, every 200 ms: a hard kill loses at most that.
+async fn flush_windows(state: AppState, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = state.flush_windows().await {
+            tracing::warn!(error = %err, "could not write rate-limit windows");
         }
     }
 }

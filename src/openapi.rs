@@ -219,7 +219,8 @@ pub struct SendBody {
     /// Duplicates collapse.
     #[schema(min_items = 1, max_items = 1000, inline)]
     external_ids: Option<Vec<ExternalId>>,
-    /// When to send, in the future; absent means now.
+    /// When to send, in the future and no later than 2499-12-31T23:59:59.999Z (soundcheck's
+    /// last instant); absent means now.
     #[schema(format = DateTime)]
     schedule_at: Option<String>,
     #[schema(inline)]
