@@ -99,6 +99,9 @@ pub enum Error {
     UnsupportedFormat(String),
     #[error("{message}")]
     RateLimited { retry_after_secs: u64, message: String },
+    /// A request body stalled or came too slowly; its connection is closed after the answer.
+    #[error("{0}")]
+    BodyTimeout(crate::serve::BodyTimeout),
     /// A control-plane resource exists already (a company prefix, say).
     #[error("{0}")]
     Conflict(String),
@@ -142,6 +145,7 @@ impl Error {
             Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Injected { status, .. } => *status,
         }
@@ -160,11 +164,19 @@ impl IntoResponse for Error {
             // The cause goes to the log, with the request id to find it by; never to the client.
             tracing::error!(request_id = %ctx.request_id, error = ?cause, "internal error");
         }
-        match ctx.api {
+        let mut response = match ctx.api {
             Api::MusicArk => musicark::render_error(&self, &ctx),
             Api::Musique => musique::render_error(&self, &ctx),
             Api::Control => control::render_error(&self, &ctx),
+        };
+        if let Error::BodyTimeout(_) = self {
+            // The rest of the body may still come; the connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
         }
+        response
     }
 }
 

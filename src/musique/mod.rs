@@ -200,6 +200,8 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         Error::PayloadTooLarge { .. } => ("payload_too_large", "invalid_request_error"),
         Error::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
         Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        // Ours: the docs name no code for a body that stalls.
+        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
         Error::Internal(_) => ("internal_error", "api_error"),
         Error::Conflict(_) => ("conflict", "conflict_error"),
         Error::Injected { status, code, .. } => {
