@@ -99,12 +99,17 @@ const RESERVED_FILES: u64 = 64;
 /// alone cannot exhaust the open-file limit.
 pub fn default_max_connections(open_files: Option<u64>) -> usize {
     match open_files {
-        Some(limit) => {
-            let room = limit.saturating_sub(RESERVED_FILES.min(limit / 2)).max(1);
-            (DEFAULT_MAX_CONNECTIONS as u64).min(room) as usize
-        }
+        Some(limit) => DEFAULT_MAX_CONNECTIONS.min(room_for_connections(limit)),
         None => DEFAULT_MAX_CONNECTIONS,
     }
+}
+
+/// How many connections an open-file limit leaves room for, after the reserve (at most half).
+pub fn room_for_connections(open_files: u64) -> usize {
+    let room = open_files
+        .saturating_sub(RESERVED_FILES.min(open_files / 2))
+        .max(1);
+    usize::try_from(room).unwrap_or(usize::MAX)
 }
 
 /// The process's soft open-file limit, where the system tells it without `unsafe`.
@@ -191,6 +196,7 @@ mod tests {
         assert_eq!(default_max_connections(Some(256)), 192);
         assert_eq!(default_max_connections(Some(64)), 32);
         assert_eq!(default_max_connections(Some(1)), 1);
+        assert_eq!(room_for_connections(20_000), 19_936);
         let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
                       Max open files            256                  4096                 files\n";
         assert_eq!(parse_open_file_limit(limits), Some(256));

@@ -183,7 +183,7 @@ fn announce(limits: &Limits) {
         "connection limits"
     );
     if let Some(files) = accept::open_file_limit()
-        && limits.max_connections as u64 + 64 > files
+        && limits.max_connections > accept::room_for_connections(files)
     {
         tracing::warn!(
             max_connections = limits.max_connections,
