@@ -509,3 +509,74 @@ async fn running_out_of_file_descriptors_is_logged_once_and_recovered_from() {
     assert_eq!(warnings, 1, "{log:#?}");
     child.kill().await.expect("stop");
 }
+
+#[tokio::test]
+async fn handlers_see_the_peer_address_as_connect_info() {
+    use axum::extract::ConnectInfo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = axum::Router::new().route(
+        "/peer",
+        axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+    );
+    let limits = soundcheck::serve::Limits::from_config(&Config::for_tests(":memory:"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(soundcheck::serve::serve(listener, router, limits, async {
+        let _ = stopped.await;
+    }));
+
+    let mut stream = connect(addr).await;
+    let me = stream.local_addr().expect("local address");
+    stream
+        .write_all(b"GET /peer HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("write");
+    let response = read_response(&mut stream).await;
+    assert!(response.ends_with(&format!("\r\n\r\n{me}")), "{response}");
+    drop(stream);
+    let _ = stop.send(());
+    tokio::time::timeout(BOUND, server)
+        .await
+        .expect("the server stops")
+        .expect("the server ran");
+}
+
+#[tokio::test]
+async fn an_upload_queued_behind_a_slow_one_is_not_timed_while_it_waits() {
+    let app = spawn(|c| c.body_timeout = Timeout(Duration::from_secs(1))).await;
+    // The slow one holds the single upload slot for 1.7 s, 1,000 bytes every 100 ms.
+    let body = multipart(&fixture("tone_2s_22k.mp3"));
+    let mut slow = connect(app.addr).await;
+    slow.write_all(upload_head(body.len()).as_bytes())
+        .await
+        .expect("write");
+    let dripping = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        for chunk in body.chunks(1000) {
+            ticker.tick().await;
+            slow.write_all(chunk).await.expect("write");
+        }
+        read_response(&mut slow).await
+    });
+    let deadline = Instant::now() + BOUND;
+    while app.state.uploads.available_permits() > 0 {
+        assert!(Instant::now() < deadline, "the slow upload never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // 10 MB at full speed, more than the socket buffers hold: it waits longer than the body
+    // timeout before its body is read, then is read in many waits.
+    let one = fixture("speech_like_1mb.mp3");
+    let big: Vec<u8> = std::iter::repeat_n(one.as_slice(), 10)
+        .flatten()
+        .copied()
+        .collect();
+    let queued = Instant::now();
+    let (status, answer) = app.upload(MSK, "long.mp3", big, &[]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        queued.elapsed() > Duration::from_secs(1),
+        "it did not wait for the slot"
+    );
+    let slow = dripping.await.expect("the slow upload");
+    assert!(slow.starts_with("HTTP/1.1 200"), "{slow}");
+}
