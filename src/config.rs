@@ -36,7 +36,7 @@ pub enum HashCost {
     Fast,
 }
 
-/// The highest `--min-body-rate` (1 GB/s): above it no real client could upload at all.
+/// The highest `--min-body-rate` (1 GiB/s): above it no real client could upload at all.
 pub const MAX_MIN_BODY_RATE: u64 = 1 << 30;
 /// The highest `--max-connections`.
 pub const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
