@@ -111,6 +111,9 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{message}")]
     RateLimited { retry_after_secs: u64, message: String },
+    /// A request body stalled or came too slowly; its connection is closed after the answer.
+    #[error("{0}")]
+    BodyTimeout(crate::serve::BodyTimeout),
     /// A control-plane resource exists already (a company prefix, say).
     #[error("{0}")]
     Conflict(String),
@@ -158,6 +161,7 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::CrossSiteRequest(_) | Error::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Injected { status, .. } => *status,
         }
@@ -188,6 +192,13 @@ impl IntoResponse for Error {
                     .headers_mut()
                     .insert(axum::http::header::CONTENT_RANGE, value);
             }
+        }
+        if let Error::BodyTimeout(_) = self {
+            // The rest of the body may still come; the connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
         }
         response
     }

@@ -8,7 +8,7 @@
 //! - [`auth`]       token shapes, argon2id, the verification cache, typed callers
 //! - [`cli`]        the `keys` subcommands
 //! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
-//! - [`listener`]   the TCP listener, its reads capped so idle buffers stay small
+//! - [`serve`]      the accept loop and connections: timeouts, limits, small read buffers
 //! - [`rate_limit`] Musique's minute/hour/day limits on governor
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
@@ -28,12 +28,12 @@ pub mod error;
 pub mod extract;
 pub mod fixtures;
 pub mod keys;
-pub mod listener;
 pub mod middleware;
 pub mod musicark;
 pub mod musique;
 pub mod openapi;
 pub mod rate_limit;
+pub mod serve;
 pub mod state;
 
 use std::future::Future;
@@ -110,9 +110,8 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let result = axum::serve(listener::SmallReads(listener), self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = serve::Limits::from_config(&self.state.config);
+        serve::serve(listener, self.router, limits, shutdown).await;
         self.background.cancel();
         // Counts taken since the last write-behind are kept across the restart.
         if let Err(err) = self.state.quotas.flush(&self.state.db).await {
@@ -122,7 +121,7 @@ impl App {
             tracing::error!(error = %err, "could not write the last Musique rate-limit windows");
         }
         self.state.db.close().await;
-        Ok(result?)
+        Ok(())
     }
 }
 

@@ -140,6 +140,7 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
             ("payload_too_large", "invalid_request_error")
         }
         Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
         Error::Internal(_) => ("internal_error", "api_error"),
         Error::Injected { code, .. } => (code.as_deref().unwrap_or("injected"), "api_error"),
     }

@@ -458,7 +458,9 @@ async fn text_field(field: Field<'_>, name: &str, max_chars: usize) -> Result<St
 }
 
 fn multipart_error(err: MultipartError) -> Error {
-    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    if let Some(timeout) = crate::serve::body_timeout(&err) {
+        Error::BodyTimeout(timeout)
+    } else if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::FileTooLarge { limit_mb: 10 }
     } else {
         Error::validation(format!("The multipart body is malformed: {}", err.body_text()))

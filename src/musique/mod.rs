@@ -206,6 +206,8 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         Error::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
         Error::UnsupportedMediaType(_) => ("unsupported_media_type", "invalid_request_error"),
         Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        // Ours: the docs name no code for a body that stalls.
+        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
         Error::Internal(_) => ("internal_error", "api_error"),
         Error::Conflict(_) => ("conflict", "conflict_error"),
         Error::Injected { status, code, .. } => {
