@@ -192,27 +192,46 @@ pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow
         )),
         None => Box::new(BUNDLED_CATALOGUE.as_bytes()),
     };
+    // Parsing and checking every line is CPU work (seconds for a big catalogue): it runs on
+    // the blocking pool, handing batches over a short channel, so no request waits behind it.
+    let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<catalogue::Song>>>(2);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH);
+        for (n, line) in reader.lines().enumerate() {
+            let song = line.map_err(anyhow::Error::from).and_then(|line| {
+                if line.trim().is_empty() {
+                    return Ok(None);
+                }
+                let song: catalogue::Song = serde_json::from_str(&line)?;
+                catalogue::check_consistency(&song).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(Some(song))
+            });
+            match song {
+                Ok(Some(song)) => batch.push(song),
+                Ok(None) => continue,
+                Err(e) => {
+                    let _ =
+                        batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1)));
+                    return;
+                }
+            }
+            if batch.len() == musicark::store::SEED_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(musicark::store::SEED_BATCH));
+                if batches.blocking_send(Ok(full)).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = batches.blocking_send(Ok(batch));
+    });
     let mut tx = db.begin_write().await?;
-    let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH);
     let mut written = 0;
-    for (n, line) in reader.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let song: catalogue::Song = serde_json::from_str(&line)
-            .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
-        catalogue::check_consistency(&song)
-            .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
-        batch.push(song);
-        if batch.len() == musicark::store::SEED_BATCH {
-            musicark::store::insert_songs(&mut tx, &batch).await?;
-            written += batch.len();
-            batch.clear();
-        }
+    while let Some(batch) = parsed.recv().await {
+        let batch = batch?;
+        musicark::store::insert_songs(&mut tx, &batch).await?;
+        written += batch.len();
     }
-    musicark::store::insert_songs(&mut tx, &batch).await?;
-    written += batch.len();
+    parser.await?;
     tx.commit().await?;
     Ok(written)
 }

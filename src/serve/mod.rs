@@ -78,7 +78,6 @@ pub async fn serve(
     announce(&limits);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
-    let refusal = refusal_response(limits.max_connections);
     let stop = CancellationToken::new();
     let mut failures = AcceptFailures::default();
     let mut refusals = Refusals::default();
@@ -128,7 +127,7 @@ pub async fn serve(
                      answered 503 until one closes"
                 );
             }
-            refuse(stream, &refusing, refusal.clone());
+            refuse(stream, &refusing, refusal_response(limits.max_connections));
             continue;
         };
         if let Some(refused) = refusals.admitted() {
@@ -195,8 +194,10 @@ fn announce(limits: &Limits) {
 }
 
 /// The 503 a connection over the limit gets, written before its request is read: which API
-/// it was for is unknown, so the body is the shape Musique and the control plane share.
+/// it was for is unknown, so the body is the shape Musique and the control plane share. It
+/// carries a request id like every other answer, so a client's log can name it.
 fn refusal_response(max: usize) -> Bytes {
+    let request_id = format!("req_{}", crate::auth::random_alnum(20));
     let body = serde_json::json!({
         "error": {
             "code": "too_many_connections",
@@ -204,12 +205,14 @@ fn refusal_response(max: usize) -> Bytes {
                 "soundcheck has {max} connections open (--max-connections); retry when one closes."
             ),
             "type": "api_error",
+            "requestId": request_id,
         }
     })
     .to_string();
     Bytes::from(format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+         content-length: {}\r\nretry-after: 1\r\nx-request-id: {request_id}\r\n\
+         connection: close\r\n\r\n{body}",
         body.len()
     ))
 }

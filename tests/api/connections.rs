@@ -351,7 +351,15 @@ async fn connections_over_the_limit_are_answered_503_until_one_closes() {
         refused.to_ascii_lowercase().contains("retry-after: 1"),
         "{refused}"
     );
-    assert_eq!(body_json(&refused)["error"]["code"], "too_many_connections");
+    let body = body_json(&refused);
+    assert_eq!(body["error"]["code"], "too_many_connections");
+    let request_id = body["error"]["requestId"].as_str().expect("a request id");
+    assert!(
+        refused
+            .to_ascii_lowercase()
+            .contains(&format!("x-request-id: {}", request_id.to_ascii_lowercase())),
+        "{refused}"
+    );
 
     // Once one closes, and the server has seen it close, a new connection is served.
     drop(open.remove(0));
