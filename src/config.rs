@@ -25,15 +25,29 @@ pub enum LogFormat {
 }
 
 /// How strongly new keys are hashed. `fast` exists for tests and throwaway sandboxes only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HashCost {
     /// argon2id with the crate's recommended parameters (19 MiB, 2 passes).
     #[default]
     Default,
-    /// argon2id with the smallest legal parameters.
+    /// argon2id with the smallest legal parameters (8 KiB, 1 pass).
     Fast,
 }
+
+/// Each hash worker keeps a 19 MiB block: 64 of them are 1.2 GB.
+pub const MAX_HASH_WORKERS: usize = 64;
 
 /// Options of `soundcheck serve`.
 #[derive(Args, Clone, Debug, serde::Serialize)]
@@ -69,6 +83,27 @@ pub struct Config {
     /// How many requests each tenant's journal keeps (the oldest go first).
     #[arg(long, env = "SOUNDCHECK_JOURNAL_CAP", default_value_t = 1_000)]
     pub journal_cap: usize,
+
+    /// argon2id cost of the keys of tenants created through the control plane, unless the
+    /// request asks for `hashCost`.
+    #[arg(long, env = "SOUNDCHECK_TENANT_HASH_COST", value_enum, default_value_t = HashCost::Fast)]
+    pub tenant_hash_cost: HashCost,
+
+    /// How many argon2id hashes run at once, each in a reused 19 MiB block (default: one per core).
+    #[arg(long, env = "SOUNDCHECK_HASH_WORKERS", default_value_t = crate::hasher::default_workers())]
+    pub hash_workers: usize,
+
+    /// How many hashes may wait for a worker; a request that would queue more gets 429.
+    #[arg(long, env = "SOUNDCHECK_HASH_QUEUE", default_value_t = 128)]
+    pub hash_queue: usize,
+
+    /// `POST /api/integration/auth` requests of one company in flight at once; more get 429.
+    #[arg(long, env = "SOUNDCHECK_LEGACY_AUTH_IN_FLIGHT", default_value_t = 8)]
+    pub legacy_auth_in_flight: usize,
+
+    /// `POST /_soundcheck/tenants` requests of one client address in flight at once; more get 429.
+    #[arg(long, env = "SOUNDCHECK_TENANT_CREATIONS_IN_FLIGHT", default_value_t = 32)]
+    pub tenant_creations_in_flight: usize,
 }
 
 /// The control plane's bearer token; never printed, logged or serialized.
@@ -110,6 +145,11 @@ impl Config {
             hash_cost: HashCost::Fast,
             admin_token: None,
             journal_cap: 1_000,
+            tenant_hash_cost: HashCost::Fast,
+            hash_workers: 2,
+            hash_queue: 128,
+            legacy_auth_in_flight: 8,
+            tenant_creations_in_flight: 32,
         }
     }
 
@@ -124,6 +164,18 @@ impl Config {
         }
         if self.journal_cap == 0 {
             anyhow::bail!("--journal-cap must be at least 1");
+        }
+        if !(1..=MAX_HASH_WORKERS).contains(&self.hash_workers) {
+            anyhow::bail!("--hash-workers must be from 1 to {MAX_HASH_WORKERS}");
+        }
+        for (flag, value) in [
+            ("--hash-queue", self.hash_queue),
+            ("--legacy-auth-in-flight", self.legacy_auth_in_flight),
+            ("--tenant-creations-in-flight", self.tenant_creations_in_flight),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{flag} must be at least 1");
+            }
         }
         Ok(())
     }
