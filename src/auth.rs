@@ -639,6 +639,47 @@ mod tests {
         assert_eq!(Permissions::ALL.names().len(), 4);
     }
 
+    #[tokio::test]
+    async fn a_cache_miss_holds_up_only_the_same_token_on_the_same_api() {
+        use futures_util::FutureExt;
+        let cache = KeyCache::default();
+        let (a, b) = (digest("msk_prod_aaaaaaaaaaaa"), digest("msk_prod_bbbbbbbbbbbb"));
+        let held = cache.fill((KeyApi::Musique, a)).await;
+        assert!(
+            cache.fill((KeyApi::Musique, a)).now_or_never().is_none(),
+            "the same token waits for the first resolution"
+        );
+        assert!(
+            cache.fill((KeyApi::Musique, b)).now_or_never().is_some(),
+            "another token does not wait"
+        );
+        assert!(cache.fill((KeyApi::MusicArk, a)).now_or_never().is_some());
+        drop(held);
+        assert!(cache.fill((KeyApi::Musique, a)).now_or_never().is_some());
+        assert!(
+            cache.fills.lock().expect("lock").is_empty(),
+            "resolved misses leave nothing behind"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_remembered_for_its_api_only() {
+        let cache = KeyCache::default();
+        let d = digest("mk_live_free0000000000000000000000000000");
+        cache.refuse((KeyApi::Musique, d));
+        assert!(cache.recently_refused(&(KeyApi::Musique, d)));
+        assert!(!cache.recently_refused(&(KeyApi::MusicArk, d)));
+    }
+
+    #[test]
+    fn a_full_hasher_queue_is_a_429_with_a_retry_after() {
+        match Error::from(HashError::Busy) {
+            Error::RateLimited { retry_after_secs, .. } => assert_eq!(retry_after_secs, 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(Error::from(HashError::Stopped), Error::Internal(_)));
+    }
+
     #[test]
     fn secrets_do_not_show_in_debug() {
         let s = format!("{:?}", Secret("msk_prod_1234567890abcdef".into()));

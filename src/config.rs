@@ -48,6 +48,9 @@ pub enum HashCost {
 
 /// Each hash worker keeps a 19 MiB block: 64 of them are 1.2 GB.
 pub const MAX_HASH_WORKERS: usize = 64;
+/// A tenant creation queues all its hashes at once, up to 41 (20 tokens, 20 keys, the company
+/// token): a smaller queue would refuse it every time.
+pub const MIN_HASH_QUEUE: usize = 64;
 
 /// Options of `soundcheck serve`.
 #[derive(Args, Clone, Debug, serde::Serialize)]
@@ -168,8 +171,12 @@ impl Config {
         if !(1..=MAX_HASH_WORKERS).contains(&self.hash_workers) {
             anyhow::bail!("--hash-workers must be from 1 to {MAX_HASH_WORKERS}");
         }
+        if self.hash_queue < MIN_HASH_QUEUE {
+            anyhow::bail!(
+                "--hash-queue must be at least {MIN_HASH_QUEUE}: one tenant creation queues up to 41 hashes"
+            );
+        }
         for (flag, value) in [
-            ("--hash-queue", self.hash_queue),
             ("--legacy-auth-in-flight", self.legacy_auth_in_flight),
             ("--tenant-creations-in-flight", self.tenant_creations_in_flight),
         ] {
@@ -183,5 +190,32 @@ impl Config {
     /// Whether the control plane is reachable from other machines without a token.
     pub fn control_plane_exposed(&self) -> bool {
         self.admin_token.is_none() && !self.addr.ip().is_loopback()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_bounds_are_checked_at_their_edges() {
+        let ok = |tweak: fn(&mut Config)| {
+            let mut config = Config::for_tests(":memory:");
+            tweak(&mut config);
+            config.validate().map_err(|e| e.to_string())
+        };
+        assert!(ok(|c| c.hash_workers = 1).is_ok());
+        assert!(ok(|c| c.hash_workers = MAX_HASH_WORKERS).is_ok());
+        assert!(ok(|c| c.hash_workers = 0).is_err_and(|e| e.contains("--hash-workers")));
+        assert!(ok(|c| c.hash_workers = MAX_HASH_WORKERS + 1).is_err_and(|e| e.contains("--hash-workers")));
+        assert!(ok(|c| c.hash_queue = MIN_HASH_QUEUE).is_ok());
+        assert!(ok(|c| c.hash_queue = MIN_HASH_QUEUE - 1).is_err_and(|e| e.contains("--hash-queue")));
+        assert!(ok(|c| c.legacy_auth_in_flight = 1).is_ok());
+        assert!(ok(|c| c.legacy_auth_in_flight = 0).is_err_and(|e| e.contains("--legacy-auth-in-flight")));
+        assert!(ok(|c| c.tenant_creations_in_flight = 1).is_ok());
+        assert!(
+            ok(|c| c.tenant_creations_in_flight = 0)
+                .is_err_and(|e| e.contains("--tenant-creations-in-flight"))
+        );
     }
 }

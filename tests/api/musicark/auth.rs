@@ -222,3 +222,20 @@ async fn every_answer_carries_a_request_id() {
         assert!(id.starts_with("req_"), "{case}: {id:?}");
     }
 }
+
+#[tokio::test]
+async fn a_musicark_key_tried_once_as_a_musique_key_still_works_on_musicark() {
+    let app = TestApp::spawn().await;
+    // `mk_live_…` also has the Musique token shape (company `mk`, legacy word `live`), so
+    // Musique looks it up, finds nothing and remembers it as refused: for Musique only.
+    let (status, body) = app.get_json("/health", PRO).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+    let (status, body) = app.ark_json("/songs?limit=1", PRO).await;
+    assert_eq!(status, 200, "MusicArk refused a key Musique had refused: {body}");
+    // And a MusicArk refusal does not decide for Musique either.
+    let (status, _) = app.ark_json("/songs?limit=1", UNKNOWN).await;
+    assert_eq!(status, 401);
+    let (status, body) = app.get_json("/health", MSK).await;
+    assert_eq!(status, 200, "{body}");
+}
