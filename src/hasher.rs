@@ -11,7 +11,7 @@
 //! Two queues share the workers, each first in, first out: *checks* (a presented secret
 //! against a stored hash: a request is waiting to be let in) and *makes* (new hashes for keys
 //! being created). When both have work, workers take from them in turn, so a burst of tenant
-//! creations cannot hold up the first request of a new key, nor a flood of checks creations.
+//! creations cannot hold up the first request of a new key, nor a flood of checks a creation.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -266,17 +266,18 @@ impl Hasher {
     /// so a creation refused for a full queue leaves no work behind.
     pub async fn hash_all(&self, secrets: &[&str], cost: HashCost) -> Result<Vec<String>, HashError> {
         let params = params(cost);
-        let jobs = secrets.iter().map(|secret| {
-            let secret = secret.as_bytes().to_vec();
-            let params = params.clone();
-            job(move |memory: &mut Memory| make(memory, &secret, &params))
-        });
-        let receivers = self.enqueue(Lane::Make, jobs)?;
+        let (jobs, receivers): (Vec<Job>, Vec<_>) = secrets
+            .iter()
+            .map(|secret| {
+                let secret = secret.as_bytes().to_vec();
+                let params = params.clone();
+                job(move |memory: &mut Memory| make(memory, &secret, &params))
+            })
+            .unzip();
+        self.enqueue(Lane::Make, jobs)?;
         let mut hashes = Vec::with_capacity(receivers.len());
         for receiver in receivers {
-            hashes.push(String::try_from(
-                receiver.await.map_err(|_| HashError::Stopped)??,
-            )?);
+            hashes.push(receiver.await.map_err(|_| HashError::Stopped)??);
         }
         Ok(hashes)
     }
@@ -287,13 +288,10 @@ impl Hasher {
     pub async fn verify(&self, secret: &str, phc: &str) -> Result<bool, HashError> {
         let secret = secret.as_bytes().to_vec();
         let phc = phc.to_owned();
-        let mut receivers = self.enqueue(
-            Lane::Check,
-            [job(move |memory: &mut Memory| check(memory, &secret, &phc))],
-        )?;
-        let receiver = receivers.pop().ok_or(HashError::Stopped)?;
+        let (job, receiver) = job(move |memory: &mut Memory| check(memory, &secret, &phc));
+        self.enqueue(Lane::Check, vec![job])?;
         match receiver.await.map_err(|_| HashError::Stopped)? {
-            Ok(answer) => bool::try_from(answer),
+            Ok(matched) => Ok(matched),
             Err(err) => {
                 tracing::error!(error = %err, "a stored key hash cannot be checked");
                 Ok(false)
@@ -301,12 +299,8 @@ impl Hasher {
         }
     }
 
-    fn enqueue(
-        &self,
-        lane: Lane,
-        jobs: impl IntoIterator<Item = (Job, oneshot::Receiver<JobResult>)>,
-    ) -> Result<Vec<oneshot::Receiver<JobResult>>, HashError> {
-        let (jobs, receivers): (Vec<Job>, Vec<_>) = jobs.into_iter().unzip();
+    /// Queues `jobs` on `lane`, all of them or (queue full) none.
+    fn enqueue(&self, lane: Lane, jobs: Vec<Job>) -> Result<(), HashError> {
         let shared = &self.0.0;
         let mut queue = shared.lock();
         if queue.closed {
@@ -321,42 +315,24 @@ impl Hasher {
         for _ in 0..count {
             shared.ready.notify_one();
         }
-        Ok(receivers)
+        Ok(())
     }
 
     /// Queues an arbitrary job (tests of the queue's order and bounds).
     #[cfg(test)]
-    fn run_raw(
+    fn run_raw<T: Send + 'static>(
         &self,
         lane: Lane,
-        f: impl FnOnce(&mut Memory) -> JobResult + Send + 'static,
-    ) -> Result<oneshot::Receiver<JobResult>, HashError> {
-        let mut receivers = self.enqueue(lane, [job(f)])?;
-        receivers.pop().ok_or(HashError::Stopped)
+        f: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>, HashError> {
+        let (job, receiver) = job(f);
+        self.enqueue(lane, vec![job])?;
+        Ok(receiver)
     }
 }
 
-/// What every job answers: a PHC string or a match, as text or a flag.
-#[derive(Debug)]
-enum Answer {
-    Made(String),
-    Matched(bool),
-}
-
-type JobResult = Result<Answer, HashError>;
-
-impl TryFrom<Answer> for String {
-    type Error = HashError;
-
-    fn try_from(answer: Answer) -> Result<String, HashError> {
-        match answer {
-            Answer::Made(phc) => Ok(phc),
-            Answer::Matched(_) => Err(HashError::Argon2("a check answered a hash".to_owned())),
-        }
-    }
-}
-
-fn job(f: impl FnOnce(&mut Memory) -> JobResult + Send + 'static) -> (Job, oneshot::Receiver<JobResult>) {
+/// A job for a worker, and where its answer will come.
+fn job<T: Send + 'static>(f: impl FnOnce(&mut Memory) -> T + Send + 'static) -> (Job, oneshot::Receiver<T>) {
     let (tx, rx) = oneshot::channel();
     let job: Job = Box::new(move |memory: &mut Memory| {
         // Whoever asked has gone (its client hung up): the work would be thrown away.
@@ -395,16 +371,12 @@ fn work(shared: Arc<Shared>) {
     }
 }
 
-fn argon2id(params: &Params, algorithm: Algorithm, version: Version) -> Argon2<'static> {
-    Argon2::new(algorithm, version, params.clone())
-}
-
-fn make(memory: &mut Memory, secret: &[u8], params: &Params) -> JobResult {
+fn make(memory: &mut Memory, secret: &[u8], params: &Params) -> Result<String, HashError> {
     use rand::Rng;
     let mut salt = [0u8; SALT_LEN];
     rand::rng().fill(&mut salt);
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    let argon2 = argon2id(params, Algorithm::Argon2id, Version::V0x13);
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     memory.with_blocks(params, |blocks| {
         argon2.hash_password_into_with_memory(secret, &salt, &mut out, blocks)
     })??;
@@ -415,10 +387,10 @@ fn make(memory: &mut Memory, secret: &[u8], params: &Params) -> JobResult {
         salt: Some(Salt::new(&salt)?),
         hash: Some(Output::new(&out)?),
     };
-    Ok(Answer::Made(phc.to_string()))
+    Ok(phc.to_string())
 }
 
-fn check(memory: &mut Memory, secret: &[u8], phc: &str) -> JobResult {
+fn check(memory: &mut Memory, secret: &[u8], phc: &str) -> Result<bool, HashError> {
     let parsed = PasswordHash::new(phc)?;
     let algorithm =
         Algorithm::try_from(parsed.algorithm.as_str()).map_err(|e| HashError::Argon2(e.to_string()))?;
@@ -433,24 +405,12 @@ fn check(memory: &mut Memory, secret: &[u8], phc: &str) -> JobResult {
         ));
     };
     let mut out = vec![0u8; expected.len()];
-    let argon2 = argon2id(&params, algorithm, version);
+    let argon2 = Argon2::new(algorithm, version, params.clone());
     memory.with_blocks(&params, |blocks| {
         argon2.hash_password_into_with_memory(secret, salt, &mut out, blocks)
     })??;
     // `Output`'s equality takes the same time however many bytes match.
-    Ok(Answer::Matched(Output::new(&out)? == *expected))
-}
-
-/// A job's answer as the flag `verify` expects.
-impl TryFrom<Answer> for bool {
-    type Error = HashError;
-
-    fn try_from(answer: Answer) -> Result<bool, HashError> {
-        match answer {
-            Answer::Matched(matched) => Ok(matched),
-            Answer::Made(_) => Err(HashError::Argon2("a hash answered a check".to_owned())),
-        }
-    }
+    Ok(Output::new(&out)? == *expected)
 }
 
 #[cfg(test)]
@@ -488,7 +448,7 @@ mod tests {
         started: mpsc::Sender<usize>,
         release: Arc<(Mutex<bool>, Condvar)>,
         id: usize,
-    ) -> impl FnOnce(&mut Memory) -> JobResult + Send + 'static {
+    ) -> impl FnOnce(&mut Memory) -> usize + Send + 'static {
         move |_memory: &mut Memory| {
             let _ = started.send(id);
             let (open, cond) = &*release;
@@ -496,7 +456,7 @@ mod tests {
             while !*open {
                 open = cond.wait(open).unwrap_or_else(|e| e.into_inner());
             }
-            Ok(Answer::Matched(true))
+            id
         }
     }
 
@@ -603,16 +563,16 @@ mod tests {
                 hasher
                     .run_raw(Lane::Check, move |_| {
                         let _ = started.send(id);
-                        Ok(Answer::Matched(true))
+                        id
                     })
                     .expect("queued"),
             );
         }
         assert_eq!(hasher.stats().queued, 8);
         open(&release);
-        first.await.expect("ran").expect("ok");
+        first.await.expect("ran");
         for receiver in rest {
-            receiver.await.expect("ran").expect("ok");
+            receiver.await.expect("ran");
         }
         let order: Vec<usize> = starts.try_iter().collect();
         assert_eq!(order, (1..=8).collect::<Vec<_>>());
@@ -646,10 +606,7 @@ mod tests {
             .collect();
         assert_eq!(hasher.stats().running, 2);
         assert_eq!(hasher.stats().queued, 3);
-        assert!(matches!(
-            hasher.run_raw(Lane::Make, |_| Ok(Answer::Matched(true))),
-            Err(HashError::Busy)
-        ));
+        assert!(matches!(hasher.run_raw(Lane::Make, |_| ()), Err(HashError::Busy)));
         assert!(matches!(
             hasher.hash_all(&["a"], HashCost::Fast).await,
             Err(HashError::Busy)
@@ -657,7 +614,7 @@ mod tests {
         assert!(starts.try_recv().is_err(), "no third job started while two ran");
         open(&release);
         for receiver in busy.into_iter().chain(waiting) {
-            receiver.await.expect("ran").expect("ok");
+            receiver.await.expect("ran");
         }
         assert_eq!(hasher.stats().peak_running, 2);
         eventually("an empty queue", || hasher.stats().queued == 0);
@@ -682,7 +639,6 @@ mod tests {
             hasher
                 .run_raw(lane, move |_| {
                     order.lock().expect("lock").push(name);
-                    Ok(Answer::Matched(true))
                 })
                 .expect("queued")
         };
@@ -696,9 +652,9 @@ mod tests {
             record(Lane::Check, "c3"),
         ];
         open(&release);
-        first.await.expect("ran").expect("ok");
+        first.await.expect("ran");
         for job in jobs {
-            job.await.expect("ran").expect("ok");
+            job.await.expect("ran");
         }
         // The gate was a check, so makes come next.
         assert_eq!(*order.lock().expect("lock"), ["m1", "c1", "m2", "c2", "m3", "c3"]);
@@ -737,7 +693,7 @@ mod tests {
             .expect("queued");
         drop(abandoned);
         open(&release);
-        first.await.expect("ran").expect("ok");
+        first.await.expect("ran");
         hasher.hash("after", HashCost::Fast).await.expect("hash");
         assert_eq!(starts.try_iter().collect::<Vec<_>>(), Vec::<usize>::new());
     }
