@@ -12,13 +12,10 @@ use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::serve::{IncomingStream, Listener};
 
 use crate::config::Config;
-use crate::listener::SmallReads;
 
 /// How long a refused client is told to wait: the slots it lacks free up within that.
 pub const RETRY_AFTER_SECS: u64 = 1;
@@ -103,19 +100,8 @@ impl<K: Eq + Hash> Drop for Slot<K> {
     }
 }
 
-/// A connection's peer address, which `App::serve` attaches to each of its requests (axum's
-/// own `SocketAddr` info is only for a plain `TcpListener`, not for a wrapper around one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Peer(pub SocketAddr);
-
-impl<L: Listener<Addr = SocketAddr>> Connected<IncomingStream<'_, SmallReads<L>>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, SmallReads<L>>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-/// The client's address, when the server was started with it; a router driven without it (a
-/// `oneshot` in a test) counts every client as one.
+/// The client's address, which the accept loop (`serve`) gives every request; a router driven
+/// without it (a `oneshot` in a test) counts every client as one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -123,14 +109,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        let peer = parts.extensions.get::<ConnectInfo<Peer>>().map(|info| info.0.0);
-        let plain = || {
+        Ok(ClientIp(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0)
-        };
-        Ok(ClientIp(peer.or_else(plain).map(|addr| addr.ip())))
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
     }
 }
 

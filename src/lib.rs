@@ -10,7 +10,7 @@
 //! - [`admission`]  in-flight limits of the keyless endpoints that hash (legacy auth, tenants)
 //! - [`cli`]        the `keys` subcommands
 //! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
-//! - [`listener`]   the TCP listener, its reads capped so idle buffers stay small
+//! - [`serve`]      the accept loop and connections: timeouts, limits, small read buffers
 //! - [`rate_limit`] Musique's minute/hour/day limits on governor
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
@@ -32,12 +32,12 @@ pub mod extract;
 pub mod fixtures;
 pub mod hasher;
 pub mod keys;
-pub mod listener;
 pub mod middleware;
 pub mod musicark;
 pub mod musique;
 pub mod openapi;
 pub mod rate_limit;
+pub mod serve;
 pub mod state;
 
 use std::future::Future;
@@ -77,7 +77,7 @@ impl App {
                 .fetch_all(&db.read)
                 .await?;
         for (tenant, offset, frozen) in rows {
-            clocks.insert(&tenant, TenantClock::new(offset, frozen));
+            clocks.insert(&tenant, TenantClock::load(&tenant, offset, frozen));
         }
 
         control::store::backfill_seeds(&db).await?;
@@ -94,10 +94,12 @@ impl App {
             hasher,
         );
         state.runtimes.load(&state.db).await?;
+        state.load_windows().await?;
         control::webhooks::load(&state).await?;
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
+        tokio::spawn(flush_windows(state.clone(), background.clone()));
         tokio::spawn(control::webhooks::run(state.clone(), background.clone()));
         // The catalogue is seeded (first start only) and indexed in the background, so
         // start-up does not wait for it; a MusicArk request that comes first waits for it.
@@ -121,20 +123,18 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        // The peer address is what tenant creation is limited by (admission::ClientIp).
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<admission::Peer>();
-        let result = axum::serve(listener::SmallReads(listener), service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = serve::Limits::from_config(&self.state.config);
+        serve::serve(listener, self.router, limits, shutdown).await;
         self.background.cancel();
         // Counts taken since the last write-behind are kept across the restart.
         if let Err(err) = self.state.quotas.flush(&self.state.db).await {
             tracing::error!(error = %err, "could not write the last quota counts");
         }
+        if let Err(err) = self.state.flush_windows().await {
+            tracing::error!(error = %err, "could not write the last Musique rate-limit windows");
+        }
         self.state.db.close().await;
-        Ok(result?)
+        Ok(())
     }
 }
 
@@ -160,6 +160,20 @@ async fn flush_quotas(state: AppState, stop: CancellationToken) {
         }
         if let Err(err) = state.quotas.flush(&state.db).await {
             tracing::warn!(error = %err, "could not write quota counts");
+        }
+    }
+}
+
+/// Writes Musique's rate-limit windows behind, every 200 ms: a hard kill loses at most that.
+async fn flush_windows(state: AppState, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = state.flush_windows().await {
+            tracing::warn!(error = %err, "could not write rate-limit windows");
         }
     }
 }

@@ -96,7 +96,7 @@ pub struct ArkKeySpec {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClockSpec {
-    /// RFC 3339; now when absent.
+    /// RFC 3339, from 1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z; now when absent.
     pub at: Option<String>,
     #[serde(default)]
     pub frozen: bool,
@@ -357,6 +357,12 @@ fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
                     .timestamp_millis(),
                 None => real_now_ms(),
             };
+            if !crate::clock::in_range(at) {
+                return Err(Error::validation(format!(
+                    "`clock.at` must be an instant from {}.",
+                    crate::clock::INSTANT_RANGE
+                )));
+            }
             if c.frozen {
                 (0, Some(at))
             } else {
