@@ -211,13 +211,14 @@ def phase_tenant_churn(pid):
 
 def phase_connections(pid):
     idle, slow = [], []
-    refused = 0
+    refused = turned_away = 0
     with Rss(pid) as rss:
         for _ in range(2500):
             try:
                 s = socket.create_connection((HOST, PORT), timeout=5)
                 s.sendall(b"GET /_soundcheck/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                s.recv(65536)
+                if s.recv(65536).startswith(b"HTTP/1.1 503"):
+                    turned_away += 1  # over --max-connections: answered 503 and closed
                 idle.append(s)
             except OSError:
                 refused += 1
@@ -253,7 +254,7 @@ def phase_connections(pid):
             s.close()
     report(f"(d) 2,500 idle + 200 slowloris, {IDLE_WAIT:.0f} s", rss,
            f"open after: idle {idle_open}/{len(idle)}, slowloris {slow_open}/{len(slow)}, "
-           f"not connected {refused}")
+           f"turned away (503) {turned_away}, not connected {refused}")
 
 
 def bench_key(binary, db):
