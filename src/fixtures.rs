@@ -9,6 +9,7 @@ use crate::auth::{Permissions, Secret, Tier, company_token_prefix, parse_musique
 use crate::clock::real_now_ms;
 use crate::config::HashCost;
 use crate::db::Db;
+use crate::hasher::Hasher;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::musicark::{self, catalogue};
 use crate::rate_limit::Limits;
@@ -237,34 +238,40 @@ pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow
 }
 
 /// Creates tenant `tenant_id` with the fixtures, unless it exists. Returns whether it seeded.
-pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtures) -> anyhow::Result<bool> {
+pub async fn seed_tenant(
+    db: &Db,
+    hasher: &Hasher,
+    tenant_id: &str,
+    name: &str,
+    fixtures: &Fixtures,
+) -> anyhow::Result<bool> {
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE id = ?")
         .bind(tenant_id)
         .fetch_optional(&db.read)
         .await?;
     if exists.is_some() {
-        backfill_company_tokens(db, tenant_id, fixtures).await?;
+        backfill_company_tokens(db, hasher, tenant_id, fixtures).await?;
         return Ok(false);
     }
 
     // Hash first, outside the transaction: the write lock is held only for the inserts.
-    // Fixture tokens are public, so they get the cheap parameters (see auth::argon2).
+    // Fixture tokens are public, so they get the cheap parameters (see hasher::params).
     let mut musique_hashes = Vec::new();
     for company in &fixtures.musique.companies {
         for token in &company.tokens {
-            musique_hashes.push(keys::hash(&Secret(token.token.clone()), HashCost::Fast).await?);
+            musique_hashes.push(hasher.hash(&token.token, HashCost::Fast).await?);
         }
     }
     let mut company_hashes = Vec::new();
     for company in &fixtures.musique.companies {
         company_hashes.push(match &company.company_token {
-            Some(token) => Some(keys::hash(&Secret(token.clone()), HashCost::Fast).await?),
+            Some(token) => Some(hasher.hash(token, HashCost::Fast).await?),
             None => None,
         });
     }
     let mut ark_hashes = Vec::new();
     for key in &fixtures.musicark.keys {
-        ark_hashes.push(keys::hash(&Secret(key.key.clone()), HashCost::Fast).await?);
+        ark_hashes.push(hasher.hash(&key.key, HashCost::Fast).await?);
     }
 
     let mut tx = db.begin_write().await?;
@@ -326,7 +333,12 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
 /// Gives the fixture companies of an already seeded tenant the company tokens they lack: a
 /// database seeded before company tokens existed gets them on its next start, in its rows and
 /// in the creation state a reset restores.
-async fn backfill_company_tokens(db: &Db, tenant_id: &str, fixtures: &Fixtures) -> anyhow::Result<()> {
+async fn backfill_company_tokens(
+    db: &Db,
+    hasher: &Hasher,
+    tenant_id: &str,
+    fixtures: &Fixtures,
+) -> anyhow::Result<()> {
     for company in &fixtures.musique.companies {
         let Some(token) = &company.company_token else {
             continue;
@@ -341,7 +353,7 @@ async fn backfill_company_tokens(db: &Db, tenant_id: &str, fixtures: &Fixtures) 
         let Some(company_id) = missing else {
             continue;
         };
-        let hash = keys::hash(&Secret(token.clone()), HashCost::Fast).await?;
+        let hash = hasher.hash(token, HashCost::Fast).await?;
         let mut tx = db.begin_write().await?;
         crate::control::store::set_company_token_hash(&mut tx, tenant_id, company_id, &hash).await?;
         tx.commit().await?;

@@ -5,7 +5,9 @@
 //! - [`db`]         SQLite pools, pragmas and embedded migrations
 //! - [`error`]      error kinds, rendered in each API's own envelope
 //! - [`extract`]    extractors whose rejections are our errors
-//! - [`auth`]       token shapes, argon2id, the verification cache, typed callers
+//! - [`auth`]       token shapes, the verification cache, typed callers
+//! - [`hasher`]     argon2id on a fixed set of workers with reused memory, queued in order
+//! - [`admission`]  in-flight limits of the keyless endpoints that hash (legacy auth, tenants)
 //! - [`cli`]        the `keys` subcommands
 //! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
 //! - [`serve`]      the accept loop and connections: timeouts, limits, small read buffers
@@ -18,6 +20,7 @@
 //! - [`control`]    the emulator's own control plane under `/_soundcheck/`
 //! - [`openapi`]    the three OpenAPI documents and the `/docs` page
 
+pub mod admission;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -27,6 +30,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod fixtures;
+pub mod hasher;
 pub mod keys;
 pub mod middleware;
 pub mod musicark;
@@ -64,7 +68,8 @@ impl App {
         config.validate()?;
         let fixtures = Fixtures::load(config.fixtures.as_deref())?;
         let db = Db::open(&config.db).await?;
-        fixtures::seed_tenant(&db, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
+        let hasher = hasher::Hasher::new(config.hash_workers, config.hash_queue);
+        fixtures::seed_tenant(&db, &hasher, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
 
         let clocks = Clocks::default();
         let rows: Vec<(String, i64, Option<i64>)> =
@@ -79,7 +84,15 @@ impl App {
         let libraries = musique::library::Libraries::load(&db).await?;
         let deliveries = musique::deliveries::Deliveries::load(&db).await?;
         let catalogue_source = fixtures.catalogue_path.clone();
-        let state = AppState::new(config, db, clocks, libraries, deliveries, catalogue_source);
+        let state = AppState::new(
+            config,
+            db,
+            clocks,
+            libraries,
+            deliveries,
+            catalogue_source,
+            hasher,
+        );
         state.runtimes.load(&state.db).await?;
         state.load_windows().await?;
         control::webhooks::load(&state).await?;

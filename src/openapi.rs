@@ -593,7 +593,11 @@ impl Modify for MusiqueModifier {
             ensure(
                 op,
                 "429",
-                error_response("A rate-limit window is full.", "MusiqueError", example("429")),
+                error_response(
+                    "A rate-limit window is full; or, for a key not yet verified, the server's key hashing queue is full (then without `X-RateLimit-*`).",
+                    "MusiqueError",
+                    example("429"),
+                ),
             );
             let path = path.clone();
             for_each_response(op, |status, r| {
@@ -683,7 +687,11 @@ impl Modify for MusicArkModifier {
             ensure(
                 op,
                 "429",
-                error_response("The month's quota is spent.", "MusicArkError", example("429")),
+                error_response(
+                    "The month's quota is spent; or, for a key not yet verified, the server's key hashing queue is full.",
+                    "MusicArkError",
+                    example("429"),
+                ),
             );
             for_each_response(op, |status, r| {
                 r.headers

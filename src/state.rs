@@ -4,11 +4,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::admission::Admission;
 use crate::auth::KeyCache;
 use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
 use crate::control::runtime::Runtimes;
 use crate::db::Db;
+use crate::hasher::Hasher;
 use crate::musicark::index::Catalogue;
 use crate::musicark::quota::Quotas;
 use crate::musique::deliveries::Deliveries;
@@ -71,6 +73,10 @@ pub struct Inner {
     pub catalogue: Arc<tokio::sync::OnceCell<Arc<Catalogue>>>,
     /// The `catalogue.jsonl` an empty database is seeded from; `None` for the bundled one.
     pub catalogue_source: Option<std::path::PathBuf>,
+    /// The argon2id workers every key hash and check goes through.
+    pub hasher: Hasher,
+    /// In-flight limits of the keyless endpoints that hash.
+    pub admission: Admission,
 }
 
 impl AppState {
@@ -81,8 +87,11 @@ impl AppState {
         musique: Libraries,
         deliveries: Deliveries,
         catalogue_source: Option<std::path::PathBuf>,
+        hasher: Hasher,
     ) -> AppState {
         AppState(Arc::new(Inner {
+            admission: Admission::new(&config),
+            hasher,
             runtimes: Arc::new(Runtimes::new(config.journal_cap)),
             config: Arc::new(config),
             db,

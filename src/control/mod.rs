@@ -157,6 +157,11 @@ pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
         }
     });
     let mut response = (err.status(), Json(body)).into_response();
+    if let Error::RateLimited { retry_after_secs, .. } = err {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
+    }
     if matches!(err, Error::MissingKey | Error::InvalidKey) {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
