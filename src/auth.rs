@@ -1,19 +1,18 @@
-//! Keys of both APIs: token shapes, argon2id hashing, the verification cache, typed callers.
+//! Keys of both APIs: token shapes, the verification cache, typed callers.
 //!
-//! A token is found by its non-secret head (`lookup`) and proven by argon2id, off the async
-//! threads. A verified token is cached under its SHA-256 digest (never the token itself), so
+//! A token is found by its non-secret head (`lookup`) and proven by argon2id on the hasher's
+//! workers. A verified token is cached under its SHA-256 digest (never the token itself), so
 //! the hot path does no hashing and no database round-trip; a watcher evicts revoked keys.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::clock::{TenantClock, real_now_ms};
-use crate::config::HashCost;
 use crate::error::{Error, Result};
+use crate::hasher::HashError;
 use crate::rate_limit::{KeyLimiter, Limits};
 use crate::state::AppState;
 
@@ -113,29 +112,6 @@ pub fn musicark_lookup(key: &str) -> Option<String> {
         .or_else(|| key.strip_prefix("mk_test_"))?;
     let ok = (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
     ok.then(|| key[..8 + LOOKUP_CHARS].to_owned())
-}
-
-fn argon2(cost: HashCost) -> Argon2<'static> {
-    let params = match cost {
-        HashCost::Default => Params::default(),
-        // The smallest legal parameters: for tests, and for fixture tokens that are published
-        // in the README anyway.
-        HashCost::Fast => Params::new(Params::MIN_M_COST, 1, 1, None).unwrap_or_default(),
-    };
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// The argon2id PHC string of a token. CPU-heavy: call it off the async threads.
-pub fn hash_token(token: &str, cost: HashCost) -> anyhow::Result<String> {
-    let hash = argon2(cost)
-        .hash_password(token.as_bytes())
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-    Ok(hash.to_string())
-}
-
-/// Checks a token against a stored PHC string, whatever parameters it was made with.
-pub fn verify_token(token: &str, phc: &str) -> bool {
-    Argon2::default().verify_password(token.as_bytes(), phc).is_ok()
 }
 
 /// A new random alphanumeric secret.
@@ -286,18 +262,52 @@ impl Cached {
 
 type Digest32 = [u8; 32];
 
+/// Which API a token was presented to. A MusicArk key also has the Musique token's shape
+/// (`mk` is a valid company prefix and `live` a legacy environment word), so what one API
+/// learnt about a digest must not decide for the other.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+enum KeyApi {
+    Musique,
+    MusicArk,
+}
+
+type CacheKey = (KeyApi, Digest32);
+
 /// How long an unknown token is remembered as unknown, so a flood of bad keys costs no hashing.
 const NEGATIVE_TTL_MS: i64 = 1_000;
 const NEGATIVE_CAP: usize = 10_000;
+/// Cache misses being resolved at once beyond which finished entries are swept.
+const FILLS_SWEEP: usize = 10_000;
 
-/// Verified callers by token digest, and recently refused digests.
+type FillLock = Arc<tokio::sync::Mutex<()>>;
+
+/// Verified callers by token digest, and recently refused digests per API.
 #[derive(Debug, Default)]
 pub struct KeyCache {
     verified: RwLock<HashMap<Digest32, Cached>>,
-    refused: RwLock<HashMap<Digest32, i64>>,
-    // One cache miss is resolved at a time, so 64 clients arriving together with a new key
-    // cost one argon2 verification, not 64.
-    fill: tokio::sync::Mutex<()>,
+    refused: RwLock<HashMap<CacheKey, i64>>,
+    // One miss per token is resolved at a time, so 64 clients arriving together with a new
+    // key cost one argon2 verification, not 64; misses of different tokens go on side by side.
+    fills: Mutex<HashMap<CacheKey, FillLock>>,
+}
+
+/// The right to resolve one token's cache miss; the next client with that token waits for it.
+struct Fill<'a> {
+    cache: &'a KeyCache,
+    key: CacheKey,
+    lock: FillLock,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for Fill<'_> {
+    fn drop(&mut self) {
+        // Whoever waits on this lock re-reads the cache once it has it; a newcomer starts a
+        // fresh entry and re-reads the cache too.
+        let mut fills = self.cache.fills.lock().unwrap_or_else(|e| e.into_inner());
+        if fills.get(&self.key).is_some_and(|l| Arc::ptr_eq(l, &self.lock)) {
+            fills.remove(&self.key);
+        }
+    }
 }
 
 impl KeyCache {
@@ -309,12 +319,30 @@ impl KeyCache {
             .cloned()
     }
 
-    fn recently_refused(&self, digest: &Digest32) -> bool {
+    fn recently_refused(&self, key: &CacheKey) -> bool {
         let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
-        refused.get(digest).is_some_and(|until| *until > real_now_ms())
+        refused.get(key).is_some_and(|until| *until > real_now_ms())
     }
 
-    fn refuse(&self, digest: Digest32) {
+    /// Waits for any other resolution of the same token's miss, then holds the token's turn.
+    async fn fill(&self, key: CacheKey) -> Fill<'_> {
+        let lock = {
+            let mut fills = self.fills.lock().unwrap_or_else(|e| e.into_inner());
+            if fills.len() >= FILLS_SWEEP {
+                fills.retain(|_, lock| Arc::strong_count(lock) > 1);
+            }
+            fills.entry(key).or_default().clone()
+        };
+        let held = lock.clone().lock_owned().await;
+        Fill {
+            cache: self,
+            key,
+            lock,
+            _held: held,
+        }
+    }
+
+    fn refuse(&self, key: CacheKey) {
         let mut refused = self.refused.write().unwrap_or_else(|e| e.into_inner());
         if refused.len() >= NEGATIVE_CAP {
             let now = real_now_ms();
@@ -323,7 +351,7 @@ impl KeyCache {
                 refused.clear();
             }
         }
-        refused.insert(digest, real_now_ms() + NEGATIVE_TTL_MS);
+        refused.insert(key, real_now_ms() + NEGATIVE_TTL_MS);
     }
 
     fn insert(&self, digest: Digest32, caller: Cached) {
@@ -385,12 +413,20 @@ struct ArkKeyRow {
     clock_frozen_ms: Option<i64>,
 }
 
-/// Verifies `hash` against `token` on the blocking pool.
-async fn verify_off_thread(token: &Secret, hash: String) -> Result<bool> {
-    let token = token.clone();
-    tokio::task::spawn_blocking(move || verify_token(&token.0, &hash))
-        .await
-        .map_err(|e| Error::Internal(e.into()))
+/// A full hasher queue is the client's signal to come back shortly, in its API's envelope.
+impl From<HashError> for Error {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Error::RateLimited {
+                retry_after_secs: crate::admission::RETRY_AFTER_SECS,
+                message: format!(
+                    "Too many keys are being checked or created at once. Retry after {} second.",
+                    crate::admission::RETRY_AFTER_SECS
+                ),
+            },
+            other => Error::Internal(other.into()),
+        }
+    }
 }
 
 /// The Musique caller behind an `X-API-Key` value.
@@ -403,12 +439,16 @@ pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<Musique
     let Some(parsed) = parse_musique_token(token) else {
         return Err(Error::InvalidKey);
     };
-    if cache.recently_refused(&digest) {
+    let key = (KeyApi::Musique, digest);
+    if cache.recently_refused(&key) {
         return Err(Error::InvalidKey);
     }
-    let _fill = cache.fill.lock().await;
+    let _fill = cache.fill(key).await;
     if let Some(Cached::Musique(caller)) = cache.get(&digest) {
         return Ok(caller);
+    }
+    if cache.recently_refused(&key) {
+        return Err(Error::InvalidKey);
     }
 
     let rows: Vec<MusiqueKeyRow> = sqlx::query_as(
@@ -422,12 +462,11 @@ pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<Musique
     .fetch_all(&state.db.read)
     .await?;
 
-    let secret = Secret(token.to_owned());
     for row in rows {
         if row.prefix != parsed.company || row.environment != parsed.environment.as_str() {
             continue;
         }
-        if !verify_off_thread(&secret, row.hash.clone()).await? {
+        if !state.hasher.verify(token, &row.hash).await? {
             continue;
         }
         let scope = match row.scope.as_deref() {
@@ -466,7 +505,7 @@ pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<Musique
         cache.insert(digest, Cached::Musique(caller.clone()));
         return Ok(caller);
     }
-    cache.refuse(digest);
+    cache.refuse(key);
     Err(Error::InvalidKey)
 }
 
@@ -487,12 +526,16 @@ pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCalle
     let Some(lookup) = musicark_lookup(key) else {
         return Err(Error::InvalidKey);
     };
-    if cache.recently_refused(&digest) {
+    let cache_key = (KeyApi::MusicArk, digest);
+    if cache.recently_refused(&cache_key) {
         return Err(Error::InvalidKey);
     }
-    let _fill = cache.fill.lock().await;
+    let _fill = cache.fill(cache_key).await;
     if let Some(Cached::MusicArk(caller)) = cache.get(&digest) {
         return Ok(caller);
+    }
+    if cache.recently_refused(&cache_key) {
+        return Err(Error::InvalidKey);
     }
     let rows: Vec<ArkKeyRow> = sqlx::query_as(
         "SELECT k.id, k.tenant_id, k.hash, k.tier, k.monthly_limit, t.clock_offset_ms, t.clock_frozen_ms
@@ -502,9 +545,8 @@ pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCalle
     .bind(lookup)
     .fetch_all(&state.db.read)
     .await?;
-    let secret = Secret(key.to_owned());
     for row in rows {
-        if !verify_off_thread(&secret, row.hash.clone()).await? {
+        if !state.hasher.verify(key, &row.hash).await? {
             continue;
         }
         let tier = row.tier.as_deref().and_then(Tier::parse).unwrap_or(Tier::Free);
@@ -520,7 +562,7 @@ pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCalle
         cache.insert(digest, Cached::MusicArk(caller.clone()));
         return Ok(caller);
     }
-    cache.refuse(digest);
+    cache.refuse(cache_key);
     Err(Error::InvalidKey)
 }
 
@@ -589,22 +631,53 @@ mod tests {
     }
 
     #[test]
-    fn hashes_verify_only_their_own_token() {
-        let phc = hash_token("msk_prod_1234567890abcdef", HashCost::Fast).expect("hash");
-        assert!(phc.starts_with("$argon2id$"));
-        assert!(!phc.contains("1234567890abcdef"));
-        assert!(verify_token("msk_prod_1234567890abcdef", &phc));
-        assert!(!verify_token("msk_prod_1234567890abcdeg", &phc));
-        assert!(!verify_token("anything", "not a phc string"));
-    }
-
-    #[test]
     fn permissions_round_trip_and_reject_unknown_names() {
         let p = Permissions::parse_list("audio.read, audio.send").expect("known");
         assert!(p.has("audio.read") && p.has("audio.send") && !p.has("audio.write"));
         assert_eq!(p.to_list(), "audio.read,audio.send");
         assert!(Permissions::parse_list("audio.admin").is_err());
         assert_eq!(Permissions::ALL.names().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_cache_miss_holds_up_only_the_same_token_on_the_same_api() {
+        use futures_util::FutureExt;
+        let cache = KeyCache::default();
+        let (a, b) = (digest("msk_prod_aaaaaaaaaaaa"), digest("msk_prod_bbbbbbbbbbbb"));
+        let held = cache.fill((KeyApi::Musique, a)).await;
+        assert!(
+            cache.fill((KeyApi::Musique, a)).now_or_never().is_none(),
+            "the same token waits for the first resolution"
+        );
+        assert!(
+            cache.fill((KeyApi::Musique, b)).now_or_never().is_some(),
+            "another token does not wait"
+        );
+        assert!(cache.fill((KeyApi::MusicArk, a)).now_or_never().is_some());
+        drop(held);
+        assert!(cache.fill((KeyApi::Musique, a)).now_or_never().is_some());
+        assert!(
+            cache.fills.lock().expect("lock").is_empty(),
+            "resolved misses leave nothing behind"
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_remembered_for_its_api_only() {
+        let cache = KeyCache::default();
+        let d = digest("mk_live_free0000000000000000000000000000");
+        cache.refuse((KeyApi::Musique, d));
+        assert!(cache.recently_refused(&(KeyApi::Musique, d)));
+        assert!(!cache.recently_refused(&(KeyApi::MusicArk, d)));
+    }
+
+    #[test]
+    fn a_full_hasher_queue_is_a_429_with_a_retry_after() {
+        match Error::from(HashError::Busy) {
+            Error::RateLimited { retry_after_secs, .. } => assert_eq!(retry_after_secs, 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(Error::from(HashError::Stopped), Error::Internal(_)));
     }
 
     #[test]

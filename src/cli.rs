@@ -7,6 +7,7 @@ use crate::auth::{Environment, Permissions, Secret, Tier};
 use crate::clock::rfc3339_ms;
 use crate::config::HashCost;
 use crate::db::Db;
+use crate::hasher::Hasher;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::rate_limit::Limits;
 use crate::state::DEFAULT_TENANT;
@@ -148,6 +149,11 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
+/// A command hashes a handful of keys, one after another: one worker is enough.
+fn one_off_hasher() -> Hasher {
+    Hasher::new(1, 64)
+}
+
 async fn open(path: &str) -> anyhow::Result<Db> {
     anyhow::ensure!(
         path == ":memory:" || std::path::Path::new(path).exists(),
@@ -173,7 +179,7 @@ pub async fn create(db: &Db, args: &CreateKey) -> anyhow::Result<(String, String
                 None => Permissions::ALL,
             };
             let token = keys::generate_musique_token(company, environment);
-            let hash = keys::hash(&Secret(token.clone()), args.hash_cost).await?;
+            let hash = one_off_hasher().hash(&token, args.hash_cost).await?;
 
             let mut tx = db.begin_write().await?;
             let (company_id, created) = keys::ensure_company(&mut tx, &args.tenant, company, company).await?;
@@ -225,7 +231,7 @@ pub async fn create(db: &Db, args: &CreateKey) -> anyhow::Result<(String, String
                 anyhow::ensure!(limit >= 1, "--monthly-limit must be at least 1");
             }
             let token = keys::generate_musicark_key();
-            let hash = keys::hash(&Secret(token.clone()), args.hash_cost).await?;
+            let hash = one_off_hasher().hash(&token, args.hash_cost).await?;
             let mut tx = db.begin_write().await?;
             let key = NewArkKey {
                 tenant_id: args.tenant.clone(),
@@ -299,7 +305,7 @@ pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
             if !args.external_ids.is_empty() {
                 spec.musique.external_ids = Some(args.external_ids);
             }
-            let created = tenants::create_tenant(&db, spec, args.hash_cost)
+            let created = tenants::create_tenant(&db, &one_off_hasher(), spec, args.hash_cost)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&created)?);

@@ -13,6 +13,26 @@ use chrono::{DateTime, SecondsFormat, Utc};
 /// Marks "not frozen" in [`TenantClock::frozen_ms`].
 const RUNNING: i64 = i64::MIN;
 
+/// The earliest instant a tenant's clock shows: 1970-01-01T00:00:00.000Z. Musique's
+/// `X-RateLimit-Reset` is Unix seconds, and the limiter counts up from the epoch.
+pub const FIRST_INSTANT_MS: i64 = 0;
+/// The latest: 2499-12-31T23:59:59.999Z. governor counts a window's time in u64 nanoseconds
+/// from the limiter's creation, 584 years at most; 530 years from 1970 leave a day's window on
+/// top, and whatever is dated from the clock (a send's plays, webhook retries, month resets)
+/// keeps a four-digit year in RFC 3339.
+pub const LAST_INSTANT_MS: i64 = 16_725_225_599_999;
+// The distance between any two readings, plus a day's window, fits governor's nanoseconds.
+const _: () =
+    assert!((LAST_INSTANT_MS - FIRST_INSTANT_MS + 2 * 86_400_000) as u128 * 1_000_000 <= u64::MAX as u128);
+
+/// The range, as refusals and the documents name it.
+pub const INSTANT_RANGE: &str = "1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z";
+
+/// Whether a tenant's clock can show this instant.
+pub fn in_range(ms: i64) -> bool {
+    (FIRST_INSTANT_MS..=LAST_INSTANT_MS).contains(&ms)
+}
+
 /// A tenant's view of time, in milliseconds since the Unix epoch.
 #[derive(Debug)]
 pub struct TenantClock {
@@ -24,13 +44,30 @@ impl TenantClock {
     pub fn new(offset_ms: i64, frozen_ms: Option<i64>) -> Self {
         TenantClock {
             offset_ms: AtomicI64::new(offset_ms),
-            frozen_ms: AtomicI64::new(frozen_ms.unwrap_or(RUNNING)),
+            frozen_ms: AtomicI64::new(frozen_ms.map_or(RUNNING, clamp)),
         }
     }
 
+    /// A clock the database kept. One stored by an older version may lie outside the range:
+    /// it is brought to the nearest edge, and the log says so.
+    pub fn load(tenant: &str, offset_ms: i64, frozen_ms: Option<i64>) -> Self {
+        let (offset, frozen) = within_range(offset_ms, frozen_ms);
+        if (offset, frozen) != (offset_ms, frozen_ms) {
+            tracing::warn!(
+                tenant,
+                offset_ms,
+                frozen_ms,
+                "a stored clock lies outside {INSTANT_RANGE}; it is moved to the nearest edge"
+            );
+        }
+        TenantClock::new(offset, frozen)
+    }
+
+    /// Never outside [`FIRST_INSTANT_MS`]..=[`LAST_INSTANT_MS`]: a running clock that reaches
+    /// the last instant stays there.
     pub fn now_ms(&self) -> i64 {
         match self.frozen_ms.load(Ordering::Acquire) {
-            RUNNING => real_now_ms().saturating_add(self.offset_ms.load(Ordering::Acquire)),
+            RUNNING => clamp(real_now_ms().saturating_add(self.offset_ms.load(Ordering::Acquire))),
             frozen => frozen,
         }
     }
@@ -45,6 +82,7 @@ impl TenantClock {
 
     /// Jumps to `instant`; a frozen clock stays frozen there, a running one runs on from it.
     pub fn set_ms(&self, instant_ms: i64) {
+        let instant_ms = clamp(instant_ms);
         if self.is_frozen() {
             self.frozen_ms.store(instant_ms, Ordering::Release);
         } else {
@@ -74,6 +112,7 @@ impl TenantClock {
 
     /// Puts back a state the database kept (a tenant's reset).
     pub fn restore(&self, offset_ms: i64, frozen_ms: Option<i64>) {
+        let (offset_ms, frozen_ms) = within_range(offset_ms, frozen_ms);
         self.offset_ms.store(offset_ms, Ordering::Release);
         self.frozen_ms
             .store(frozen_ms.unwrap_or(RUNNING), Ordering::Release);
@@ -87,6 +126,22 @@ impl TenantClock {
     }
 }
 
+fn clamp(ms: i64) -> i64 {
+    ms.clamp(FIRST_INSTANT_MS, LAST_INSTANT_MS)
+}
+
+/// A stored `(offset_ms, frozen_ms)` brought inside the range, running clocks by today's time.
+fn within_range(offset_ms: i64, frozen_ms: Option<i64>) -> (i64, Option<i64>) {
+    let real = real_now_ms();
+    let now = real.saturating_add(offset_ms);
+    let offset_ms = if in_range(now) {
+        offset_ms
+    } else {
+        clamp(now) - real
+    };
+    (offset_ms, frozen_ms.map(clamp))
+}
+
 /// governor reads the tenant's clock too, so rate-limit windows reopen when a test moves time.
 #[derive(Clone, Debug)]
 pub struct LimiterClock(pub Arc<TenantClock>);
@@ -94,8 +149,10 @@ pub struct LimiterClock(pub Arc<TenantClock>);
 impl governor::clock::Clock for LimiterClock {
     type Instant = Duration;
 
+    /// Time since the epoch, within the clock's range whatever the clock says: governor turns
+    /// the distance between two readings into u64 nanoseconds and panics past 584 years.
     fn now(&self) -> Duration {
-        Duration::from_millis(u64::try_from(self.0.now_ms()).unwrap_or(0))
+        Duration::from_millis(clamp(self.0.now_ms()).unsigned_abs())
     }
 }
 
@@ -125,7 +182,7 @@ impl Clocks {
         }
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
         map.entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(TenantClock::new(offset_ms, frozen_ms)))
+            .or_insert_with(|| Arc::new(TenantClock::load(tenant, offset_ms, frozen_ms)))
             .clone()
     }
 
@@ -257,6 +314,57 @@ mod tests {
         clock.resume();
         assert!(clock.now_ms() >= frozen);
         assert!(!clock.is_frozen());
+    }
+
+    #[test]
+    fn the_range_is_what_it_says() {
+        assert_eq!(rfc3339_ms(FIRST_INSTANT_MS), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(LAST_INSTANT_MS), "2499-12-31T23:59:59.999Z");
+        assert_eq!(
+            INSTANT_RANGE,
+            format!(
+                "{} to {}",
+                rfc3339_ms(FIRST_INSTANT_MS),
+                rfc3339_ms(LAST_INSTANT_MS)
+            )
+        );
+        assert!(in_range(FIRST_INSTANT_MS) && in_range(LAST_INSTANT_MS));
+        assert!(!in_range(FIRST_INSTANT_MS - 1) && !in_range(LAST_INSTANT_MS + 1));
+    }
+
+    #[test]
+    fn no_clock_reads_outside_the_range() {
+        let frozen = TenantClock::new(0, Some(i64::MAX));
+        assert_eq!(frozen.now_ms(), LAST_INSTANT_MS);
+        frozen.set_ms(-5);
+        assert_eq!(frozen.now_ms(), FIRST_INSTANT_MS);
+        frozen.advance_ms(i64::MAX);
+        assert_eq!(frozen.now_ms(), LAST_INSTANT_MS);
+        frozen.restore(0, Some(i64::MIN + 1));
+        assert_eq!(frozen.now_ms(), FIRST_INSTANT_MS);
+
+        // A running clock that reaches the last instant stays there.
+        let running = TenantClock::new(LAST_INSTANT_MS, None);
+        assert_eq!(running.now_ms(), LAST_INSTANT_MS);
+        running.freeze();
+        assert_eq!(running.now_ms(), LAST_INSTANT_MS);
+        let behind = TenantClock::new(i64::MIN, None);
+        assert_eq!(behind.now_ms(), FIRST_INSTANT_MS);
+    }
+
+    #[test]
+    fn a_stored_clock_outside_the_range_loads_at_the_nearest_edge() {
+        let frozen = TenantClock::load("t", 0, Some(20_000_000_000_000));
+        assert_eq!(frozen.persisted(), (0, Some(LAST_INSTANT_MS)));
+        let running = TenantClock::load("t", 20_000_000_000_000, None);
+        let (offset, frozen) = running.persisted();
+        assert_eq!(frozen, None);
+        let ahead = offset + real_now_ms() - LAST_INSTANT_MS;
+        assert!((-1_000..=0).contains(&ahead), "{ahead}");
+        let before = TenantClock::load("t", -real_now_ms() - 1, None);
+        assert!(before.persisted().0 >= -real_now_ms());
+        // One inside the range loads as it was stored.
+        assert_eq!(TenantClock::load("t", 5, Some(7)).persisted(), (5, Some(7)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
@@ -25,15 +26,36 @@ pub enum LogFormat {
 }
 
 /// How strongly new keys are hashed. `fast` exists for tests and throwaway sandboxes only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HashCost {
     /// argon2id with the crate's recommended parameters (19 MiB, 2 passes).
     #[default]
     Default,
-    /// argon2id with the smallest legal parameters.
+    /// argon2id with the smallest legal parameters (8 KiB, 1 pass).
     Fast,
 }
+
+/// Each hash worker keeps a 19 MiB block: 64 of them are 1.2 GB.
+pub const MAX_HASH_WORKERS: usize = 64;
+/// A tenant creation queues all its hashes at once, up to 41 (20 tokens, 20 keys, the company
+/// token): a smaller queue would refuse it every time.
+pub const MIN_HASH_QUEUE: usize = 64;
+/// The highest `--min-body-rate` (1 GiB/s): above it no real client could upload at all.
+pub const MAX_MIN_BODY_RATE: u64 = 1 << 30;
+/// The highest `--max-connections`.
+pub const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
 
 /// Options of `soundcheck serve`.
 #[derive(Args, Clone, Debug, serde::Serialize)]
@@ -69,6 +91,99 @@ pub struct Config {
     /// How many requests each tenant's journal keeps (the oldest go first).
     #[arg(long, env = "SOUNDCHECK_JOURNAL_CAP", default_value_t = 1_000)]
     pub journal_cap: usize,
+
+    /// argon2id cost of the keys of tenants created through the control plane, unless the
+    /// request asks for `hashCost`.
+    #[arg(long, env = "SOUNDCHECK_TENANT_HASH_COST", value_enum, default_value_t = HashCost::Fast)]
+    pub tenant_hash_cost: HashCost,
+
+    /// How many argon2id hashes run at once, each in a reused 19 MiB block (default: one per core).
+    #[arg(long, env = "SOUNDCHECK_HASH_WORKERS", default_value_t = crate::hasher::default_workers())]
+    pub hash_workers: usize,
+
+    /// How many hashes may wait for a worker; a request that would queue more gets 429.
+    #[arg(long, env = "SOUNDCHECK_HASH_QUEUE", default_value_t = 128)]
+    pub hash_queue: usize,
+
+    /// `POST /api/integration/auth` requests of one company in flight at once; more get 429.
+    #[arg(long, env = "SOUNDCHECK_LEGACY_AUTH_IN_FLIGHT", default_value_t = 8)]
+    pub legacy_auth_in_flight: usize,
+
+    /// `POST /_soundcheck/tenants` requests of one client address in flight at once; more get 429.
+    #[arg(long, env = "SOUNDCHECK_TENANT_CREATIONS_IN_FLIGHT", default_value_t = 32)]
+    pub tenant_creations_in_flight: usize,
+    /// Host names, besides loopback and the bound address, the control plane answers without
+    /// an admin token (comma-separated, e.g. a compose service name: `soundcheck`).
+    #[arg(long, env = "SOUNDCHECK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<crate::control::access::AllowedHost>,
+
+    /// Time a client has to send a request's head (request line and headers), from its first
+    /// byte; a slower connection is closed.
+    #[arg(long, env = "SOUNDCHECK_HEADER_READ_TIMEOUT", default_value = "10s")]
+    pub header_read_timeout: Timeout,
+
+    /// Time a connection may stay open with no request in progress (after accept, or after its
+    /// last response) before it is closed.
+    #[arg(long, env = "SOUNDCHECK_KEEP_ALIVE_TIMEOUT", default_value = "30s")]
+    pub keep_alive_timeout: Timeout,
+
+    /// Longest wait for the next bytes of a request body being read; a stalled body is
+    /// answered 408 and its connection closed.
+    #[arg(long, env = "SOUNDCHECK_BODY_TIMEOUT", default_value = "10s")]
+    pub body_timeout: Timeout,
+
+    /// Slowest average rate, in bytes per second, at which a request body may arrive once
+    /// its first --body-timeout of waiting is spent (0: no rate check).
+    #[arg(long, env = "SOUNDCHECK_MIN_BODY_RATE", default_value_t = 1024)]
+    pub min_body_rate: u64,
+
+    /// Most connections open at once; more are answered 503 and closed. Default 1024, or
+    /// the open-file limit minus a reserve when that is lower.
+    #[arg(long, env = "SOUNDCHECK_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+}
+
+/// A duration flag: `10s`, `500ms`, `1m30s`; from 1 ms to [`Timeout::MAX`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+impl Timeout {
+    pub const MAX: Duration = Duration::from_secs(24 * 3600);
+
+    fn check(self) -> Result<Self, String> {
+        if self.0 < Duration::from_millis(1) || self.0 > Self::MAX {
+            return Err(format!("must be between 1ms and 24h, got {self}"));
+        }
+        Ok(self)
+    }
+}
+
+impl std::str::FromStr for Timeout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let ms = crate::control::clock::parse_duration_ms(s)
+            .filter(|ms| *ms >= 0)
+            .ok_or_else(|| format!("{s:?} is not a duration such as 10s, 500ms or 1m30s"))?;
+        Timeout(Duration::from_millis(ms as u64)).check()
+    }
+}
+
+impl std::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0.as_millis();
+        if ms.is_multiple_of(1000) && ms > 0 {
+            write!(f, "{}s", ms / 1000)
+        } else {
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+impl serde::Serialize for Timeout {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// The control plane's bearer token; never printed, logged or serialized.
@@ -110,6 +225,17 @@ impl Config {
             hash_cost: HashCost::Fast,
             admin_token: None,
             journal_cap: 1_000,
+            tenant_hash_cost: HashCost::Fast,
+            hash_workers: 2,
+            hash_queue: 128,
+            legacy_auth_in_flight: 8,
+            tenant_creations_in_flight: 32,
+            allowed_hosts: Vec::new(),
+            header_read_timeout: Timeout(Duration::from_secs(10)),
+            keep_alive_timeout: Timeout(Duration::from_secs(30)),
+            body_timeout: Timeout(Duration::from_secs(10)),
+            min_body_rate: 1024,
+            max_connections: None,
         }
     }
 
@@ -125,11 +251,69 @@ impl Config {
         if self.journal_cap == 0 {
             anyhow::bail!("--journal-cap must be at least 1");
         }
+        if !(1..=MAX_HASH_WORKERS).contains(&self.hash_workers) {
+            anyhow::bail!("--hash-workers must be from 1 to {MAX_HASH_WORKERS}");
+        }
+        if self.hash_queue < MIN_HASH_QUEUE {
+            anyhow::bail!(
+                "--hash-queue must be at least {MIN_HASH_QUEUE}: one tenant creation queues up to 41 hashes"
+            );
+        }
+        for (flag, value) in [
+            ("--legacy-auth-in-flight", self.legacy_auth_in_flight),
+            ("--tenant-creations-in-flight", self.tenant_creations_in_flight),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{flag} must be at least 1");
+            }
+        }
+        for (flag, timeout) in [
+            ("--header-read-timeout", self.header_read_timeout),
+            ("--keep-alive-timeout", self.keep_alive_timeout),
+            ("--body-timeout", self.body_timeout),
+        ] {
+            timeout.check().map_err(|e| anyhow::anyhow!("{flag} {e}"))?;
+        }
+        if self.min_body_rate > MAX_MIN_BODY_RATE {
+            anyhow::bail!("--min-body-rate must be at most {MAX_MIN_BODY_RATE} bytes per second");
+        }
+        if let Some(max) = self.max_connections
+            && !(1..=MAX_CONNECTIONS_LIMIT).contains(&max)
+        {
+            anyhow::bail!("--max-connections must be between 1 and {MAX_CONNECTIONS_LIMIT}");
+        }
         Ok(())
     }
 
     /// Whether the control plane is reachable from other machines without a token.
     pub fn control_plane_exposed(&self) -> bool {
         self.admin_token.is_none() && !self.addr.ip().is_loopback()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_bounds_are_checked_at_their_edges() {
+        let ok = |tweak: fn(&mut Config)| {
+            let mut config = Config::for_tests(":memory:");
+            tweak(&mut config);
+            config.validate().map_err(|e| e.to_string())
+        };
+        assert!(ok(|c| c.hash_workers = 1).is_ok());
+        assert!(ok(|c| c.hash_workers = MAX_HASH_WORKERS).is_ok());
+        assert!(ok(|c| c.hash_workers = 0).is_err_and(|e| e.contains("--hash-workers")));
+        assert!(ok(|c| c.hash_workers = MAX_HASH_WORKERS + 1).is_err_and(|e| e.contains("--hash-workers")));
+        assert!(ok(|c| c.hash_queue = MIN_HASH_QUEUE).is_ok());
+        assert!(ok(|c| c.hash_queue = MIN_HASH_QUEUE - 1).is_err_and(|e| e.contains("--hash-queue")));
+        assert!(ok(|c| c.legacy_auth_in_flight = 1).is_ok());
+        assert!(ok(|c| c.legacy_auth_in_flight = 0).is_err_and(|e| e.contains("--legacy-auth-in-flight")));
+        assert!(ok(|c| c.tenant_creations_in_flight = 1).is_ok());
+        assert!(
+            ok(|c| c.tenant_creations_in_flight = 0)
+                .is_err_and(|e| e.contains("--tenant-creations-in-flight"))
+        );
     }
 }

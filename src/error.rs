@@ -97,8 +97,23 @@ pub enum Error {
     PayloadTooLarge { limit_kb: u64 },
     #[error("{0}")]
     UnsupportedFormat(String),
+    /// A `Range` of `bytes` that starts past the end of the file (RFC 9110 §15.5.17).
+    #[error("The range `{range}` cannot be satisfied: the file has {total} bytes.")]
+    RangeNotSatisfiable { range: String, total: u64 },
+    /// A control-plane request from another web site (its `Origin` or `Sec-Fetch-Site`).
+    #[error("{0}")]
+    CrossSiteRequest(String),
+    /// A control-plane request whose `Host` is not a name of this server (DNS rebinding).
+    #[error("{0}")]
+    HostNotAllowed(String),
+    /// A control-plane body that is not declared as JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{message}")]
     RateLimited { retry_after_secs: u64, message: String },
+    /// A request body stalled or came too slowly; its connection is closed after the answer.
+    #[error("{0}")]
+    BodyTimeout(crate::serve::BodyTimeout),
     /// A control-plane resource exists already (a company prefix, say).
     #[error("{0}")]
     Conflict(String),
@@ -140,8 +155,13 @@ impl Error {
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::ScheduledSendsPending(_) | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::UnsupportedFormat(_) | Error::UnsupportedMediaType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Error::CrossSiteRequest(_) | Error::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Injected { status, .. } => *status,
         }
@@ -160,11 +180,27 @@ impl IntoResponse for Error {
             // The cause goes to the log, with the request id to find it by; never to the client.
             tracing::error!(request_id = %ctx.request_id, error = ?cause, "internal error");
         }
-        match ctx.api {
+        let mut response = match ctx.api {
             Api::MusicArk => musicark::render_error(&self, &ctx),
             Api::Musique => musique::render_error(&self, &ctx),
             Api::Control => control::render_error(&self, &ctx),
+        };
+        if let Error::RangeNotSatisfiable { total, .. } = &self {
+            // RFC 9110 §14.4: a 416 says how long the representation is.
+            if let Ok(value) = axum::http::HeaderValue::from_str(&format!("bytes */{total}")) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_RANGE, value);
+            }
         }
+        if let Error::BodyTimeout(_) = self {
+            // The rest of the body may still come; the connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

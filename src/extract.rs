@@ -21,8 +21,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
     async fn from_request(req: Request, _state: &S) -> Result<Self, Error> {
         let bytes = axum::body::to_bytes(req.into_body(), JSON_BODY_LIMIT)
             .await
-            .map_err(|_| Error::PayloadTooLarge {
-                limit_kb: (JSON_BODY_LIMIT / 1024) as u64,
+            .map_err(|e| match crate::serve::body_timeout(&e) {
+                Some(timeout) => Error::BodyTimeout(timeout),
+                None => Error::PayloadTooLarge {
+                    limit_kb: (JSON_BODY_LIMIT / 1024) as u64,
+                },
             })?;
         parse_json(&bytes).map(JsonValue)
     }

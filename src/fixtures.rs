@@ -9,6 +9,7 @@ use crate::auth::{Permissions, Secret, Tier, company_token_prefix, parse_musique
 use crate::clock::real_now_ms;
 use crate::config::HashCost;
 use crate::db::Db;
+use crate::hasher::Hasher;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::musicark::{self, catalogue};
 use crate::rate_limit::Limits;
@@ -192,60 +193,85 @@ pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow
         )),
         None => Box::new(BUNDLED_CATALOGUE.as_bytes()),
     };
+    // Parsing and checking every line is CPU work (seconds for a big catalogue): it runs on
+    // the blocking pool, handing batches over a short channel, so no request waits behind it.
+    let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<catalogue::Song>>>(2);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH);
+        for (n, line) in reader.lines().enumerate() {
+            let song = line.map_err(anyhow::Error::from).and_then(|line| {
+                if line.trim().is_empty() {
+                    return Ok(None);
+                }
+                let song: catalogue::Song = serde_json::from_str(&line)?;
+                catalogue::check_consistency(&song).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(Some(song))
+            });
+            match song {
+                Ok(Some(song)) => batch.push(song),
+                Ok(None) => continue,
+                Err(e) => {
+                    let _ =
+                        batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1)));
+                    return;
+                }
+            }
+            if batch.len() == musicark::store::SEED_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(musicark::store::SEED_BATCH));
+                if batches.blocking_send(Ok(full)).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = batches.blocking_send(Ok(batch));
+    });
     let mut tx = db.begin_write().await?;
-    let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH);
     let mut written = 0;
-    for (n, line) in reader.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let song: catalogue::Song = serde_json::from_str(&line)
-            .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
-        catalogue::check_consistency(&song)
-            .map_err(|e| anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1))?;
-        batch.push(song);
-        if batch.len() == musicark::store::SEED_BATCH {
-            musicark::store::insert_songs(&mut tx, &batch).await?;
-            written += batch.len();
-            batch.clear();
-        }
+    while let Some(batch) = parsed.recv().await {
+        let batch = batch?;
+        musicark::store::insert_songs(&mut tx, &batch).await?;
+        written += batch.len();
     }
-    musicark::store::insert_songs(&mut tx, &batch).await?;
-    written += batch.len();
+    parser.await?;
     tx.commit().await?;
     Ok(written)
 }
 
 /// Creates tenant `tenant_id` with the fixtures, unless it exists. Returns whether it seeded.
-pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtures) -> anyhow::Result<bool> {
+pub async fn seed_tenant(
+    db: &Db,
+    hasher: &Hasher,
+    tenant_id: &str,
+    name: &str,
+    fixtures: &Fixtures,
+) -> anyhow::Result<bool> {
     let exists: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE id = ?")
         .bind(tenant_id)
         .fetch_optional(&db.read)
         .await?;
     if exists.is_some() {
-        backfill_company_tokens(db, tenant_id, fixtures).await?;
+        backfill_company_tokens(db, hasher, tenant_id, fixtures).await?;
         return Ok(false);
     }
 
     // Hash first, outside the transaction: the write lock is held only for the inserts.
-    // Fixture tokens are public, so they get the cheap parameters (see auth::argon2).
+    // Fixture tokens are public, so they get the cheap parameters (see hasher::params).
     let mut musique_hashes = Vec::new();
     for company in &fixtures.musique.companies {
         for token in &company.tokens {
-            musique_hashes.push(keys::hash(&Secret(token.token.clone()), HashCost::Fast).await?);
+            musique_hashes.push(hasher.hash(&token.token, HashCost::Fast).await?);
         }
     }
     let mut company_hashes = Vec::new();
     for company in &fixtures.musique.companies {
         company_hashes.push(match &company.company_token {
-            Some(token) => Some(keys::hash(&Secret(token.clone()), HashCost::Fast).await?),
+            Some(token) => Some(hasher.hash(token, HashCost::Fast).await?),
             None => None,
         });
     }
     let mut ark_hashes = Vec::new();
     for key in &fixtures.musicark.keys {
-        ark_hashes.push(keys::hash(&Secret(key.key.clone()), HashCost::Fast).await?);
+        ark_hashes.push(hasher.hash(&key.key, HashCost::Fast).await?);
     }
 
     let mut tx = db.begin_write().await?;
@@ -307,7 +333,12 @@ pub async fn seed_tenant(db: &Db, tenant_id: &str, name: &str, fixtures: &Fixtur
 /// Gives the fixture companies of an already seeded tenant the company tokens they lack: a
 /// database seeded before company tokens existed gets them on its next start, in its rows and
 /// in the creation state a reset restores.
-async fn backfill_company_tokens(db: &Db, tenant_id: &str, fixtures: &Fixtures) -> anyhow::Result<()> {
+async fn backfill_company_tokens(
+    db: &Db,
+    hasher: &Hasher,
+    tenant_id: &str,
+    fixtures: &Fixtures,
+) -> anyhow::Result<()> {
     for company in &fixtures.musique.companies {
         let Some(token) = &company.company_token else {
             continue;
@@ -322,7 +353,7 @@ async fn backfill_company_tokens(db: &Db, tenant_id: &str, fixtures: &Fixtures) 
         let Some(company_id) = missing else {
             continue;
         };
-        let hash = keys::hash(&Secret(token.clone()), HashCost::Fast).await?;
+        let hash = hasher.hash(token, HashCost::Fast).await?;
         let mut tx = db.begin_write().await?;
         crate::control::store::set_company_token_hash(&mut tx, tenant_id, company_id, &hash).await?;
         tx.commit().await?;

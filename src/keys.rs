@@ -4,10 +4,9 @@ use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 
 use crate::auth::{
-    self, Environment, Permissions, Tier, hash_token, is_company_prefix, musicark_lookup, parse_musique_token,
+    self, Environment, Permissions, Tier, is_company_prefix, musicark_lookup, parse_musique_token,
 };
 use crate::clock::real_now_ms;
-use crate::config::HashCost;
 use crate::db::Db;
 use crate::rate_limit::Limits;
 
@@ -50,12 +49,6 @@ pub fn generate_musicark_key() -> String {
 
 pub fn new_key_id() -> String {
     format!("key_{}", auth::random_alnum(16))
-}
-
-/// Hashes off the async threads: argon2 at default cost takes tens of milliseconds.
-pub async fn hash(token: &auth::Secret, cost: HashCost) -> anyhow::Result<String> {
-    let token = token.clone();
-    tokio::task::spawn_blocking(move || hash_token(&token.0, cost)).await?
 }
 
 pub async fn insert_musique_key(

@@ -5,10 +5,12 @@
 //! - [`db`]         SQLite pools, pragmas and embedded migrations
 //! - [`error`]      error kinds, rendered in each API's own envelope
 //! - [`extract`]    extractors whose rejections are our errors
-//! - [`auth`]       token shapes, argon2id, the verification cache, typed callers
+//! - [`auth`]       token shapes, the verification cache, typed callers
+//! - [`hasher`]     argon2id on a fixed set of workers with reused memory, queued in order
+//! - [`admission`]  in-flight limits of the keyless endpoints that hash (legacy auth, tenants)
 //! - [`cli`]        the `keys` subcommands
 //! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
-//! - [`listener`]   the TCP listener, its reads capped so idle buffers stay small
+//! - [`serve`]      the accept loop and connections: timeouts, limits, small read buffers
 //! - [`rate_limit`] Musique's minute/hour/day limits on governor
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
@@ -18,6 +20,7 @@
 //! - [`control`]    the emulator's own control plane under `/_soundcheck/`
 //! - [`openapi`]    the three OpenAPI documents and the `/docs` page
 
+pub mod admission;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -27,13 +30,14 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod fixtures;
+pub mod hasher;
 pub mod keys;
-pub mod listener;
 pub mod middleware;
 pub mod musicark;
 pub mod musique;
 pub mod openapi;
 pub mod rate_limit;
+pub mod serve;
 pub mod state;
 
 use std::future::Future;
@@ -64,7 +68,8 @@ impl App {
         config.validate()?;
         let fixtures = Fixtures::load(config.fixtures.as_deref())?;
         let db = Db::open(&config.db).await?;
-        fixtures::seed_tenant(&db, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
+        let hasher = hasher::Hasher::new(config.hash_workers, config.hash_queue);
+        fixtures::seed_tenant(&db, &hasher, DEFAULT_TENANT, "Default sandbox", &fixtures).await?;
 
         let clocks = Clocks::default();
         let rows: Vec<(String, i64, Option<i64>)> =
@@ -72,19 +77,29 @@ impl App {
                 .fetch_all(&db.read)
                 .await?;
         for (tenant, offset, frozen) in rows {
-            clocks.insert(&tenant, TenantClock::new(offset, frozen));
+            clocks.insert(&tenant, TenantClock::load(&tenant, offset, frozen));
         }
 
         control::store::backfill_seeds(&db).await?;
         let libraries = musique::library::Libraries::load(&db).await?;
         let deliveries = musique::deliveries::Deliveries::load(&db, &clocks).await?;
         let catalogue_source = fixtures.catalogue_path.clone();
-        let state = AppState::new(config, db, clocks, libraries, deliveries, catalogue_source);
+        let state = AppState::new(
+            config,
+            db,
+            clocks,
+            libraries,
+            deliveries,
+            catalogue_source,
+            hasher,
+        );
         state.runtimes.load(&state.db).await?;
+        state.load_windows().await?;
         control::webhooks::load(&state).await?;
         let background = CancellationToken::new();
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
+        tokio::spawn(flush_windows(state.clone(), background.clone()));
         tokio::spawn(control::webhooks::run(state.clone(), background.clone()));
         tokio::spawn(musique::deliveries::write_behind(
             state.deliveries.clone(),
@@ -113,20 +128,22 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let result = axum::serve(listener::SmallReads(listener), self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = serve::Limits::from_config(&self.state.config);
+        serve::serve(listener, self.router, limits, shutdown).await;
         self.background.cancel();
         // Counts taken since the last write-behind are kept across the restart.
         if let Err(err) = self.state.quotas.flush(&self.state.db).await {
             tracing::error!(error = %err, "could not write the last quota counts");
+        }
+        if let Err(err) = self.state.flush_windows().await {
+            tracing::error!(error = %err, "could not write the last Musique rate-limit windows");
         }
         // Not needed for correctness (a start replays the sends), but the next start is quicker.
         if let Err(err) = self.state.deliveries.write_behind(&self.state.db, true).await {
             tracing::error!(error = %err, "could not write the last finished deliveries");
         }
         self.state.db.close().await;
-        Ok(result?)
+        Ok(())
     }
 }
 
@@ -152,6 +169,20 @@ async fn flush_quotas(state: AppState, stop: CancellationToken) {
         }
         if let Err(err) = state.quotas.flush(&state.db).await {
             tracing::warn!(error = %err, "could not write quota counts");
+        }
+    }
+}
+
+/// Writes Musique's rate-limit windows behind, every 200 ms: a hard kill loses at most that.
+async fn flush_windows(state: AppState, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = state.flush_windows().await {
+            tracing::warn!(error = %err, "could not write rate-limit windows");
         }
     }
 }

@@ -151,10 +151,11 @@ async fn summarize_body(req: Request) -> Result<(Request, Option<String>), Error
                     (Request::from_parts(parts, Body::from(bytes)), Some(summary))
                 }
                 // Never hand on an empty body in its place: an empty send is a broadcast.
-                Err(_) => {
-                    return Err(Error::InvalidJson(
-                        "the body ended before its Content-Length".to_owned(),
-                    ));
+                Err(err) => {
+                    return Err(match crate::serve::body_timeout(&err) {
+                        Some(timeout) => Error::BodyTimeout(timeout),
+                        None => Error::InvalidJson("the body ended before its Content-Length".to_owned()),
+                    });
                 }
             }
         }

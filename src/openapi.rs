@@ -7,6 +7,10 @@
 //! them.
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::IntoResponse;
 use serde_json::json;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -17,12 +21,13 @@ use utoipa::openapi::{ContentBuilder, Header, ObjectBuilder, OpenApi as Document
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{SwaggerUi, Url};
 
+use crate::error::Error;
 use crate::{control, musicark, musique};
 
 /// The docs page at `/docs` (Swagger UI, served by soundcheck itself: nothing comes from a
 /// CDN) and the three documents it shows.
 pub fn routes() -> Router {
-    SwaggerUi::new("/docs")
+    let docs: Router = SwaggerUi::new("/docs")
         .urls(vec![
             (
                 Url::new("Musique Partner API", "/openapi/musique.json"),
@@ -37,7 +42,24 @@ pub fn routes() -> Router {
                 control_document(),
             ),
         ])
-        .into()
+        .into();
+    docs.layer(axum::middleware::from_fn(docs_errors_in_the_envelope))
+}
+
+/// The Swagger UI router answers an unknown file with an empty 404 and a failure with plain
+/// text: both become errors in the control plane's envelope, like every other response.
+async fn docs_errors_in_the_envelope(req: Request, next: Next) -> axum::response::Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let response = next.run(req).await;
+    let status = response.status();
+    if status == StatusCode::NOT_FOUND {
+        return Error::RouteNotFound(format!("{method} {path}")).into_response();
+    }
+    if status.is_server_error() {
+        return Error::Internal(anyhow::anyhow!("the docs page answered {status} for {path}"))
+            .into_response();
+    }
+    response
 }
 
 /// Every document with the file it is committed as.
@@ -197,7 +219,8 @@ pub struct SendBody {
     /// Duplicates collapse.
     #[schema(min_items = 1, max_items = 1000, inline)]
     external_ids: Option<Vec<ExternalId>>,
-    /// When to send, in the future; absent means now.
+    /// When to send, in the future and no later than 2499-12-31T23:59:59.999Z (soundcheck's
+    /// last instant); absent means now.
     #[schema(format = DateTime)]
     schedule_at: Option<String>,
     #[schema(inline)]
@@ -286,9 +309,13 @@ struct MusicArkDoc;
         title = "soundcheck control plane",
         version = env!("CARGO_PKG_VERSION"),
         description = "soundcheck's own endpoints: per-test tenants, their clocks, the simulated \
-        store players, the request journal and fault injection. Open on loopback; with \
-        `--admin-token` every operation but health needs `Authorization: Bearer <token>`. Errors \
-        use the Musique shape."
+        store players, the request journal and fault injection. With `--admin-token` every \
+        operation but health needs `Authorization: Bearer <token>`; without one, every operation \
+        but health refuses what a web page of another site could send (403: a `Host` that is not \
+        loopback, the bound address or one of `--allowed-hosts`; an `Origin` that is not the \
+        server's own or loopback; `Sec-Fetch-Site: cross-site`). A body of a POST, PUT, PATCH or \
+        DELETE must be `Content-Type: application/json` (415); a bodiless call needs no type. \
+        Errors use the Musique shape."
     ),
     servers((url = "/_soundcheck", description = "soundcheck")),
     paths(
@@ -475,6 +502,11 @@ fn musique_example(status: &str, path: &str) -> Option<serde_json::Value> {
             "invalid_request_error",
             "The file is not a valid MP3.",
         ),
+        "416" => (
+            "range_not_satisfiable",
+            "invalid_request_error",
+            "The range `bytes=9000-` cannot be satisfied: the file has 8836 bytes.",
+        ),
         "429" => (
             "rate_limit_exceeded",
             "rate_limit_error",
@@ -522,9 +554,15 @@ impl Modify for MusiqueModifier {
         }
         for (path, op) in operations(doc) {
             if path.starts_with("/media") {
-                for_each_response(op, |_, r| {
+                let path = path.clone();
+                for_each_response(op, |status, r| {
                     r.headers
                         .insert("X-Request-Id".into(), string_header("The request's id, `req_…`."));
+                    if status.starts_with('4')
+                        && let Some(example) = musique_example(status, &path)
+                    {
+                        set_example(r, &example);
+                    }
                 });
                 continue;
             }
@@ -555,7 +593,11 @@ impl Modify for MusiqueModifier {
             ensure(
                 op,
                 "429",
-                error_response("A rate-limit window is full.", "MusiqueError", example("429")),
+                error_response(
+                    "A rate-limit window is full; or, for a key not yet verified, the server's key hashing queue is full (then without `X-RateLimit-*`).",
+                    "MusiqueError",
+                    example("429"),
+                ),
             );
             let path = path.clone();
             for_each_response(op, |status, r| {
@@ -645,7 +687,11 @@ impl Modify for MusicArkModifier {
             ensure(
                 op,
                 "429",
-                error_response("The month's quota is spent.", "MusicArkError", example("429")),
+                error_response(
+                    "The month's quota is spent; or, for a key not yet verified, the server's key hashing queue is full.",
+                    "MusicArkError",
+                    example("429"),
+                ),
             );
             for_each_response(op, |status, r| {
                 r.headers
@@ -736,8 +782,33 @@ impl Modify for ControlModifier {
                     .build(),
             ),
         );
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                ensure(
+                    op,
+                    "415",
+                    error_response(
+                        "The request has a body that is not declared `application/json`.",
+                        "MusiqueError",
+                        json!({"error": {"code": "unsupported_media_type", "message": "A control-plane POST with a body must send it as `Content-Type: application/json`; got `text/plain`. A request without a body needs no Content-Type.", "type": "invalid_request_error", "requestId": "req_4f9c2a7d1e8b3a6c5d0e"}}),
+                    ),
+                );
+            }
+        }
         for (path, op) in operations(doc) {
             if path != "/health" {
+                ensure(
+                    op,
+                    "403",
+                    error_response(
+                        "No admin token is configured and the request may come from a web page of another site: its `Host` (`host_not_allowed`) or its `Origin` or `Sec-Fetch-Site` (`cross_site_request`).",
+                        "MusiqueError",
+                        json!({"error": {"code": "cross_site_request", "message": "This control-plane request comes from another web site (Origin `http://evil.example`). Without an admin token the control plane answers only its own pages, pages of loopback origins (http://localhost:PORT, http://127.0.0.1:PORT, http://[::1]:PORT) and clients that are not browsers.", "type": "permission_error", "requestId": "req_4f9c2a7d1e8b3a6c5d0e"}}),
+                    ),
+                );
                 ensure(
                     op,
                     "401",

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::store;
 use super::tenants::{TenantPath, existing, parse_body};
 use super::webhooks;
-use crate::clock::{TenantClock, rfc3339_ms};
+use crate::clock::{INSTANT_RANGE, TenantClock, in_range, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
 use crate::state::AppState;
@@ -48,10 +48,13 @@ impl ClockView {
 pub struct ClockChange {
     /// `true` stops the clock, `false` lets it run; applied first.
     pub frozen: Option<bool>,
-    /// An RFC 3339 instant to jump to.
+    /// An RFC 3339 instant to jump to, from 1970-01-01T00:00:00.000Z to
+    /// 2499-12-31T23:59:59.999Z; outside that range the change is refused (400).
     pub at: Option<String>,
-    /// A duration such as `90s`, `1h30m`, `250ms`, `2d`; `-` in front moves back.
+    /// A duration such as `90s`, `1h30m`, `250ms`, `2d`; `-` in front moves back. A move
+    /// that would leave the range is refused (400) and moves nothing.
     pub advance: Option<String>,
+    /// `advance` in milliseconds.
     pub advance_ms: Option<i64>,
 }
 
@@ -80,7 +83,7 @@ pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) 
 
 #[utoipa::path(
     post, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
-    description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer.",
+    description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer. A tenant's clock shows instants from 1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z, the range every endpoint of both APIs handles: a change that would leave it is refused with 400 `validation_error` naming the field and the range, and nothing moves; a running clock that reaches the last instant stays there.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = ClockChange, content_type = "application/json"),
     responses(
@@ -101,9 +104,15 @@ pub async fn set(
         .at
         .as_deref()
         .map(|at| {
-            chrono::DateTime::parse_from_rfc3339(at)
+            let ms = chrono::DateTime::parse_from_rfc3339(at)
                 .map(|d| d.timestamp_millis())
-                .map_err(|_| Error::validation(format!("`at` must be an RFC 3339 instant; got {at:?}.")))
+                .map_err(|_| Error::validation(format!("`at` must be an RFC 3339 instant; got {at:?}.")))?;
+            if !in_range(ms) {
+                return Err(Error::validation(format!(
+                    "`at` must be an instant from {INSTANT_RANGE}; got {at:?}."
+                )));
+            }
+            Ok(ms)
         })
         .transpose()?;
     let advance_ms = duration_field("advance", change.advance.as_deref(), change.advance_ms)?;
@@ -114,16 +123,12 @@ pub async fn set(
     }
 
     let clock = state.clocks.get(&tenant);
-    // Where the clock would land: it must stay a real instant (years 1970 to 9999).
-    let target = at_ms
-        .unwrap_or_else(|| clock.now_ms())
-        .checked_add(advance_ms.unwrap_or(0))
-        .filter(|t| (0..=LAST_INSTANT_MS).contains(t));
-    if target.is_none() {
-        return Err(Error::validation(
-            "The clock must stay between 1970-01-01 and 9999-12-31; `at` or `advance` takes it outside.",
-        ));
-    }
+    let advance_name = if change.advance.is_some() {
+        "advance"
+    } else {
+        "advanceMs"
+    };
+    check_advance(at_ms.unwrap_or_else(|| clock.now_ms()), advance_ms, advance_name)?;
     match change.frozen {
         Some(true) => clock.freeze(),
         Some(false) => clock.resume(),
@@ -158,8 +163,21 @@ pub async fn set(
     }))
 }
 
-/// 9999-12-31T23:59:59.999Z.
-const LAST_INSTANT_MS: i64 = 253_402_300_799_999;
+/// Refuses an advance that would take the clock outside the instants every endpoint handles,
+/// naming the field and the range; nothing moves then.
+fn check_advance(from_ms: i64, advance_ms: Option<i64>, name: &str) -> Result<()> {
+    match advance_ms.map(|by| from_ms.checked_add(by)) {
+        Some(Some(target)) if !in_range(target) => Err(Error::validation(format!(
+            "`{name}` would take the clock from {} to {}, outside {INSTANT_RANGE}; the clock did not move.",
+            rfc3339_ms(from_ms),
+            rfc3339_ms(target)
+        ))),
+        Some(None) => Err(Error::validation(format!(
+            "`{name}` would take the clock far outside {INSTANT_RANGE}; the clock did not move."
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// A duration given as text (`name`) or as milliseconds (`nameMs`), not both.
 pub fn duration_field(name: &str, text: Option<&str>, ms: Option<i64>) -> Result<Option<i64>> {

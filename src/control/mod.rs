@@ -1,6 +1,7 @@
 //! The emulator's own control plane under `/_soundcheck/`: tenants, clocks, store players,
 //! the request journal, fault injection, health and coverage.
 //!
+//! - [`access`]   who may drive it: the admin token, or no other web site; JSON bodies
 //! - [`tenants`]  per-test sandboxes: create, inspect, reset, delete
 //! - [`clock`]    each tenant's clock: read, set, advance, freeze
 //! - [`players`]  the simulated player of every store, and the sends they received
@@ -14,6 +15,7 @@
 //!
 //! Errors use the Musique shape `{"error": {"code", "message", "type", "requestId"}}`.
 
+pub mod access;
 pub mod clock;
 pub mod faults;
 pub mod health;
@@ -34,13 +36,15 @@ use axum::{Json, Router};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::config::AdminToken;
 use crate::error::{Error, RequestContext};
 use crate::state::AppState;
 
 pub const BASE: &str = "/_soundcheck";
 
 /// The control plane's route table. Health is open to all (container health checks carry
-/// no token); everything else sits behind the admin token when one is configured.
+/// no token); everything else sits behind the admin token when one is configured, and
+/// behind [`access`]'s checks otherwise.
 pub fn routes(state: AppState) -> Router {
     let at = |path: &str| format!("{BASE}{path}");
     let guarded = Router::new()
@@ -77,18 +81,27 @@ pub fn routes(state: AppState) -> Router {
             delete(webhooks::remove),
         )
         .route(&at("/tenants/{tenant}/outbox"), get(webhooks::outbox))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard));
     Router::new()
         .route(&at("/health"), get(health::health))
         .merge(guarded)
         .with_state(state)
 }
 
-/// With `--admin-token`, every control request but health needs `Authorization: Bearer`.
-async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(expected) = &state.config.admin_token else {
-        return next.run(req).await;
+/// Every control request but health: with `--admin-token` it needs `Authorization: Bearer`,
+/// without one it must not come from another web site; a body must be JSON either way.
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let checked = match &state.config.admin_token {
+        Some(expected) => admin_token(expected, &req),
+        None => access::check_site(&state.config, req.headers(), req.uri()),
     };
+    if let Err(err) = checked.and_then(|()| access::check_body(req.method(), req.headers())) {
+        return err.into_response();
+    }
+    next.run(req).await
+}
+
+fn admin_token(expected: &AdminToken, req: &Request) -> Result<(), Error> {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -97,10 +110,10 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     match presented {
-        None => Error::MissingKey.into_response(),
+        None => Err(Error::MissingKey),
         // Digests are compared, so the comparison takes the same time however much matches.
-        Some(token) if Sha256::digest(token) == Sha256::digest(&expected.0) => next.run(req).await,
-        Some(_) => Error::InvalidKey.into_response(),
+        Some(token) if Sha256::digest(token) == Sha256::digest(&expected.0) => Ok(()),
+        Some(_) => Err(Error::InvalidKey),
     }
 }
 
@@ -114,6 +127,10 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         Error::MissingKey | Error::MissingCompanyToken => ("missing_admin_token", "authentication_error"),
         Error::InvalidKey | Error::InvalidCompanyToken => ("invalid_admin_token", "authentication_error"),
         Error::Forbidden(_) => ("forbidden", "permission_error"),
+        Error::CrossSiteRequest(_) => ("cross_site_request", "permission_error"),
+        Error::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
+        Error::UnsupportedMediaType(_) => ("unsupported_media_type", "invalid_request_error"),
+        Error::RangeNotSatisfiable { .. } => ("range_not_satisfiable", "invalid_request_error"),
         Error::AudioNotFound(_)
         | Error::ExternalIdsNotFound(_)
         | Error::ExternalIdNotFound(_)
@@ -125,6 +142,7 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
             ("payload_too_large", "invalid_request_error")
         }
         Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
         Error::Internal(_) => ("internal_error", "api_error"),
         Error::Injected { code, .. } => (code.as_deref().unwrap_or("injected"), "api_error"),
     }
@@ -141,6 +159,11 @@ pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
         }
     });
     let mut response = (err.status(), Json(body)).into_response();
+    if let Error::RateLimited { retry_after_secs, .. } = err {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
+    }
     if matches!(err, Error::MissingKey | Error::InvalidKey) {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

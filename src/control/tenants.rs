@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::store;
+use crate::admission::{ClientIp, RETRY_AFTER_SECS};
 use crate::auth::{Environment, Permissions, Secret, Tier, random_alnum};
 use crate::clock::{TenantClock, real_now_ms, rfc3339_ms};
 use crate::config::HashCost;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
+use crate::hasher::Hasher;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::rate_limit::Limits;
 use crate::state::{AppState, DEFAULT_TENANT};
@@ -36,6 +38,12 @@ pub struct TenantSpec {
     #[serde(default)]
     pub musicark: MusicArkSpec,
     pub clock: Option<ClockSpec>,
+    /// How the tenant's tokens and keys are hashed at rest: `fast` (argon2id, 8 KiB, 1 pass:
+    /// the server's default for tenants, `--tenant-hash-cost`) or `default` (argon2id, 19 MiB,
+    /// 2 passes, the server's `--hash-cost` default). Generated secrets are 32 random
+    /// characters, out of reach of guessing at either cost; `fast` makes creation take
+    /// milliseconds instead of about half a second.
+    pub hash_cost: Option<HashCost>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -88,7 +96,7 @@ pub struct ArkKeySpec {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClockSpec {
-    /// RFC 3339; now when absent.
+    /// RFC 3339, from 1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z; now when absent.
     pub at: Option<String>,
     #[serde(default)]
     pub frozen: bool,
@@ -102,8 +110,35 @@ pub struct Created {
     pub name: String,
     pub created_at: String,
     pub clock: super::clock::ClockView,
+    /// The argon2id preset the tenant's secrets are stored with: `fast` or `default`.
+    pub hash_cost: HashCost,
+    /// Its parameters, as in the stored PHC strings.
+    pub hash_parameters: HashParameters,
     pub musique: CreatedMusique,
     pub musicark: CreatedMusicArk,
+}
+
+/// argon2id parameters.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HashParameters {
+    /// Always `argon2id` (version 19).
+    pub algorithm: &'static str,
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl HashParameters {
+    fn of(cost: HashCost) -> HashParameters {
+        let params = crate::hasher::params(cost);
+        HashParameters {
+            algorithm: "argon2id",
+            memory_kib: params.m_cost(),
+            iterations: params.t_cost(),
+            parallelism: params.p_cost(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -179,6 +214,7 @@ struct Plan {
     tokens: Vec<PlannedToken>,
     ark_keys: Vec<(Tier, i64, String)>,
     clock: (i64, Option<i64>),
+    hash_cost: Option<HashCost>,
 }
 
 fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
@@ -321,6 +357,12 @@ fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
                     .timestamp_millis(),
                 None => real_now_ms(),
             };
+            if !crate::clock::in_range(at) {
+                return Err(Error::validation(format!(
+                    "`clock.at` must be an instant from {}.",
+                    crate::clock::INSTANT_RANGE
+                )));
+            }
             if c.frozen {
                 (0, Some(at))
             } else {
@@ -329,6 +371,7 @@ fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
         }
     };
     Ok(Plan {
+        hash_cost: spec.hash_cost,
         name,
         company_name: m.company_name.unwrap_or_else(|| company.clone()),
         company,
@@ -339,10 +382,12 @@ fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
     })
 }
 
-/// Creates a tenant in the database (CLI and HTTP alike) and returns it with its secrets.
-pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<Created> {
+/// Creates a tenant in the database (CLI and HTTP alike) and returns it with its secrets;
+/// `cost` is the hash cost when the spec names none.
+pub async fn create_tenant(db: &Db, hasher: &Hasher, spec: TenantSpec, cost: HashCost) -> Result<Created> {
     let id = format!("ten_{}", random_alnum(12));
     let plan = plan(spec, &id)?;
+    let cost = plan.hash_cost.unwrap_or(cost);
     let musique_tokens: Vec<String> = plan
         .tokens
         .iter()
@@ -354,16 +399,15 @@ pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<
         .map(|_| keys::generate_musicark_key())
         .collect();
     let company_token = keys::generate_company_token(&plan.company);
-    // Hashed side by side on the blocking pool, before the write lock is taken.
-    let secrets: Vec<Secret> = musique_tokens
+    // Hashed on the hasher's workers, queued together or refused together (429), before the
+    // write lock is taken.
+    let secrets: Vec<&str> = musique_tokens
         .iter()
         .chain(&ark_tokens)
         .chain([&company_token])
-        .map(|t| Secret(t.clone()))
+        .map(String::as_str)
         .collect();
-    let mut hashes = futures_util::future::try_join_all(secrets.iter().map(|s| keys::hash(s, cost)))
-        .await
-        .map_err(Error::Internal)?;
+    let mut hashes = hasher.hash_all(&secrets, cost).await?;
     let company_hash = hashes
         .pop()
         .ok_or_else(|| anyhow::anyhow!("no company token hash"))?;
@@ -467,6 +511,8 @@ pub async fn create_tenant(db: &Db, spec: TenantSpec, cost: HashCost) -> Result<
     let clock = TenantClock::new(plan.clock.0, plan.clock.1);
     Ok(Created {
         clock: super::clock::ClockView::of(&clock),
+        hash_cost: cost,
+        hash_parameters: HashParameters::of(cost),
         id,
         name: plan.name,
         created_at: rfc3339_ms(created_at_ms),
@@ -521,22 +567,32 @@ pub async fn existing(state: &AppState, tenant: &str) -> Result<String> {
 
 #[utoipa::path(
     post, path = "/tenants", tag = "Tenants", operation_id = "createTenant",
-    description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once.",
+    description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once. Unless the body asks for `\"hashCost\": \"default\"`, they are stored as cheap argon2id hashes (`fast`: 8 KiB, 1 pass), so that a test can make its own tenant in milliseconds; `hashCost` and `hashParameters` in the answer say which. One client address may have `--tenant-creations-in-flight` (default 32) creations in flight at once.",
     request_body(content = TenantSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The tenant, with its secrets.", body = Created),
         (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "The company prefix is taken.", body = crate::openapi::MusiqueError)
+        (status = 409, description = "The company prefix is taken.", body = crate::openapi::MusiqueError),
+        (status = 429, description = "This client has too many creations in flight, or the key hashing queue is full; `Retry-After` says when to come back.", body = crate::openapi::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants`
 pub async fn create(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Created>)> {
     let spec: TenantSpec = parse_body(body)?;
-    let mut created = create_tenant(&state.db, spec, state.config.hash_cost).await?;
+    let limits = &state.admission.tenant_creations;
+    let _slot = limits.try_acquire(client).ok_or_else(|| Error::RateLimited {
+        retry_after_secs: RETRY_AFTER_SECS,
+        message: format!(
+            "Too many tenant creations from this client at once (at most {}). Retry after {RETRY_AFTER_SECS} second.",
+            limits.limit()
+        ),
+    })?;
+    let mut created = create_tenant(&state.db, &state.hasher, spec, state.config.tenant_hash_cost).await?;
     state.clocks.insert(
         &created.id,
         TenantClock::new(created.clock.offset_ms, created.clock.frozen_ms()),

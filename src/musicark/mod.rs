@@ -189,7 +189,9 @@ fn code(err: &Error) -> &str {
         Error::MissingKey | Error::InvalidKey | Error::MissingCompanyToken | Error::InvalidCompanyToken => {
             "unauthorized"
         }
-        Error::Forbidden(_) => "forbidden",
+        Error::Forbidden(_) | Error::CrossSiteRequest(_) | Error::HostNotAllowed(_) => "forbidden",
+        Error::UnsupportedMediaType(_) => "unsupported_media_type",
+        Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
         Error::AudioNotFound(_)
         | Error::ExternalIdsNotFound(_)
         | Error::ExternalIdNotFound(_)
@@ -198,6 +200,7 @@ fn code(err: &Error) -> &str {
         Error::MethodNotAllowed { .. } => "method_not_allowed",
         Error::ScheduledSendsPending(_) | Error::Conflict(_) => "conflict",
         Error::RateLimited { .. } => "rate_limit_exceeded",
+        Error::BodyTimeout(_) => "request_timeout",
         Error::Internal(_) => "internal_error",
         Error::Injected { status, code, .. } => code.as_deref().unwrap_or(match status.as_u16() {
             400 => "bad_request",

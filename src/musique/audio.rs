@@ -458,7 +458,9 @@ async fn text_field(field: Field<'_>, name: &str, max_chars: usize) -> Result<St
 }
 
 fn multipart_error(err: MultipartError) -> Error {
-    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    if let Some(timeout) = crate::serve::body_timeout(&err) {
+        Error::BodyTimeout(timeout)
+    } else if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::FileTooLarge { limit_mb: 10 }
     } else {
         Error::validation(format!("The multipart body is malformed: {}", err.body_text()))
@@ -477,7 +479,8 @@ fn multipart_error(err: MultipartError) -> Error {
         (status = 200, description = "The MP3.", content_type = "audio/mpeg", body = Vec<u8>),
         (status = 206, description = "The requested range.", content_type = "audio/mpeg", body = Vec<u8>),
         (status = 404, description = "No such file.", body = crate::openapi::MusiqueError),
-        (status = 416, description = "The range cannot be satisfied."),
+        (status = 416, description = "The range starts past the end of the file (`Content-Range: bytes */{length}`). A `Range` of another unit or not in the `bytes` grammar is ignored (200).", body = crate::openapi::MusiqueError,
+            headers(("Content-Range" = String, description = "`bytes */{length}`: the file's length (RFC 9110)."))),
     )
 )]
 /// `GET /media/audio/{id}.mp3`: the stored bytes, with single-range support.
@@ -494,9 +497,9 @@ pub async fn media(
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| parse_range(v, total));
+        .map(|v| (v, parse_range(v, total)));
     let response = match range {
-        None => (
+        None | Some((_, Range::Ignored)) => (
             StatusCode::OK,
             [
                 (header::CONTENT_TYPE, "audio/mpeg".to_owned()),
@@ -505,7 +508,7 @@ pub async fn media(
             Body::from(bytes),
         )
             .into_response(),
-        Some(Some((start, end))) => {
+        Some((_, Range::Bytes(start, end))) => {
             let slice = bytes[start as usize..=end as usize].to_vec();
             (
                 StatusCode::PARTIAL_CONTENT,
@@ -518,35 +521,79 @@ pub async fn media(
             )
                 .into_response()
         }
-        Some(None) => (
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            [(header::CONTENT_RANGE, format!("bytes */{total}"))],
-        )
-            .into_response(),
+        // The error adds `Content-Range: bytes */{total}`.
+        Some((value, Range::Unsatisfiable)) => {
+            return Err(Error::RangeNotSatisfiable {
+                range: value.trim().chars().take(100).collect(),
+                total,
+            });
+        }
     };
     Ok(response)
 }
 
-/// One `bytes=` range of RFC 9110 against a body of `total` bytes, as inclusive offsets;
-/// `None` when it cannot be satisfied. Multiple ranges are answered with the first.
-pub fn parse_range(value: &str, total: u64) -> Option<(u64, u64)> {
-    let spec = value.trim().strip_prefix("bytes=")?.split(',').next()?.trim();
-    let (start, end) = spec.split_once('-')?;
-    if total == 0 {
-        return None;
-    }
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            if n == 0 {
-                return None;
-            }
-            (total.saturating_sub(n), total - 1)
-        }
-        (start, "") => (start.parse().ok()?, total - 1),
-        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(total - 1)),
+/// What a `Range` header asks of a body.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Range {
+    /// Inclusive offsets of the first range.
+    Bytes(u64, u64),
+    /// A valid `bytes` range that starts past the end (or a body of 0 bytes): 416.
+    Unsatisfiable,
+    /// Another unit, or not the `bytes` grammar: RFC 9110 §14.2 says to serve the whole body.
+    Ignored,
+}
+
+/// One `bytes=` range of RFC 9110 against a body of `total` bytes. Multiple ranges are
+/// answered with the first.
+pub fn parse_range(value: &str, total: u64) -> Range {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Range::Ignored;
     };
-    (start <= end && start < total).then_some((start, end))
+    let spec = spec.split(',').next().unwrap_or("").trim();
+    let Some((start, end)) = spec.split_once('-') else {
+        return Range::Ignored;
+    };
+    let number =
+        |s: &str| (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u64>().ok());
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => match number(suffix) {
+            // A suffix longer than any u64 asks for the whole body.
+            Some(n) => {
+                let n = n.unwrap_or(u64::MAX);
+                if n == 0 || total == 0 {
+                    return Range::Unsatisfiable;
+                }
+                (total.saturating_sub(n), total - 1)
+            }
+            None => return Range::Ignored,
+        },
+        (start, end) => {
+            let Some(first) = number(start) else {
+                return Range::Ignored;
+            };
+            let last = if end.is_empty() {
+                Some(u64::MAX)
+            } else {
+                match number(end) {
+                    Some(last) => Some(last.unwrap_or(u64::MAX)),
+                    None => return Range::Ignored,
+                }
+            };
+            let (Some(first), Some(last)) = (first, last) else {
+                // A first byte beyond u64 is past any end.
+                return Range::Unsatisfiable;
+            };
+            if last < first {
+                // RFC 9110 §14.1.1: last < first makes the range invalid, not unsatisfiable.
+                return Range::Ignored;
+            }
+            if first >= total {
+                return Range::Unsatisfiable;
+            }
+            (first, last.min(total - 1))
+        }
+    };
+    Range::Bytes(start, end)
 }
 
 #[cfg(test)]
@@ -555,15 +602,34 @@ mod tests {
 
     #[test]
     fn ranges_follow_rfc_9110() {
-        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 99)));
-        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 999)));
-        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 999)));
-        assert_eq!(parse_range("bytes=990-2000", 1000), Some((990, 999)));
-        assert_eq!(parse_range("bytes=0-0,5-9", 1000), Some((0, 0)));
-        assert_eq!(parse_range("bytes=1000-", 1000), None);
-        assert_eq!(parse_range("bytes=5-4", 1000), None);
-        assert_eq!(parse_range("bytes=-0", 1000), None);
-        assert_eq!(parse_range("items=0-1", 1000), None);
+        use Range::*;
+        let cases = [
+            ("bytes=0-99", Bytes(0, 99)),
+            ("bytes=900-", Bytes(900, 999)),
+            ("bytes=-100", Bytes(900, 999)),
+            ("bytes=-5000", Bytes(0, 999)),
+            ("bytes=990-2000", Bytes(990, 999)),
+            ("bytes=0-0,5-9", Bytes(0, 0)),
+            ("bytes=999-999", Bytes(999, 999)),
+            ("bytes=0-99999999999999999999999", Bytes(0, 999)),
+            // Starting at or past the end, or asking for no bytes: 416.
+            ("bytes=1000-", Unsatisfiable),
+            ("bytes=1000-1000", Unsatisfiable),
+            ("bytes=99999999999999999999999-", Unsatisfiable),
+            ("bytes=-0", Unsatisfiable),
+            // Not the bytes grammar, or another unit: the whole file.
+            ("bytes=5-4", Ignored),
+            ("bytes=abc", Ignored),
+            ("bytes=1-x", Ignored),
+            ("bytes=+1-2", Ignored),
+            ("bytes=", Ignored),
+            ("items=0-1", Ignored),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(parse_range(value, 1000), expected, "{value}");
+        }
+        assert_eq!(parse_range("bytes=0-", 0), Unsatisfiable);
+        assert_eq!(parse_range("bytes=-1", 0), Unsatisfiable);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::Caller;
 use super::store::{self, CompanyCredential};
+use crate::admission::{RETRY_AFTER_SECS, Slot};
 use crate::auth::{self, Environment, Permissions, Secret};
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
@@ -138,23 +139,29 @@ fn external_id(body: &Value) -> Result<String> {
     }
 }
 
-/// The company a company token belongs to, proven with argon2 off the async threads. The
-/// token's prefix finds the one row to check.
-async fn verify_company(state: &AppState, token: &Secret) -> Result<CompanyCredential> {
+/// The company a company token belongs to, proven with argon2 on the hasher. The token's
+/// prefix finds the one row to check. The returned slot is one of the company's few requests
+/// in flight on this endpoint (`--legacy-auth-in-flight`): a burst of wrong tokens with a real
+/// prefix gets 429s at once instead of queueing argon2 work for everyone.
+async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCredential, Slot<i64>)> {
     let prefix = auth::company_token_prefix(&token.0).ok_or(Error::InvalidCompanyToken)?;
     let company = store::company_by_prefix(&state.db, prefix)
         .await?
         .ok_or(Error::InvalidCompanyToken)?;
     let hash = company
         .company_token_hash
-        .clone()
+        .as_deref()
         .ok_or(Error::InvalidCompanyToken)?;
-    let token = token.clone();
-    let valid = tokio::task::spawn_blocking(move || auth::verify_token(&token.0, &hash))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    if valid {
-        Ok(company)
+    let limits = &state.admission.legacy_auth;
+    let slot = limits.try_acquire(company.id).ok_or_else(|| Error::RateLimited {
+        retry_after_secs: RETRY_AFTER_SECS,
+        message: format!(
+            "Too many token requests for this company at once (at most {}). Retry after {RETRY_AFTER_SECS} second.",
+            limits.limit()
+        ),
+    })?;
+    if state.hasher.verify(&token.0, hash).await? {
+        Ok((company, slot))
     } else {
         Err(Error::InvalidCompanyToken)
     }
@@ -169,7 +176,7 @@ pub async fn issue_token(
     uri: Uri,
     JsonValue(body): JsonValue,
 ) -> Result<Response> {
-    let company = verify_company(&state, &company_token(&body)?).await?;
+    let (company, _slot) = verify_company(&state, &company_token(&body)?).await?;
     // No key of the tenant made this request: the company token names the tenant instead.
     journal::attribute_tenant(&company.tenant_id);
     if let Some(response) = faults::intercept(&state, &company.tenant_id, &method, uri.path()).await {
@@ -191,8 +198,8 @@ pub async fn issue_token(
         .ok_or_else(|| Error::ExternalIdNotFound(external_id.clone()))?;
 
     let token = keys::generate_musique_token(&company.prefix, Environment::Prod);
+    let hash = state.hasher.hash(&token, state.config.hash_cost).await?;
     let secret = Secret(token.clone());
-    let hash = keys::hash(&secret, state.config.hash_cost).await?;
     let key = NewMusiqueKey {
         tenant_id: company.tenant_id.clone(),
         company_id: company.id,
@@ -419,7 +426,8 @@ pub mod docs {
             (status = 400, description = "The body is not JSON or a field is mistyped.", body = crate::openapi::MusiqueError),
             (status = 401, description = "The company token is missing or wrong.", body = crate::openapi::MusiqueError),
             (status = 404, description = "The External ID is not the company's.", body = crate::openapi::MusiqueError),
-            (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError)
+            (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError),
+            (status = 429, description = "The company has `--legacy-auth-in-flight` (default 8) token requests in flight already, or the server's key hashing queue is full; `Retry-After` says when to come back (soundcheck's choice).", body = crate::openapi::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]

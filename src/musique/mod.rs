@@ -199,7 +199,15 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         // Ours: the docs name no code for an oversized JSON body.
         Error::PayloadTooLarge { .. } => ("payload_too_large", "invalid_request_error"),
         Error::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
+        // Ours: the docs say nothing of ranges; RFC 9110's status, a code in the table's style.
+        Error::RangeNotSatisfiable { .. } => ("range_not_satisfiable", "invalid_request_error"),
+        // The control plane's own refusals, never raised by a Musique route.
+        Error::CrossSiteRequest(_) => ("cross_site_request", "permission_error"),
+        Error::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
+        Error::UnsupportedMediaType(_) => ("unsupported_media_type", "invalid_request_error"),
         Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
+        // Ours: the docs name no code for a body that stalls.
+        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
         Error::Internal(_) => ("internal_error", "api_error"),
         Error::Conflict(_) => ("conflict", "conflict_error"),
         Error::Injected { status, code, .. } => {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::Caller;
 use super::store::{self, Library, NewSend, SendOutcome};
 use crate::auth::random_alnum;
-use crate::clock::rfc3339_ms;
+use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue};
@@ -112,6 +112,13 @@ fn schedule_at(fields: &Map<String, Value>, now_ms: i64) -> Result<Option<i64>> 
             "`scheduleAt` must be in the future; it is {} and the time now is {}.",
             rfc3339_ms(at_ms),
             rfc3339_ms(now_ms)
+        )));
+    }
+    // No clock gets past the last instant, so a send due later would never run.
+    if at_ms > LAST_INSTANT_MS {
+        return Err(Error::validation(format!(
+            "`scheduleAt` must be no later than {}, the last instant soundcheck's clock reaches; got {text:?}.",
+            rfc3339_ms(LAST_INSTANT_MS)
         )));
     }
     Ok(Some(at_ms))
@@ -328,6 +335,10 @@ mod tests {
             (json!({"scheduleAt": "tomorrow"}), "`scheduleAt`"),
             (json!({"scheduleAt": 1800000000}), "`scheduleAt`"),
             (json!({"scheduleAt": "2020-01-01T00:00:00Z"}), "in the future"),
+            (
+                json!({"scheduleAt": "2500-01-01T00:00:00Z"}),
+                "no later than 2499-12-31T23:59:59.999Z",
+            ),
             (json!({"priority": "asap"}), "`priority`"),
             (json!({"priority": 1}), "`priority`"),
             (json!({"repeat": 0}), "`repeat`"),

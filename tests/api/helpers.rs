@@ -88,6 +88,13 @@ impl TestApp {
         Self::start(dir, self.config.clone()).await
     }
 
+    /// Tells the server to shut down without waiting for it to finish (`stop` waits).
+    pub fn signal_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -2,8 +2,10 @@
 //! SQLite file and talks HTTP to it.
 
 mod cli;
+mod connections;
 mod control;
 mod docs;
+mod envelopes;
 mod helpers;
 mod musicark;
 mod musique;

@@ -2,6 +2,7 @@
 
 mod access;
 mod clock;
+mod clock_range;
 mod faults;
 mod journal;
 mod paging;

@@ -252,3 +252,151 @@ async fn bad_tenant_requests_are_clear_400s_404s_and_409s() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_client_with_its_creations_in_flight_gets_429_in_the_control_envelope() {
+    let app = TestApp::spawn_with(|c| c.tenant_creations_in_flight = 2).await;
+    let loopback = Some(std::net::IpAddr::from([127, 0, 0, 1]));
+    let limits = app.state.admission.tenant_creations.clone();
+
+    let first = limits.try_acquire(loopback).expect("a free slot");
+    app.create_tenant(json!({})).await;
+
+    let second = limits.try_acquire(loopback).expect("the second slot");
+    let response = app
+        .control(Method::POST, "/tenants")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let (status, body) = json(response).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}");
+    assert_eq!(body["error"]["type"], "rate_limit_error", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 2"))
+    );
+    assert!(
+        body["error"]["requestId"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("req_"))
+    );
+    // A refused creation leaves nothing behind.
+    let (_, list) = app.control_json(Method::GET, "/tenants", None).await;
+    assert_eq!(list["tenants"].as_array().map(Vec::len), Some(2), "{list}");
+
+    drop((first, second));
+    app.create_tenant(json!({})).await;
+    assert_eq!(limits.held(&loopback), 0, "every creation gave its slot back");
+}
+
+/// The stored argon2id parameters of every secret of a tenant, company token included.
+async fn stored_parameters(app: &TestApp, tenant: &str) -> Vec<String> {
+    let hashes: Vec<String> = sqlx::query_scalar(
+        "SELECT hash FROM api_keys WHERE tenant_id = ?1
+         UNION ALL SELECT company_token_hash FROM companies WHERE tenant_id = ?1",
+    )
+    .bind(tenant)
+    .fetch_all(&app.state.db.read)
+    .await
+    .expect("hashes");
+    hashes
+        .iter()
+        .map(|h| h.split('$').take(4).collect::<Vec<_>>().join("$"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_tenant_says_how_its_secrets_are_hashed_and_is_stored_so() {
+    let app = TestApp::spawn_with(|c| c.hash_cost = soundcheck::config::HashCost::Default).await;
+    // Throwaway tenants get the cheap preset unless they ask, whatever `--hash-cost` says.
+    let cheap = app.create_tenant(json!({})).await;
+    assert_eq!(cheap.0["hashCost"], "fast", "{}", cheap.0);
+    assert_eq!(
+        cheap.0["hashParameters"],
+        json!({"algorithm": "argon2id", "memoryKib": 8, "iterations": 1, "parallelism": 1})
+    );
+    let stored = stored_parameters(&app, cheap.id()).await;
+    assert_eq!(stored.len(), 6, "2 tokens, 3 keys, the company token");
+    assert!(
+        stored.iter().all(|p| p == "$argon2id$v=19$m=8,t=1,p=1"),
+        "{stored:?}"
+    );
+
+    // The default preset, asked for (few secrets: it is slow in a debug build).
+    let strong = app
+        .create_tenant(json!({
+            "hashCost": "default",
+            "musique": {"tokens": [{"environment": "prod"}]},
+            "musicark": {"keys": [{"tier": "pro"}]}
+        }))
+        .await;
+    assert_eq!(strong.0["hashCost"], "default");
+    assert_eq!(
+        strong.0["hashParameters"],
+        json!({"algorithm": "argon2id", "memoryKib": 19456, "iterations": 2, "parallelism": 1})
+    );
+    let stored = stored_parameters(&app, strong.id()).await;
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.iter().all(|p| p == "$argon2id$v=19$m=19456,t=2,p=1"),
+        "{stored:?}"
+    );
+    let (status, body) = app.get_json("/health", &strong.token("prod")).await;
+    assert_eq!(status, 200, "a default-cost token verifies: {body}");
+    let stats = app.state.hasher.stats();
+    assert!(
+        stats.blocks_held <= 2 * 19456,
+        "two workers, one block each: {stats:?}"
+    );
+
+    let (status, body) = app
+        .control_json(Method::POST, "/tenants", Some(json!({"hashCost": "cheap"})))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("hashCost"))
+    );
+}
+
+#[tokio::test]
+async fn the_readme_and_the_control_document_name_the_cheaper_tenant_hash_cost() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    for needle in ["`--tenant-hash-cost`", "`hashCost`", "m=8 KiB"] {
+        assert!(readme.contains(needle), "README lacks {needle}");
+    }
+    let control: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("openapi/control.json")).expect("control.json"),
+    )
+    .expect("json");
+    let schemas = &control["components"]["schemas"];
+    for (schema, field) in [
+        ("TenantSpec", "hashCost"),
+        ("Created", "hashCost"),
+        ("Created", "hashParameters"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].is_object(),
+            "{schema}.{field} is not documented"
+        );
+    }
+    let create = &control["paths"]["/tenants"]["post"];
+    assert!(
+        create["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("hashCost"))
+    );
+    assert!(create["responses"]["429"].is_object());
+}

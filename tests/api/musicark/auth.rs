@@ -155,9 +155,7 @@ async fn the_api_key_parameter_alone_is_enough() {
 async fn a_mk_test_key_is_accepted_like_a_live_one() {
     let app = TestApp::spawn().await;
     let token = "mk_test_a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
-    let hash = keys::hash(&Secret(token.into()), HashCost::Fast)
-        .await
-        .expect("hash");
+    let hash = app.state.hasher.hash(token, HashCost::Fast).await.expect("hash");
     let mut tx = app.state.db.begin_write().await.expect("transaction");
     let key = NewArkKey {
         tenant_id: DEFAULT_TENANT.into(),
@@ -223,4 +221,21 @@ async fn every_answer_carries_a_request_id() {
         let id = header(&response, "x-request-id").unwrap_or_default();
         assert!(id.starts_with("req_"), "{case}: {id:?}");
     }
+}
+
+#[tokio::test]
+async fn a_musicark_key_tried_once_as_a_musique_key_still_works_on_musicark() {
+    let app = TestApp::spawn().await;
+    // `mk_live_…` also has the Musique token shape (company `mk`, legacy word `live`), so
+    // Musique looks it up, finds nothing and remembers it as refused: for Musique only.
+    let (status, body) = app.get_json("/health", PRO).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+    let (status, body) = app.ark_json("/songs?limit=1", PRO).await;
+    assert_eq!(status, 200, "MusicArk refused a key Musique had refused: {body}");
+    // And a MusicArk refusal does not decide for Musique either.
+    let (status, _) = app.ark_json("/songs?limit=1", UNKNOWN).await;
+    assert_eq!(status, 401);
+    let (status, body) = app.get_json("/health", MSK).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -792,3 +792,114 @@ async fn with_the_wrapped_envelope_the_issued_token_is_wrapped_too() {
     assert_eq!(status, 200);
     assert_eq!(body["data"]["usage"]["perMinute"], 1);
 }
+
+/// The id of a fixture company.
+async fn company_id(app: &TestApp, prefix: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM companies WHERE prefix = ?")
+        .bind(prefix)
+        .fetch_one(&app.state.db.read)
+        .await
+        .expect("company")
+}
+
+/// Wrong company tokens that carry a real prefix, each different (the negative cache is no help).
+fn wrong_msk_token(i: usize) -> String {
+    format!("msk_company_wrong{i:020}")
+}
+
+#[tokio::test]
+async fn a_company_with_its_requests_in_flight_gets_429s_in_the_musique_envelope() {
+    let app = TestApp::spawn_with(|c| c.legacy_auth_in_flight = 2).await;
+    let msk = company_id(&app, "msk").await;
+    let limits = app.state.admission.legacy_auth.clone();
+
+    // One of two in flight: the next still gets its answer (the bound itself).
+    let first = limits.try_acquire(msk).expect("a free slot");
+    let (status, body) = issue(
+        &app,
+        json!({"externalId": "store_001", "companyToken": wrong_msk_token(0)}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+
+    // Two of two: every further request of the company is refused at once, a right token
+    // too (the limit counts requests, not failures); other companies are not affected.
+    let second = limits.try_acquire(msk).expect("the second slot");
+    let burst = (1..=32).map(|i| {
+        app.client
+            .post(app.url("/api/integration/auth"))
+            .json(&json!({"externalId": "store_001", "companyToken": wrong_msk_token(i)}))
+            .send()
+    });
+    let verified = (0..16).map(|_| app.musique(Method::GET, "/health", MSK).send());
+    let (burst, verified) = tokio::join!(
+        futures_util::future::join_all(burst),
+        futures_util::future::join_all(verified)
+    );
+    for response in burst {
+        let response = response.expect("request");
+        assert_eq!(header(&response, "retry-after"), "1");
+        let (status, body) = json(response).await;
+        assert_eq!(status, 429, "{body}");
+        assert_musique_error(&body, "rate_limit_exceeded", "rate_limit_error");
+        assert_eq!(body["error"]["retryAfter"], 1, "{body}");
+    }
+    for response in verified {
+        assert_eq!(
+            response.expect("request").status(),
+            200,
+            "a verified key waits for nobody"
+        );
+    }
+    let (status, body) = issue(
+        &app,
+        json!({"externalId": "store_001", "companyToken": MSK_COMPANY}),
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    let (status, body) = issue(
+        &app,
+        json!({"externalId": "store_001", "companyToken": "acme_company_wrongwrongwrong"}),
+    )
+    .await;
+    assert_eq!(status, 401, "another company has its own slots: {body}");
+
+    drop((first, second));
+    issued_token(&app, MSK_COMPANY, "store_001").await;
+    assert_eq!(limits.held(&msk), 0, "every request gave its slot back");
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_company_tokens_gets_401s_or_429s_and_verified_keys_answer_meanwhile() {
+    let app = TestApp::spawn_with(|c| c.legacy_auth_in_flight = 2).await;
+    let msk = company_id(&app, "msk").await;
+    let burst = (0..128).map(|i| {
+        app.client
+            .post(app.url("/api/integration/auth"))
+            .json(&json!({"externalId": "store_001", "companyToken": wrong_msk_token(i)}))
+            .send()
+    });
+    let verified = (0..32).map(|_| app.musique(Method::GET, "/health", MSK).send());
+    let (burst, verified) = tokio::join!(
+        futures_util::future::join_all(burst),
+        futures_util::future::join_all(verified)
+    );
+    for response in burst {
+        let (status, body) = json(response.expect("request")).await;
+        match status {
+            401 => assert_musique_error(&body, "invalid_api_key", "authentication_error"),
+            429 => assert_musique_error(&body, "rate_limit_exceeded", "rate_limit_error"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    for response in verified {
+        assert_eq!(response.expect("request").status(), 200);
+    }
+    assert_eq!(app.state.admission.legacy_auth.held(&msk), 0);
+    let stats = app.state.hasher.stats();
+    assert!(
+        stats.peak_running <= app.config.hash_workers,
+        "never more hashes at once than workers: {stats:?}"
+    );
+    assert!(stats.block_allocations <= app.config.hash_workers, "{stats:?}");
+}

@@ -10,3 +10,4 @@ mod rate_limits;
 mod sends;
 mod system;
 mod uploads;
+mod windows;
