@@ -909,8 +909,14 @@ async fn replay(
             company.advance(until);
         }
         retire_all(db, company).await?;
-        if why == Rebuild::Rewind {
-            store::forget_outcomes(db, &company.take_stale()).await?;
+        match why {
+            Rebuild::Rewind => store::forget_outcomes(db, &company.take_stale()).await?,
+            // Outcomes stored ahead of the players: a clock moved back must reload, which
+            // deletes them, rather than rebuild in memory.
+            Rebuild::Start if company.placements.iter().any(|p| p.0 & STORED != 0) => {
+                company.seal();
+            }
+            Rebuild::Start => {}
         }
     }
     Ok(companies)
