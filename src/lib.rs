@@ -82,7 +82,7 @@ impl App {
 
         control::store::backfill_seeds(&db).await?;
         let libraries = musique::library::Libraries::load(&db).await?;
-        let deliveries = musique::deliveries::Deliveries::load(&db).await?;
+        let deliveries = musique::deliveries::Deliveries::load(&db, &clocks).await?;
         let catalogue_source = fixtures.catalogue_path.clone();
         let state = AppState::new(
             config,
@@ -101,6 +101,11 @@ impl App {
         tokio::spawn(flush_quotas(state.clone(), background.clone()));
         tokio::spawn(flush_windows(state.clone(), background.clone()));
         tokio::spawn(control::webhooks::run(state.clone(), background.clone()));
+        tokio::spawn(musique::deliveries::write_behind(
+            state.deliveries.clone(),
+            state.db.clone(),
+            background.clone(),
+        ));
         // The catalogue is seeded (first start only) and indexed in the background, so
         // start-up does not wait for it; a MusicArk request that comes first waits for it.
         let warm = state.clone();
@@ -132,6 +137,10 @@ impl App {
         }
         if let Err(err) = self.state.flush_windows().await {
             tracing::error!(error = %err, "could not write the last Musique rate-limit windows");
+        }
+        // Not needed for correctness (a start replays the sends), but the next start is quicker.
+        if let Err(err) = self.state.deliveries.write_behind(&self.state.db, true).await {
+            tracing::error!(error = %err, "could not write the last finished deliveries");
         }
         self.state.db.close().await;
         Ok(())

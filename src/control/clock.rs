@@ -143,7 +143,10 @@ pub async fn set(
     let (offset, frozen) = clock.persisted();
     store::save_clock(&state.db, &tenant, offset, frozen).await?;
     let companies = store::company_ids(&state.db, &tenant).await?;
-    let mut ran = state.deliveries.advance_companies(&companies, clock.now_ms());
+    let mut ran = state
+        .deliveries
+        .advance_companies(&state.db, &companies, clock.now_ms())
+        .await?;
     // Webhook attempts that came due (new events and retries) go out before the answer.
     // A receiver that never answers must not hold the clock: past the budget, the attempts
     // go on in the background (an attempt cut short is retried: delivery is at least once).

@@ -15,10 +15,11 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::page::{Page, cursor};
 use super::tenants::{TenantPath, parse_body};
 use crate::auth::random_alnum;
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, JsonValue};
+use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::state::AppState;
 
 /// Ours: a fault may delay a request by at most a minute.
@@ -78,6 +79,9 @@ pub struct Fault {
     pub remaining: Option<u32>,
     #[serde(skip)]
     rng: SplitMix64,
+    /// Its place in the tenant's list, for paging: deletions leave the others' places.
+    #[serde(skip)]
+    seq: u64,
 }
 
 impl Fault {
@@ -137,6 +141,7 @@ impl Fault {
             fired: 0,
             remaining: spec.times,
             rng: SplitMix64(spec.seed),
+            seq: 0,
         })
     }
 
@@ -157,6 +162,8 @@ pub struct Action {
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<Fault>>,
+    /// The next fault's `seq`.
+    next_seq: std::sync::atomic::AtomicU64,
     /// Whether any fault is listed: every request of the tenant asks, most when none is.
     any: std::sync::atomic::AtomicBool,
 }
@@ -213,6 +220,20 @@ impl Faults {
 
     pub fn list(&self) -> Vec<Fault> {
         self.lock().clone()
+    }
+
+    /// Up to `limit` faults after the one whose `seq` is `after`, in the order they were
+    /// made; the total; and whether more follow.
+    pub fn page(&self, after: Option<u64>, limit: usize) -> (Vec<Fault>, usize, bool) {
+        let rules = self.lock();
+        let mut page: Vec<Fault> = (rules.iter())
+            .filter(|f| after.is_none_or(|a| f.seq > a))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        (page, rules.len(), more)
     }
 
     pub fn clear(&self) {
@@ -300,7 +321,7 @@ pub async fn create(
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Fault>)> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    let fault = Fault::from_spec(parse_body(body)?)?;
+    let mut fault = Fault::from_spec(parse_body(body)?)?;
     let runtime = state.runtimes.get(&tenant);
     runtime.faults.edit(|rules| {
         if rules.len() >= MAX_FAULTS {
@@ -308,6 +329,10 @@ pub async fn create(
                 "A tenant may hold at most {MAX_FAULTS} faults; remove some first."
             )));
         }
+        fault.seq = runtime
+            .faults
+            .next_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         rules.push(fault.clone());
         Ok(())
     })?;
@@ -315,23 +340,44 @@ pub async fn create(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct FaultList {
+    /// A page of faults, in the order they were made.
     pub faults: Vec<Fault>,
+    /// How many faults the tenant has.
+    pub total: usize,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "listFaults",
-    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    description = "Faults in the order they were made, with how often they fired, `limit` at a time (a tenant holds at most 100).",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Faults per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "Faults, with how often they fired.", body = FaultList),
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
         (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
     )
 )]
-/// `GET /_soundcheck/tenants/{id}/faults`
-pub async fn list(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<FaultList>> {
+/// `GET /_soundcheck/tenants/{id}/faults?limit=&cursor=`
+pub async fn list(
+    State(state): State<AppState>,
+    TenantPath(tenant): TenantPath,
+    query: QueryPairs,
+) -> Result<Json<FaultList>> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
+    let page = Page::of(&query, "faults", 1)?;
+    let after = page.number(0)?.map(|n| n as u64);
+    let (faults, total, more) = state.runtimes.get(&tenant).faults.page(after, page.limit);
+    let next_cursor = more
+        .then(|| faults.last())
+        .flatten()
+        .map(|f| cursor("faults", &[&f.seq]));
     Ok(Json(FaultList {
-        faults: state.runtimes.get(&tenant).faults.list(),
+        faults,
+        total,
+        next_cursor,
     }))
 }
 

@@ -75,11 +75,23 @@ impl Journal {
 
     /// Matching entries, oldest first, at most `limit` of the newest.
     pub fn query(&self, filter: &Filter, limit: usize) -> (Vec<Entry>, usize) {
+        let (entries, total, _) = self.page(filter, limit);
+        (entries, total)
+    }
+
+    /// Matching entries, oldest first: after `filter.after_id`, the first `limit` of them and
+    /// whether more follow; without it, the newest `limit`. The total counts every match.
+    pub fn page(&self, filter: &Filter, limit: usize) -> (Vec<Entry>, usize, bool) {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let matching: Vec<&Entry> = inner.0.iter().filter(|e| filter.matches(e)).collect();
-        let total = matching.len();
-        let skip = total.saturating_sub(limit);
-        (matching[skip..].iter().map(|e| (*e).clone()).collect(), total)
+        let matching = || inner.0.iter().filter(|e| filter.matches(e));
+        let total = matching().count();
+        let skip = match filter.after_id {
+            Some(_) => 0,
+            None => total.saturating_sub(limit),
+        };
+        let entries: Vec<Entry> = matching().skip(skip).take(limit).cloned().collect();
+        let more = skip + entries.len() < total;
+        (entries, total, more)
     }
 }
 
@@ -220,15 +232,20 @@ pub fn redact_query(query: &str) -> String {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Listing {
+    /// How many entries match (after `after` or `cursor`, if given).
     pub total: usize,
     pub requests: Vec<Entry>,
+    /// Pass it as `cursor` for the entries after this page; `null` when none follow (always,
+    /// without `after` or `cursor`: that page is the newest).
+    pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "listRequests",
-    description = "Recorded requests, oldest first (the newest `limit`). Keys are never recorded.",
-    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("api" = Option<String>, Query, description = "`musique` or `musicark`."), ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "A path prefix, or a pattern with `*` (one segment) and `**`."), ("status" = Option<u16>, Query, minimum = 100, maximum = 599), ("since" = Option<String>, Query, description = "RFC 3339, on the tenant's clock."), ("after" = Option<u64>, Query, description = "Entries after this id."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000)),
+    description = "Recorded requests, oldest first: the newest `limit`; or, after `after` (an entry id) or `cursor`, the first `limit` after it, with `nextCursor` to walk on. To walk the whole journal: `after=0`, then follow `nextCursor`. Keys are never recorded.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("api" = Option<String>, Query, description = "`musique` or `musicark`."), ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "A path prefix, or a pattern with `*` (one segment) and `**`."), ("status" = Option<u16>, Query, minimum = 100, maximum = 599), ("since" = Option<String>, Query, description = "RFC 3339, on the tenant's clock."), ("after" = Option<u64>, Query, description = "Entries after this id."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page (instead of `after`)."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Entries per page; default 100.")),
     responses(
         (status = 200, description = "Matching entries.", body = Listing),
         (status = 400, description = "A bad filter.", body = crate::openapi::MusiqueError),
@@ -266,21 +283,18 @@ pub async fn list(
                 .map_err(|_| Error::validation("`since` must be an RFC 3339 instant."))
         })
         .transpose()?;
-    let after_id = query
-        .get("after")
-        .map(|s| {
+    let page = super::page::Page::of(&query, "requests", 1)?;
+    let after_id = match (query.get("after"), page.text(0)) {
+        (Some(_), Some(_)) => {
+            return Err(Error::validation("Give `after` or `cursor`, not both."));
+        }
+        (Some(s), None) | (None, Some(s)) => Some(
             s.parse::<u64>()
-                .map_err(|_| Error::validation("`after` must be a journal entry id."))
-        })
-        .transpose()?;
-    let limit = match query.get("limit") {
-        None => 100,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1_000).contains(n))
-            .ok_or_else(|| Error::validation("`limit` must be a whole number from 1 to 1000."))?,
+                .map_err(|_| Error::validation("`after` must be a journal entry id."))?,
+        ),
+        (None, None) => None,
     };
+    let limit = page.limit;
     let filter = Filter {
         api,
         method: query.get("method").map(str::to_owned),
@@ -289,8 +303,16 @@ pub async fn list(
         since_ms,
         after_id,
     };
-    let (requests, total) = state.runtimes.get(&tenant).journal.query(&filter, limit);
-    Ok(Json(Listing { total, requests }))
+    let (requests, total, more) = state.runtimes.get(&tenant).journal.page(&filter, limit);
+    let next_cursor = more
+        .then(|| requests.last())
+        .flatten()
+        .map(|e| super::page::cursor("requests", &[&e.id]));
+    Ok(Json(Listing {
+        total,
+        requests,
+        next_cursor,
+    }))
 }
 
 #[utoipa::path(

@@ -10,6 +10,7 @@
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
 //! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
 //! - [`runtime`]  what each tenant keeps in memory only (journal, faults)
+//! - [`page`]     how every list pages: `limit`, `cursor`, `total`, `nextCursor`
 //! - [`store`]    the SQL: creation snapshots, resets, deletion
 //!
 //! Errors use the Musique shape `{"error": {"code", "message", "type", "requestId"}}`.
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod faults;
 pub mod health;
 pub mod journal;
+pub mod page;
 pub mod players;
 pub mod runtime;
 pub mod store;

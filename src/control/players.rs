@@ -2,16 +2,22 @@
 //! `GET|POST /_soundcheck/tenants/{id}/locations/{externalId}/player` and
 //! `GET /_soundcheck/tenants/{id}/sends[/{sendId}]`.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::clock::duration_field;
+use super::page::{self, Page, cursor};
 use super::tenants::{TenantPath, existing, parse_body};
 use crate::auth::Environment;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
-use crate::musique::deliveries::{DEFAULT_FAIL_AFTER_MS, Destination, PlayerView, SendView};
+use crate::musique::deliveries::{
+    self, DEFAULT_FAIL_AFTER_MS, Destination, HistoryItem, PlayerView, SendView,
+};
+use crate::musique::store::{self as musique_store, SendRow};
 use crate::state::AppState;
 
 /// Ours: an offline player fails a delivery after at most a week.
@@ -79,14 +85,15 @@ fn destination(row: &LocationRow) -> Destination {
 
 #[utoipa::path(
     get, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "getPlayer",
-    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID.")),
+    description = "Now playing, the first `limit` of the queue (`queueTotal` counts it all), and a page of the history: played and failed, newest first; follow `nextCursor` for older ones.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "History entries (and queued deliveries) per answer; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous answer: the history goes on from there.")),
     responses(
         (status = 200, description = "Now playing, queue and history.", body = PlayerView),
-        (status = 400, description = "A bad `environment`, or an ambiguous External ID.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad `environment`, `limit` or `cursor`, or an ambiguous External ID.", body = crate::openapi::MusiqueError),
         (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
     )
 )]
-/// `GET …/locations/{externalId}/player?environment=prod|dev&company=`
+/// `GET …/locations/{externalId}/player?environment=prod|dev&company=&limit=&cursor=`
 pub async fn get(
     State(state): State<AppState>,
     ApiPath((tenant, external_id)): ApiPath<(String, String)>,
@@ -94,13 +101,39 @@ pub async fn get(
 ) -> Result<Json<PlayerView>> {
     let tenant = existing(&state, &tenant).await?;
     let row = location(&state, &tenant, &external_id, &query).await?;
+    let environment = environment(&query)?;
+    let page = Page::of(&query, "history", 2)?;
     let now_ms = state.clocks.get(&tenant).now_ms();
-    Ok(Json(state.deliveries.player_view(
+    Ok(Json(player_page(&state, &row, environment, now_ms, &page).await?))
+}
+
+/// The player, its history merged from memory (what finished lately) and SQLite.
+async fn player_page(
+    state: &AppState,
+    row: &LocationRow,
+    environment: Environment,
+    now_ms: i64,
+    page: &Page,
+) -> Result<PlayerView> {
+    let before = page.number(0)?.zip(page.text(1));
+    let _settled = state.deliveries.reading().await;
+    let (mut view, mut history) = state.deliveries.player_view(
         row.company_id,
-        &destination(&row),
-        environment(&query)?,
+        &destination(row),
+        environment,
         now_ms,
-    )))
+        page.limit,
+        before,
+    );
+    let stored = musique_store::history_page(&state.db, row.id, environment, before, page.limit + 1).await?;
+    history.extend(stored.into_iter().map(deliveries::stored_history_item));
+    history.sort_unstable_by(|a, b| (b.finished_ms, &b.send_id).cmp(&(a.finished_ms, &a.send_id)));
+    history.truncate(page.limit + 1);
+    view.next_cursor = page::next(&mut history, page.limit, |h: &HistoryItem| {
+        cursor("history", &[&h.finished_ms, &h.send_id])
+    });
+    view.history = history.into_iter().map(|h| h.view).collect();
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -118,7 +151,7 @@ pub struct PlayerChange {
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID.")),
     request_body(content = PlayerChange, content_type = "application/json"),
     responses(
-        (status = 200, description = "The player.", body = PlayerView),
+        (status = 200, description = "The player, as `GET` shows it with the default `limit`.", body = PlayerView),
         (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
         (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
     )
@@ -144,6 +177,8 @@ pub async fn set(
         )));
     }
     let now_ms = state.clocks.get(&tenant).now_ms();
+    // Recorded in SQLite and by the players before anyone rebuilds them from SQLite.
+    let recording = state.deliveries.gate(row.company_id).await;
     sqlx::query(
         "INSERT INTO player_events (tenant_id, location_id, environment, at_ms, online, fail_after_ms)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -165,42 +200,83 @@ pub async fn set(
         change.online,
         fail_after_ms,
     );
-    Ok(Json(state.deliveries.player_view(
-        row.company_id,
-        &location,
-        environment,
-        now_ms,
-    )))
+    drop(recording);
+    let page = Page::of(&QueryPairs::default(), "history", 2)?;
+    Ok(Json(player_page(&state, &row, environment, now_ms, &page).await?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SendList {
+    /// A page of sends, newest first.
     pub sends: Vec<SendView>,
+    /// How many sends match, on every page.
+    pub total: i64,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
-    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("audioId" = Option<String>, Query, description = "Only this audio's sends.")),
+    description = "Sends, newest first (by creation on the tenant's clock, then the order they were made), with each destination's status, `limit` at a time; follow `nextCursor` for older ones. Sends made meanwhile do not disturb the walk.",
+    params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("audioId" = Option<String>, Query, description = "Only this audio's sends."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Sends per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
-        (status = 200, description = "Sends, newest first, with each destination's status.", body = SendList),
+        (status = 200, description = "A page of sends.", body = SendList),
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
         (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
     )
 )]
-/// `GET /_soundcheck/tenants/{id}/sends?audioId=`: every send, newest first, with each
-/// destination's status.
+/// `GET /_soundcheck/tenants/{id}/sends?audioId=&limit=&cursor=`: a page of sends, newest
+/// first, with each destination's status.
 pub async fn sends(
     State(state): State<AppState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<SendList>> {
     let tenant = existing(&state, &tenant).await?;
+    let page = Page::of(&query, "sends", 2)?;
+    let after = page.number(0)?.zip(page.number(1)?);
+    let audio_id = query.get("audioId");
     let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
-    let mut sends = state.deliveries.sends_view(&companies, now_ms, None);
-    if let Some(audio) = query.get("audioId") {
-        sends.retain(|s| s.audio_id == audio);
+    let _settled = state.deliveries.reading().await;
+    let total = musique_store::count_sends(&state.db, &tenant, audio_id).await?;
+    let mut rows = musique_store::sends_page(&state.db, &tenant, audio_id, after, page.limit + 1).await?;
+    let next_cursor = page::next(&mut rows, page.limit, |r: &SendRow| {
+        cursor("sends", &[&r.created_at_ms, &r.seq])
+    });
+    let sends = send_views(&state, &companies, now_ms, rows).await?;
+    Ok(Json(SendList {
+        sends,
+        total,
+        next_cursor,
+    }))
+}
+
+/// The sends' views: destinations still held from memory (read first), the rest from their
+/// stored outcomes. The caller holds [`crate::musique::deliveries::Deliveries::reading`].
+async fn send_views(
+    state: &AppState,
+    companies: &[i64],
+    now_ms: i64,
+    rows: Vec<SendRow>,
+) -> Result<Vec<SendView>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let wanted: HashSet<&str> = ids.iter().copied().collect();
+    let held = state.deliveries.live_destinations(companies, now_ms, &wanted);
+    let stored = musique_store::destinations(&state.db, &ids).await?;
+    let mut by_send: HashMap<&str, Vec<&musique_store::DestinationRow>> = HashMap::new();
+    for d in &stored {
+        by_send.entry(d.send_id.as_str()).or_default().push(d);
     }
-    Ok(Json(SendList { sends }))
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let destinations = by_send.get(row.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let held = held.get(&row.id);
+            deliveries::stored_send_view(row, destinations, held, now_ms)
+        })
+        .collect())
 }
 
 #[utoipa::path(
@@ -219,9 +295,10 @@ pub async fn send(
     let tenant = existing(&state, &tenant).await?;
     let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
-    state
-        .deliveries
-        .sends_view(&companies, now_ms, Some(&send_id))
+    let _settled = state.deliveries.reading().await;
+    let rows = musique_store::send_row(&state.db, &tenant, &send_id).await?;
+    send_views(&state, &companies, now_ms, rows.into_iter().collect())
+        .await?
         .into_iter()
         .next()
         .map(Json)

@@ -697,20 +697,52 @@ pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) 
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantList {
+    /// A page of tenants, oldest first.
     pub tenants: Vec<store::TenantRow>,
+    /// How many tenants there are.
+    pub total: i64,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/tenants", tag = "Tenants", operation_id = "listTenants",
+    description = "Tenants, oldest first, `limit` at a time; follow `nextCursor` for the rest. Tenants made meanwhile come at the end.",
+    params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Tenants per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
-        (status = 200, description = "Every tenant.", body = TenantList)
+        (status = 200, description = "A page of tenants.", body = TenantList),
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError)
     )
 )]
-/// `GET /_soundcheck/tenants`
-pub async fn list(State(state): State<AppState>) -> Result<Json<TenantList>> {
+/// `GET /_soundcheck/tenants?limit=&cursor=`
+pub async fn list(
+    State(state): State<AppState>,
+    query: crate::extract::QueryPairs,
+) -> Result<Json<TenantList>> {
+    use super::page::{Page, cursor, next};
+    let page = Page::of(&query, "tenants", 2)?;
+    let (created, id) = (page.number(0)?.unwrap_or(i64::MIN), page.text(1).unwrap_or(""));
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
+        .fetch_one(&state.db.read)
+        .await?;
+    let mut tenants: Vec<store::TenantRow> = sqlx::query_as(
+        "SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms FROM tenants
+         WHERE (created_at_ms, id) > (?, ?) ORDER BY created_at_ms, id LIMIT ?",
+    )
+    .bind(created)
+    .bind(id)
+    .bind(page.limit as i64 + 1)
+    .fetch_all(&state.db.read)
+    .await?;
+    let next_cursor = next(&mut tenants, page.limit, |t| {
+        cursor("tenants", &[&t.created_at_ms, &t.id])
+    });
     Ok(Json(TenantList {
-        tenants: store::tenants(&state.db).await?,
+        tenants,
+        total,
+        next_cursor,
     }))
 }
 

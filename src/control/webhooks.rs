@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::page::{Page, cursor, next};
 use super::tenants::{TenantPath, existing, parse_body};
 use crate::auth::random_alnum;
 use crate::clock::rfc3339_ms;
@@ -261,26 +262,64 @@ pub async fn create(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct WebhookList {
+    /// A page of endpoints, oldest first.
     pub webhooks: Vec<Webhook>,
+    /// How many endpoints the tenant has.
+    pub total: i64,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// `GET /_soundcheck/tenants/{id}/webhooks`
+/// `GET /_soundcheck/tenants/{id}/webhooks?limit=&cursor=`
 #[utoipa::path(
     get, path = "/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "listWebhooks",
-    params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
+    description = "The tenant's endpoints (no secrets), oldest first, `limit` at a time.",
+    params(
+        ("tenant" = String, Path, description = "The tenant's id, or `default`."),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Endpoints per page; default 100."),
+        ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page."),
+    ),
     responses(
-        (status = 200, description = "The tenant's endpoints (no secrets).", body = WebhookList),
+        (status = 200, description = "A page of the tenant's endpoints.", body = WebhookList),
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
         (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
     )
 )]
 pub async fn list(
     State(state): State<AppState>,
     TenantPath(tenant): TenantPath,
+    query: QueryPairs,
 ) -> Result<Json<WebhookList>> {
     let tenant = existing(&state, &tenant).await?;
+    let page = Page::of(&query, "webhooks", 2)?;
+    let (created, id) = (page.number(0)?.unwrap_or(i64::MIN), page.text(1).unwrap_or(""));
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?")
+        .bind(&tenant)
+        .fetch_one(&state.db.read)
+        .await?;
+    let mut webhooks: Vec<Webhook> = sqlx::query_as(
+        "SELECT id, tenant_id, url, events AS events_json, max_attempts, created_at_ms
+         FROM webhooks WHERE tenant_id = ? AND (created_at_ms, id) > (?, ?)
+         ORDER BY created_at_ms, id LIMIT ?",
+    )
+    .bind(&tenant)
+    .bind(created)
+    .bind(id)
+    .bind(page.limit as i64 + 1)
+    .fetch_all(&state.db.read)
+    .await?;
+    for hook in &mut webhooks {
+        hook.events = serde_json::from_str(&hook.events_json).unwrap_or_default();
+    }
+    let next_cursor = next(&mut webhooks, page.limit, |h| {
+        cursor("webhooks", &[&h.created_at_ms, &h.id])
+    });
     Ok(Json(WebhookList {
-        webhooks: tenant_webhooks(&state.db, &tenant).await?,
+        webhooks,
+        total,
+        next_cursor,
     }))
 }
 
@@ -354,21 +393,29 @@ pub struct OutboxEntry {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Outbox {
+    /// A page of events, oldest first.
     pub events: Vec<OutboxEntry>,
+    /// How many events match.
+    pub total: i64,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /_soundcheck/tenants/{id}/outbox?status=`
 #[utoipa::path(
     get, path = "/tenants/{tenant}/outbox", tag = "Webhooks", operation_id = "listOutbox",
-    description = "Every event owed to the tenant's endpoints, oldest first, with its attempts and the next one.",
+    description = "Every event owed to the tenant's endpoints, oldest first, with its attempts and the next one, `limit` at a time; new events come at the end.",
     params(
         ("tenant" = String, Path, description = "The tenant's id, or `default`."),
         ("status" = Option<String>, Query, description = "`pending`, `delivered` or `failed`."),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Events per page; default 100."),
+        ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page."),
     ),
     responses(
-        (status = 200, description = "The outbox.", body = Outbox),
-        (status = 400, description = "A bad `status`.", body = crate::openapi::MusiqueError),
+        (status = 200, description = "A page of the outbox.", body = Outbox),
+        (status = 400, description = "A bad `status`, `limit` or `cursor`.", body = crate::openapi::MusiqueError),
         (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
     )
 )]
@@ -386,26 +433,42 @@ pub async fn outbox(
             "`status` must be pending, delivered or failed.",
         ));
     }
+    let page = Page::of(&query, "outbox", 1)?;
+    let after = page.number(0)?.unwrap_or(i64::MIN);
     // An attempt in flight is finished first and new events are written, so the outbox is
     // current when it answers.
     let _settled = state.webhooks.dispatching.lock().await;
     collect(&state).await?;
-    let mut events: Vec<OutboxEntry> = sqlx::query_as(
-        "SELECT seq, id, webhook_id, type, created_at_ms, status, attempts, next_attempt_ms, responses, body
-         FROM webhook_events WHERE tenant_id = ? AND (? IS NULL OR status = ?) ORDER BY seq",
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_events WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)",
     )
     .bind(&tenant)
     .bind(status)
+    .fetch_one(&state.db.read)
+    .await?;
+    let mut events: Vec<OutboxEntry> = sqlx::query_as(
+        "SELECT seq, id, webhook_id, type, created_at_ms, status, attempts, next_attempt_ms, responses, body
+         FROM webhook_events WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND seq > ?3
+         ORDER BY seq LIMIT ?4",
+    )
+    .bind(&tenant)
     .bind(status)
+    .bind(after)
+    .bind(page.limit as i64 + 1)
     .fetch_all(&state.db.read)
     .await?;
+    let next_cursor = next(&mut events, page.limit, |e| cursor("outbox", &[&e.seq]));
     for e in &mut events {
         e.created_at = rfc3339_ms(e.created_at_ms);
         e.next_attempt_at = e.next_attempt_ms.map(rfc3339_ms);
         e.attempt_log = serde_json::from_str(&e.responses).unwrap_or(Value::Null);
         e.event = serde_json::from_str(&e.body).unwrap_or(Value::Null);
     }
-    Ok(Json(Outbox { events }))
+    Ok(Json(Outbox {
+        events,
+        total,
+        next_cursor,
+    }))
 }
 
 /// Queues one event for every endpoint of the tenant that wants its type.

@@ -1,18 +1,29 @@
 //! Every store's simulated player, per company and environment, fed by sends; an audio's
 //! stats count what the players have started. SQLite keeps the record (sends, destinations,
-//! availability changes); this is rebuilt from it at start and advanced lazily on the
-//! tenant's clock, so reading stats never waits for a background task.
+//! availability changes) and the outcome of every finished delivery; memory keeps what has
+//! not finished, and the stats as counters. The players are rebuilt from SQLite at start and
+//! advanced lazily on the tenant's clock, so reading stats never waits for a background task.
+//!
+//! A delivery that has played or failed leaves memory in two steps: the write-behind
+//! ([`Deliveries::write_behind`]) copies a batch of outcomes into `delivery_outcomes` in one
+//! transaction, then drops them from the players. Both happen under [`Deliveries::reading`]'s
+//! lock held exclusively, so a view that holds it shared finds each finished delivery exactly
+//! once: in memory or in SQLite. From the first drop on, a company's record in memory is not
+//! whole: its players never rebuild their history in memory (they do not go back in time), and
+//! a clock moved back through the control plane rebuilds the company from SQLite instead.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
 
-use super::player::{Delivery, Player, Priority, Status};
-use super::store::Stats;
+use super::player::{Delivery, Player, Priority, Status, shrink};
+use super::store::{self, Stats};
 use crate::auth::Environment;
-use crate::clock::rfc3339_ms;
+use crate::clock::{Clocks, real_now_ms, rfc3339_ms};
 use crate::db::Db;
 
 /// How long a delivery waits for an offline player before it fails, unless a test says.
@@ -20,8 +31,16 @@ pub const DEFAULT_FAIL_AFTER_MS: i64 = 5 * 60 * 1000;
 /// How far behind an immediate send may be and still count as arriving now; further
 /// behind, the clock was moved back and history is replayed.
 const SKEW_MS: i64 = 5_000;
-/// How many finished deliveries a player view shows.
-const HISTORY: usize = 100;
+/// How often the write-behind looks for finished deliveries.
+pub const WRITE_BEHIND_EVERY: Duration = Duration::from_millis(200);
+/// The most outcomes one write-behind transaction takes: a few milliseconds of the writer.
+const BATCH: usize = 8_192;
+/// Instants a clock move simulates (all players together) before what finished is written.
+const SLICE: usize = 65_536;
+/// Sends read from SQLite at a time while the players are rebuilt.
+const REPLAY_CHUNK: i64 = 1_000;
+/// A placement's flag, while the players are rebuilt from SQLite: the outcome is stored.
+const STORED: u32 = 1 << 31;
 
 #[derive(Clone, Debug)]
 pub struct Destination {
@@ -45,15 +64,16 @@ pub struct SendInput {
     pub created_ms: i64,
 }
 
-/// A send as its company keeps it, one per send ever made: 64 bytes, the audio id shared
-/// with the company's other sends of that audio, the destinations in `Company::placements`.
+/// A send as its company keeps it until all its deliveries have finished: 64 bytes, the audio
+/// id shared with the company's other sends of that audio, the destinations still held in
+/// `Company::placements`.
 #[derive(Debug)]
 struct SendRecord {
     id: Box<str>,
     audio_id: Arc<str>,
     due_ms: i64,
     created_ms: i64,
-    /// Its `(player index, delivery index)` pairs: `placements[first..first + count]`.
+    /// Its `(player index, delivery index)` pairs still held: `placements[first..first + count]`.
     first: u32,
     count: u32,
     repeat: u16,
@@ -81,7 +101,8 @@ struct Company {
     players: Vec<StorePlayer>,
     by_location: HashMap<(i64, Environment), u32>,
     sends: Vec<SendRecord>,
-    /// Every send's destinations, one after the other.
+    /// The held destinations of every send, one after the other; the player index may carry
+    /// [`STORED`].
     placements: Vec<(u32, u32)>,
     /// One copy of each audio id the sends name.
     audio_ids: HashSet<Arc<str>>,
@@ -94,6 +115,11 @@ struct Company {
     emitted: Vec<Vec<u8>>,
     /// The tenant of a watched company, whose clock runs it when nobody reads.
     tenant: Option<String>,
+    /// Finished deliveries leave (or have left) memory: the history is never rebuilt here.
+    sealed: bool,
+    /// Bumped when the company is rebuilt from SQLite: a write-behind batch taken before it
+    /// no longer applies.
+    generation: u64,
 }
 
 const DELIVERED: u8 = 1;
@@ -137,15 +163,64 @@ pub struct Ran {
     pub webhook_attempts: u64,
 }
 
+/// A finished delivery on its way to `delivery_outcomes`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub send_id: Box<str>,
+    pub location_id: i64,
+    pub environment: Environment,
+    /// `Played` or `Failed`.
+    pub status: Status,
+    pub delivered_ms: Option<i64>,
+    pub started_ms: Option<i64>,
+    pub finished_ms: i64,
+    pub plays_completed: u32,
+    pub interruptions: u32,
+}
+
+/// Finished deliveries taken from one company, to write.
+#[derive(Debug)]
+struct Batch {
+    generation: u64,
+    /// Where each one is in `Company::placements`.
+    picks: Vec<usize>,
+    rows: Vec<Outcome>,
+    /// Where the next batch starts looking.
+    next: usize,
+}
+
+/// One held destination of a send, for a view that reads the rest from SQLite.
+#[derive(Clone, Debug)]
+pub struct LiveDestination {
+    pub location_id: i64,
+    pub status: &'static str,
+    pub delivered_ms: Option<i64>,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+}
+
+/// A finished delivery of a player's history, newest first by `(finished_ms, send_id)`.
+#[derive(Debug)]
+pub struct HistoryItem {
+    pub finished_ms: i64,
+    pub send_id: String,
+    pub view: DeliveryView,
+}
+
 impl Company {
     fn player_index(&mut self, location: &Destination, environment: Environment) -> u32 {
         if let Some(i) = self.by_location.get(&(location.location_id, environment)) {
             return *i;
         }
         let index = self.players.len() as u32;
+        let mut player = Player::new(true, DEFAULT_FAIL_AFTER_MS);
+        if self.sealed {
+            // Stats are counted as things start, never recounted: no player may rebuild.
+            player.seal();
+        }
         self.players.push(StorePlayer {
             location: location.clone(),
-            player: Player::new(true, DEFAULT_FAIL_AFTER_MS),
+            player,
         });
         self.by_location
             .insert((location.location_id, environment), index);
@@ -160,16 +235,30 @@ impl Company {
             .unwrap_or(i64::MAX)
     }
 
+    /// `(finished, held)` deliveries.
+    fn counts(&self) -> (usize, usize) {
+        self.players.iter().fold((0, 0), |(f, h), p| {
+            (f + p.player.finished(), h + p.player.deliveries().len())
+        })
+    }
+
     /// Runs every player up to `now_ms`, counting what starts.
     fn advance(&mut self, now_ms: i64) -> Ran {
+        self.advance_some(now_ms, usize::MAX).0
+    }
+
+    /// [`Company::advance`], each sealed player simulating at most `instants` instants; and
+    /// whether every player reached `now_ms`.
+    fn advance_some(&mut self, now_ms: i64, instants: usize) -> (Ran, bool) {
         // Concurrent requests read the clock in one order and get here in another: a reading
-        // a little behind is already done. Further behind, the clock was moved back.
-        if (self.reached_ms - SKEW_MS..self.reached_ms).contains(&now_ms) {
-            return Ran::default();
+        // a little behind is already done. Further behind, the clock was moved back: history
+        // is rebuilt, unless finished deliveries have left memory (a reload does it then).
+        if now_ms < self.reached_ms && (self.sealed || now_ms >= self.reached_ms - SKEW_MS) {
+            return (Ran::default(), true);
         }
         self.reached_ms = now_ms;
         let mut ran = Ran::default();
-        let mut rebuilt = false;
+        let (mut rebuilt, mut done) = (false, true);
         let Company {
             players,
             sends,
@@ -178,17 +267,21 @@ impl Company {
         } = self;
         for store in players.iter_mut() {
             let location_id = store.location.location_id;
-            rebuilt |= store.player.advance_to(now_ms, |_, delivery, start_ms| {
-                ran.deliveries_started += 1;
-                if let Some(send) = sends.get(delivery.tag as usize) {
-                    count_play(stats, send, location_id, start_ms);
-                }
-            });
+            let (again, reached) = store
+                .player
+                .advance_some(now_ms, instants, |_, delivery, start_ms| {
+                    ran.deliveries_started += 1;
+                    if let Some(send) = sends.get(delivery.tag as usize) {
+                        count_play(stats, send, location_id, start_ms);
+                    }
+                });
+            rebuilt |= again;
+            done &= reached;
         }
         if rebuilt {
             self.recount();
         }
-        ran
+        (ran, done)
     }
 
     /// The milestones reached since the last call, in the order they happened.
@@ -247,7 +340,8 @@ impl Company {
         events
     }
 
-    /// Stats from scratch, after a player rebuilt its history (its clock moved back).
+    /// Stats from scratch, after a player rebuilt its history (its clock moved back). Only
+    /// while the record in memory is whole: a sealed company's players never rebuild.
     fn recount(&mut self) {
         self.stats.clear();
         for store in &self.players {
@@ -262,7 +356,8 @@ impl Company {
         }
     }
 
-    fn add_send(&mut self, mut input: SendInput, destinations: &[Destination]) {
+    /// `stored[i]`, when given, says that `destinations[i]`'s outcome is already in SQLite.
+    fn add_send(&mut self, mut input: SendInput, destinations: &[Destination], stored: &[bool]) {
         // Requests read the clock before they wait for the writer, so an immediate send can
         // arrive a few milliseconds behind where a later request already ran the players.
         // It arrives now instead: putting it in the past would replay every player's history.
@@ -273,7 +368,7 @@ impl Company {
         let first = self.placements.len() as u32;
         // Sends repeat 1–10 times (validated); the players and the record keep a `u16`.
         let repeat = u16::try_from(input.repeat).unwrap_or(u16::MAX);
-        for location in destinations {
+        for (i, location) in destinations.iter().enumerate() {
             let p = self.player_index(location, input.environment);
             let d = self.players[p as usize].player.add(Delivery {
                 tag,
@@ -282,7 +377,8 @@ impl Company {
                 repeat,
                 duration_ms: input.duration_ms,
             });
-            self.placements.push((p, d as u32));
+            let flag = if stored.get(i) == Some(&true) { STORED } else { 0 };
+            self.placements.push((p | flag, d as u32));
         }
         let audio_id = match self.audio_ids.get(input.audio_id.as_str()) {
             Some(id) => id.clone(),
@@ -306,6 +402,179 @@ impl Company {
             scheduled: input.scheduled,
         });
     }
+
+    /// From now on no player rebuilds its history. `false`, sealing nothing, while a player
+    /// still has to rebuild (something was recorded in its past): its next advance does it.
+    fn seal(&mut self) -> bool {
+        if self.players.iter().any(|s| s.player.next_event_ms() == i64::MIN) {
+            return false;
+        }
+        self.sealed = true;
+        for store in &mut self.players {
+            store.player.seal();
+        }
+        true
+    }
+
+    /// Up to `max` finished deliveries not yet in SQLite, in send order from placement `from`
+    /// on, to write; the company is sealed first (`None` while it cannot be).
+    fn take_finished(&mut self, max: usize, from: usize) -> Option<Batch> {
+        let mut batch = Batch {
+            generation: self.generation,
+            picks: Vec::new(),
+            rows: Vec::new(),
+            next: self.placements.len(),
+        };
+        if self.counts().0 == 0 {
+            return Some(batch);
+        }
+        if !self.seal() {
+            return None;
+        }
+        let start = self
+            .sends
+            .partition_point(|s| (s.first + s.count) as usize <= from);
+        'sends: for send in &self.sends[start..] {
+            let range = send.first as usize..(send.first + send.count) as usize;
+            for at in range.start.max(from)..range.end {
+                if batch.picks.len() == max {
+                    batch.next = at;
+                    break 'sends;
+                }
+                let (p, d) = self.placements[at];
+                if p & STORED != 0 {
+                    continue;
+                }
+                let store = &self.players[p as usize];
+                let progress = store.player.progress(d as usize);
+                let (Status::Played | Status::Failed, Some(finished_ms)) =
+                    (progress.status(), progress.finished_ms())
+                else {
+                    continue;
+                };
+                batch.picks.push(at);
+                batch.rows.push(Outcome {
+                    send_id: send.id.clone(),
+                    location_id: store.location.location_id,
+                    environment: send.environment,
+                    status: progress.status(),
+                    delivered_ms: progress.delivered_ms(),
+                    started_ms: progress.first_start_ms(),
+                    finished_ms,
+                    plays_completed: progress.plays_completed(),
+                    interruptions: progress.interruptions(),
+                });
+            }
+        }
+        Some(batch)
+    }
+
+    /// The picked deliveries' outcomes are in SQLite now: views read them from there.
+    fn mark_stored(&mut self, picks: &[usize]) {
+        for &at in picks {
+            self.placements[at].0 |= STORED;
+        }
+    }
+
+    /// Drops every finished delivery whose outcome is in SQLite, and the sends left with none.
+    fn retire_stored(&mut self) {
+        let picks: Vec<(u32, u32)> = (self.placements.iter())
+            .filter(|&&(p, d)| {
+                p & STORED != 0 && {
+                    let status = self.player_of(p).player.progress(d as usize).status();
+                    matches!(status, Status::Played | Status::Failed)
+                }
+            })
+            .map(|&(p, d)| (p & !STORED, d))
+            .collect();
+        if !picks.is_empty() {
+            self.retire(&picks);
+        }
+    }
+
+    /// Drops the picked deliveries (their outcomes are in SQLite), and the sends left with
+    /// none; everything after them is renumbered.
+    fn retire(&mut self, picks: &[(u32, u32)]) {
+        let mut gone: Vec<Vec<bool>> = (self.players.iter())
+            .map(|s| vec![false; s.player.deliveries().len()])
+            .collect();
+        for &(p, d) in picks {
+            if let Some(flag) = gone.get_mut(p as usize).and_then(|g| g.get_mut(d as usize)) {
+                *flag = true;
+            }
+        }
+        let remaps: Vec<Vec<u32>> = (self.players.iter_mut().zip(&gone))
+            .map(|(store, gone)| store.player.compact(|d| gone[d]))
+            .collect();
+        for (emitted, remap) in self.emitted.iter_mut().zip(&remaps) {
+            let mut kept = 0;
+            for old in 0..emitted.len() {
+                if remap.get(old).is_some_and(|&n| n != u32::MAX) {
+                    emitted[kept] = emitted[old];
+                    kept += 1;
+                }
+            }
+            emitted.truncate(kept);
+            shrink(emitted);
+        }
+        let mut placements = Vec::with_capacity(self.placements.len());
+        let mut tags = vec![u32::MAX; self.sends.len()];
+        let mut sends = Vec::with_capacity(self.sends.len());
+        for (tag, mut send) in std::mem::take(&mut self.sends).into_iter().enumerate() {
+            let first = placements.len() as u32;
+            for &(p, d) in &self.placements[send.first as usize..][..send.count as usize] {
+                let moved = remaps[(p & !STORED) as usize][d as usize];
+                if moved != u32::MAX {
+                    placements.push((p, moved));
+                }
+            }
+            send.first = first;
+            send.count = placements.len() as u32 - first;
+            if send.count > 0 {
+                tags[tag] = sends.len() as u32;
+                sends.push(send);
+            }
+        }
+        for store in &mut self.players {
+            store.player.retag(&tags);
+        }
+        shrink(&mut sends);
+        shrink(&mut placements);
+        self.sends = sends;
+        self.placements = placements;
+    }
+
+    /// The held destinations rebuilt as unfinished whose outcome SQLite still has (the clock
+    /// was moved back past them): to delete there. Clears their [`STORED`] flags.
+    fn take_stale(&mut self) -> Vec<(Box<str>, i64)> {
+        let mut stale = Vec::new();
+        for send in &self.sends {
+            let range = send.first as usize..(send.first + send.count) as usize;
+            for placement in &mut self.placements[range] {
+                if placement.0 & STORED != 0 {
+                    placement.0 &= !STORED;
+                    let store = &self.players[placement.0 as usize];
+                    stale.push((send.id.clone(), store.location.location_id));
+                }
+            }
+        }
+        stale
+    }
+
+    fn player_of(&self, p: u32) -> &StorePlayer {
+        &self.players[(p & !STORED) as usize]
+    }
+
+    /// Whether delivery `d` of player `p` has its outcome in SQLite already (it was rebuilt
+    /// at start, behind where the players had been).
+    fn is_stored(&self, p: u32, d: usize) -> bool {
+        let tag = self.players[p as usize].player.deliveries()[d].tag;
+        self.sends.get(tag as usize).is_some_and(|send| {
+            self.placements[send.first as usize..][..send.count as usize]
+                .iter()
+                .any(|&(q, e)| q == p | STORED && e as usize == d)
+        })
+    }
 }
 
 /// A destination counts once, `repeat` times, when its player first starts it (spec §5).
@@ -322,9 +591,29 @@ struct Shared {
     company: RwLock<Company>,
     /// The earliest instant anything changes; reads before it skip the write lock.
     next_event_ms: AtomicI64,
+    /// Finished and held deliveries as of the last change: the write-behind's cue.
+    finished: AtomicUsize,
+    held: AtomicUsize,
+    /// Sends, cancellations and availability changes hold it shared while they write and
+    /// record; a rebuild from SQLite holds it exclusively, so that none slips past it.
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Shared {
+    fn new(company_id: i64, company: Company) -> Shared {
+        let shared = Shared {
+            company_id,
+            company: RwLock::new(Company::default()),
+            next_event_ms: AtomicI64::new(i64::MAX),
+            finished: AtomicUsize::new(0),
+            held: AtomicUsize::new(0),
+            gate: Arc::default(),
+        };
+        shared.settle(&company);
+        *shared.write() = company;
+        shared
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Company> {
         self.company.write().unwrap_or_else(|e| e.into_inner())
     }
@@ -334,25 +623,38 @@ impl Shared {
     }
 
     fn advance(&self, now_ms: i64, sink: &Mutex<Vec<Event>>) -> Ran {
+        self.advance_some(now_ms, usize::MAX, sink).0
+    }
+
+    fn advance_some(&self, now_ms: i64, instants: usize, sink: &Mutex<Vec<Event>>) -> (Ran, bool) {
         if now_ms < self.next_event_ms.load(Ordering::Acquire) {
-            return Ran::default();
+            return (Ran::default(), true);
         }
         let mut company = self.write();
-        let ran = company.advance(now_ms);
+        let (ran, done) = company.advance_some(now_ms, instants);
         if company.watched {
             let events = company.milestones(self.company_id);
             if !events.is_empty() {
                 sink.lock().unwrap_or_else(|e| e.into_inner()).extend(events);
             }
         }
-        self.next_event_ms
-            .store(company.next_event_ms(), Ordering::Release);
-        ran
+        self.settle(&company);
+        (ran, done)
     }
 
     fn settle(&self, company: &Company) {
         self.next_event_ms
             .store(company.next_event_ms(), Ordering::Release);
+        let (finished, held) = company.counts();
+        self.finished.store(finished, Ordering::Release);
+        self.held.store(held, Ordering::Release);
+    }
+
+    /// Whether the write-behind has work here: finished deliveries, and (unless `all`) at
+    /// least a quarter of what is held, so that each drop's pass over the rest pays for itself.
+    fn due(&self, all: bool) -> bool {
+        let finished = self.finished.load(Ordering::Acquire);
+        finished > 0 && (all || finished * 4 >= self.held.load(Ordering::Acquire))
     }
 }
 
@@ -362,10 +664,16 @@ pub struct Deliveries {
     companies: RwLock<HashMap<i64, Arc<Shared>>>,
     /// Events of watched companies, waiting for the webhook outbox.
     events: Mutex<Vec<Event>>,
+    /// Views hold it shared; the write-behind holds it exclusively to commit outcomes and drop
+    /// them from memory, and a rebuild from SQLite to replace a company.
+    settled: tokio::sync::RwLock<()>,
+    /// One write-behind round at a time.
+    writing: tokio::sync::Mutex<()>,
 }
 
 #[derive(sqlx::FromRow)]
 struct StoredSend {
+    seq: i64,
     id: String,
     company_id: i64,
     audio_id: String,
@@ -380,6 +688,15 @@ struct StoredSend {
 }
 
 #[derive(sqlx::FromRow)]
+struct StoredDestination {
+    send_id: String,
+    location_id: i64,
+    external_id: String,
+    user_id: i64,
+    stored: bool,
+}
+
+#[derive(sqlx::FromRow)]
 struct StoredEvent {
     company_id: i64,
     location_id: i64,
@@ -391,7 +708,7 @@ struct StoredEvent {
     fail_after_ms: i64,
 }
 
-fn environment_of(s: &str) -> Environment {
+pub fn environment_of(s: &str) -> Environment {
     if s == "dev" {
         Environment::Dev
     } else {
@@ -404,58 +721,163 @@ pub fn duration_ms(seconds: f64) -> i64 {
     ((seconds * 1000.0).round() as i64).max(1)
 }
 
-impl Deliveries {
-    /// Rebuilds every player from the database: sends in the order they were made, and each
-    /// player's availability changes.
-    pub async fn load(db: &Db) -> sqlx::Result<Deliveries> {
-        let sends: Vec<StoredSend> = sqlx::query_as(
-            "SELECT s.id, a.company_id, s.audio_id, a.environment, s.priority, s.repeat, s.volume,
-                    a.duration, s.scheduled, s.due_at_ms, s.created_at_ms
-             FROM sends s JOIN audio a ON a.id = s.audio_id ORDER BY s.rowid",
-        )
-        .fetch_all(&db.read)
-        .await?;
-        let destinations: Vec<(String, i64, String, i64)> = sqlx::query_as(
-            "SELECT send_id, location_id, external_id, user_id FROM send_destinations ORDER BY send_id, rowid",
-        )
-        .fetch_all(&db.read)
-        .await?;
-        let events: Vec<StoredEvent> = sqlx::query_as(
-            "SELECT c.id AS company_id, e.location_id, l.external_id, l.user_id, e.environment, e.at_ms,
-                    e.online, e.fail_after_ms
-             FROM player_events e JOIN locations l ON l.id = e.location_id
-             JOIN companies c ON c.id = l.company_id ORDER BY e.id",
-        )
-        .fetch_all(&db.read)
-        .await?;
-        let mut by_send: HashMap<String, Vec<Destination>> = HashMap::new();
-        for (send_id, location_id, external_id, user_id) in destinations {
-            by_send.entry(send_id).or_default().push(Destination {
-                location_id,
-                external_id,
-                user_id,
-            });
+/// The destinations of these sends in the order they were written, each with whether its
+/// outcome is stored.
+async fn destinations_of(db: &Db, sends: &[StoredSend]) -> sqlx::Result<Vec<StoredDestination>> {
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT d.send_id, d.location_id, d.external_id, d.user_id,
+                EXISTS (SELECT 1 FROM delivery_outcomes o
+                        WHERE o.send_id = d.send_id AND o.location_id = d.location_id) AS stored
+         FROM send_destinations d WHERE d.send_id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for send in sends {
+        ids.push_bind(&send.id);
+    }
+    query.push(") ORDER BY d.rowid");
+    query.build_query_as().persistent(false).fetch_all(&db.read).await
+}
+
+/// Writes what finished, a batch per transaction, and drops it with what was stored already
+/// (while rebuilding: nobody else sees the company).
+async fn retire_all(db: &Db, company: &mut Company) -> sqlx::Result<()> {
+    let mut from = 0;
+    while let Some(batch) = company.take_finished(BATCH, from) {
+        if batch.picks.is_empty() {
+            break;
         }
-        let deliveries = Deliveries::default();
-        // Availability first: a send made while a player was offline must find it so.
-        for e in events {
-            deliveries.set_online(
-                e.company_id,
-                &Destination {
-                    location_id: e.location_id,
-                    external_id: e.external_id,
-                    user_id: e.user_id,
-                },
-                environment_of(&e.environment),
-                e.at_ms,
-                e.online,
-                e.fail_after_ms,
-            );
+        store::write_outcomes(db, &batch.rows).await?;
+        company.mark_stored(&batch.picks);
+        from = batch.next;
+    }
+    company.retire_stored();
+    Ok(())
+}
+
+/// Why players are rebuilt from SQLite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rebuild {
+    /// At start: up to the latest instant anything was recorded at (a send made, an
+    /// availability change), which the players had reached before the restart; whoever reads
+    /// next takes them on from there, on the clock as it then is. Outcomes stored for what is
+    /// still unfinished there are kept: the players get there again.
+    Start,
+    /// The clock went back: up to it. Outcomes stored for what is unfinished again go.
+    Rewind,
+}
+
+/// Rebuilds players from SQLite (every company, or `only` one), each to `now_of(company)` at
+/// the latest, with bounded memory: sends are replayed in the order they were made, the
+/// players run as far as is safe before each (up to just before the earliest due time of the
+/// sends still to come), and what finishes is written and dropped on the way. Outcomes SQLite
+/// already holds are kept as they are.
+async fn replay(
+    db: &Db,
+    only: Option<i64>,
+    why: Rebuild,
+    now_of: &(dyn Fn(i64) -> i64 + Sync),
+) -> sqlx::Result<HashMap<i64, Company>> {
+    let mut companies: HashMap<i64, Company> = HashMap::new();
+    // The latest instant recorded, per company.
+    let mut recorded: HashMap<i64, i64> = HashMap::new();
+    let events: Vec<StoredEvent> = sqlx::query_as(
+        "SELECT c.id AS company_id, e.location_id, l.external_id, l.user_id, e.environment, e.at_ms,
+                e.online, e.fail_after_ms
+         FROM player_events e JOIN locations l ON l.id = e.location_id
+         JOIN companies c ON c.id = l.company_id WHERE ?1 IS NULL OR c.id = ?1 ORDER BY e.id",
+    )
+    .bind(only)
+    .fetch_all(&db.read)
+    .await?;
+    // Availability first: a send made while a player was offline must find it so.
+    for e in events {
+        let company = companies.entry(e.company_id).or_default();
+        let location = Destination {
+            location_id: e.location_id,
+            external_id: e.external_id,
+            user_id: e.user_id,
+        };
+        let p = company.player_index(&location, environment_of(&e.environment));
+        company.players[p as usize]
+            .player
+            .set_online(e.at_ms, e.online, e.fail_after_ms);
+        let at = recorded.entry(e.company_id).or_insert(i64::MIN);
+        *at = (*at).max(e.at_ms);
+    }
+
+    // Per company, the earliest due time from each send on: how far the players may run
+    // before it is added. 8 bytes a send, for the length of the rebuild.
+    let mut dues: HashMap<i64, Vec<i64>> = HashMap::new();
+    {
+        let mut rows = sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT a.company_id, s.due_at_ms, s.created_at_ms
+             FROM sends s CROSS JOIN audio a ON a.id = s.audio_id
+             WHERE ?1 IS NULL OR a.company_id = ?1 ORDER BY s.rowid",
+        )
+        .bind(only)
+        .fetch(&db.read);
+        while let Some((company, due, created)) = rows.try_next().await? {
+            dues.entry(company).or_default().push(due);
+            let at = recorded.entry(company).or_insert(i64::MIN);
+            *at = (*at).max(created);
         }
-        for s in sends {
-            let destinations = by_send.remove(&s.id).unwrap_or_default();
-            deliveries.record_send(
-                s.company_id,
+    }
+    for due in dues.values_mut() {
+        for i in (0..due.len().saturating_sub(1)).rev() {
+            due[i] = due[i].min(due[i + 1]);
+        }
+    }
+    let limit = |company: i64| match why {
+        Rebuild::Start => now_of(company).min(recorded.get(&company).copied().unwrap_or(i64::MIN)),
+        Rebuild::Rewind => now_of(company),
+    };
+
+    let mut next: HashMap<i64, usize> = HashMap::new();
+    let mut after = i64::MIN;
+    loop {
+        let chunk: Vec<StoredSend> = sqlx::query_as(
+            "SELECT s.rowid AS seq, s.id, a.company_id, s.audio_id, a.environment, s.priority, s.repeat,
+                    s.volume, a.duration, s.scheduled, s.due_at_ms, s.created_at_ms
+             FROM sends s CROSS JOIN audio a ON a.id = s.audio_id
+             WHERE s.rowid > ?1 AND (?2 IS NULL OR a.company_id = ?2) ORDER BY s.rowid LIMIT ?3",
+        )
+        .bind(after)
+        .bind(only)
+        .bind(REPLAY_CHUNK)
+        .fetch_all(&db.read)
+        .await?;
+        let Some(last) = chunk.last() else {
+            break;
+        };
+        after = last.seq;
+        let mut destinations: HashMap<String, Vec<StoredDestination>> = HashMap::new();
+        for d in destinations_of(db, &chunk).await? {
+            destinations.entry(d.send_id.clone()).or_default().push(d);
+        }
+        let mut touched = HashSet::new();
+        for s in chunk {
+            let k = next.entry(s.company_id).or_default();
+            let until = dues
+                .get(&s.company_id)
+                .and_then(|d| d.get(*k))
+                .map_or(i64::MIN, |due| due.saturating_sub(1))
+                .min(limit(s.company_id));
+            *k += 1;
+            let company = companies.entry(s.company_id).or_default();
+            if until > company.reached_ms {
+                company.advance(until);
+            }
+            let stored = destinations.remove(&s.id).unwrap_or_default();
+            let flags: Vec<bool> = stored.iter().map(|d| d.stored).collect();
+            let targets: Vec<Destination> = stored
+                .into_iter()
+                .map(|d| Destination {
+                    location_id: d.location_id,
+                    external_id: d.external_id,
+                    user_id: d.user_id,
+                })
+                .collect();
+            company.add_send(
                 SendInput {
                     id: s.id,
                     audio_id: s.audio_id,
@@ -468,9 +890,57 @@ impl Deliveries {
                     due_ms: s.due_at_ms,
                     created_ms: s.created_at_ms,
                 },
-                &destinations,
+                &targets,
+                &flags,
             );
+            touched.insert(s.company_id);
         }
+        for id in touched {
+            if let Some(company) = companies.get_mut(&id)
+                && company.counts().0 >= BATCH
+            {
+                retire_all(db, company).await?;
+            }
+        }
+    }
+    for (id, company) in &mut companies {
+        let until = limit(*id);
+        if until > company.reached_ms {
+            company.advance(until);
+        }
+        retire_all(db, company).await?;
+        match why {
+            Rebuild::Rewind => store::forget_outcomes(db, &company.take_stale()).await?,
+            // Outcomes stored ahead of the players: a clock moved back must reload, which
+            // deletes them, rather than rebuild in memory.
+            Rebuild::Start if company.placements.iter().any(|p| p.0 & STORED != 0) => {
+                company.seal();
+            }
+            Rebuild::Start => {}
+        }
+    }
+    Ok(companies)
+}
+
+impl Deliveries {
+    /// Rebuilds every player from the database, each company's up to its tenant's clock.
+    pub async fn load(db: &Db, clocks: &Clocks) -> sqlx::Result<Deliveries> {
+        let tenants: HashMap<i64, String> = sqlx::query_as("SELECT id, tenant_id FROM companies")
+            .fetch_all(&db.read)
+            .await?
+            .into_iter()
+            .collect();
+        let now_of = |company: i64| {
+            tenants
+                .get(&company)
+                .map_or_else(real_now_ms, |t| clocks.get(t).now_ms())
+        };
+        let companies = replay(db, None, Rebuild::Start, &now_of).await?;
+        let deliveries = Deliveries::default();
+        *deliveries.companies.write().unwrap_or_else(|e| e.into_inner()) = companies
+            .into_iter()
+            .map(|(id, company)| (id, Arc::new(Shared::new(id, company))))
+            .collect();
         Ok(deliveries)
     }
 
@@ -487,13 +957,7 @@ impl Deliveries {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .entry(company_id)
-            .or_insert_with(|| {
-                Arc::new(Shared {
-                    company_id,
-                    company: RwLock::default(),
-                    next_event_ms: AtomicI64::new(i64::MAX),
-                })
-            })
+            .or_insert_with(|| Arc::new(Shared::new(company_id, Company::default())))
             .clone()
     }
 
@@ -503,6 +967,25 @@ impl Deliveries {
             .unwrap_or_else(|e| e.into_inner())
             .get(&company_id)
             .cloned()
+    }
+
+    fn all(&self) -> Vec<Arc<Shared>> {
+        (self.companies.read().unwrap_or_else(|e| e.into_inner()))
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Held by whatever writes a company's sends, cancellations or availability and then
+    /// records them here: a rebuild of the company from SQLite waits for it, and it for one.
+    pub async fn gate(&self, company_id: i64) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        self.shared(company_id).gate.clone().read_owned().await
+    }
+
+    /// Held by a view that reads finished deliveries from memory and SQLite: meanwhile none
+    /// moves from one to the other.
+    pub async fn reading(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.settled.read().await
     }
 
     /// A send just made: recorded, then the company's players run to the instant it was made,
@@ -519,12 +1002,12 @@ impl Deliveries {
         }
     }
 
-    /// Records a send, running nothing: at start, the players are rebuilt from every stored send.
+    /// Records a send, running nothing.
     fn record_send(&self, company_id: i64, input: SendInput, destinations: &[Destination]) -> Arc<Shared> {
         let shared = self.shared(company_id);
         let mut company = shared.write();
         let (at_ms, created_ms) = (input.due_ms.min(input.created_ms), input.created_ms);
-        company.add_send(input, destinations);
+        company.add_send(input, destinations, &[]);
         if company.watched
             && let Some(send) = company.sends.last()
         {
@@ -566,21 +1049,25 @@ impl Deliveries {
             return;
         };
         shared.advance(now_ms, &self.events);
-        let mut company = shared.write();
-        let tags: Vec<u32> = company
-            .sends
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| &*s.audio_id == audio_id)
-            .map(|(i, _)| i as u32)
-            .collect();
-        for store in &mut company.players {
-            for tag in &tags {
-                store.player.cancel_tag(*tag, now_ms);
+        {
+            let mut company = shared.write();
+            let tags: Vec<u32> = company
+                .sends
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| &*s.audio_id == audio_id)
+                .map(|(i, _)| i as u32)
+                .collect();
+            for store in &mut company.players {
+                for tag in &tags {
+                    store.player.cancel_tag(*tag, now_ms);
+                }
             }
+            company.stats.remove(audio_id);
+            shared.settle(&company);
         }
-        company.stats.remove(audio_id);
-        shared.settle(&company);
+        // At once, so that what it fails can leave memory with the rest.
+        shared.advance(now_ms, &self.events);
     }
 
     /// Reports the company's delivery milestones from now on (its tenant has webhooks), or
@@ -599,14 +1086,7 @@ impl Deliveries {
 
     /// Runs every watched company's players to its tenant's clock.
     pub fn advance_watched(&self, now_of: impl Fn(&str) -> i64) {
-        let companies: Vec<Arc<Shared>> = self
-            .companies
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for shared in companies {
+        for shared in self.all() {
             let tenant = shared.read().tenant.clone();
             if let Some(tenant) = tenant {
                 shared.advance(now_of(&tenant), &self.events);
@@ -649,30 +1129,164 @@ impl Deliveries {
         f(&lookup)
     }
 
-    /// Runs everything due in these companies (a clock move of their tenant).
-    pub fn advance_companies(&self, company_ids: &[i64], now_ms: i64) -> Ran {
+    /// Runs everything due in these companies (a clock move of their tenant). A company whose
+    /// finished deliveries left memory and whose clock went back is rebuilt from SQLite first,
+    /// as its history would have been rebuilt in memory.
+    pub async fn advance_companies(&self, db: &Db, company_ids: &[i64], now_ms: i64) -> sqlx::Result<Ran> {
         let mut ran = Ran::default();
         for company in company_ids {
             if let Some(shared) = self.existing(*company) {
-                ran.deliveries_started += shared.advance(now_ms, &self.events).deliveries_started;
+                let back = {
+                    let company = shared.read();
+                    company.sealed && now_ms < company.reached_ms - SKEW_MS
+                };
+                if back {
+                    self.reload(db, &shared, now_ms).await?;
+                }
+                // A long jump finishes many deliveries: a slice at a time, each slice's written
+                // and dropped before the next, so that they do not pile up in memory.
+                let players = shared.read().players.len().max(1);
+                let instants = (SLICE / players).max(256);
+                loop {
+                    let (part, done) = shared.advance_some(now_ms, instants, &self.events);
+                    ran.deliveries_started += part.deliveries_started;
+                    if done {
+                        break;
+                    }
+                    let _one_round = self.writing.lock().await;
+                    self.settle_company(db, &shared).await?;
+                }
             }
         }
-        ran
+        Ok(ran)
     }
 
-    /// One store's player as of `now_ms`.
+    /// Replaces a company's players with ones rebuilt from SQLite up to `now_ms`.
+    async fn reload(&self, db: &Db, shared: &Arc<Shared>, now_ms: i64) -> sqlx::Result<()> {
+        let _no_sends = shared.gate.clone().write_owned().await;
+        let _no_views = self.settled.write().await;
+        let mut rebuilt = replay(db, Some(shared.company_id), Rebuild::Rewind, &|_| now_ms)
+            .await?
+            .remove(&shared.company_id)
+            .unwrap_or_default();
+        let mut company = shared.write();
+        rebuilt.generation = company.generation + 1;
+        rebuilt.tenant = company.tenant.take();
+        rebuilt.watched = company.watched;
+        if rebuilt.watched {
+            // Reported before the clock went back; the new history is reported as it unfolds.
+            drop(rebuilt.milestones(shared.company_id));
+        }
+        *company = rebuilt;
+        shared.settle(&company);
+        Ok(())
+    }
+
+    /// One round of the write-behind: each company with finished deliveries (`all`, or at
+    /// least a quarter of what it holds) has them written to SQLite, a batch per transaction,
+    /// and dropped from memory. Returns how many were written.
+    pub async fn write_behind(&self, db: &Db, all: bool) -> sqlx::Result<usize> {
+        let _one_round = self.writing.lock().await;
+        let mut written = 0;
+        for shared in self.all() {
+            if shared.due(all) {
+                written += self.settle_company(db, &shared).await?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// Writes the company's finished deliveries, then drops them. The caller holds `writing`.
+    async fn settle_company(&self, db: &Db, shared: &Arc<Shared>) -> sqlx::Result<usize> {
+        let (mut written, mut from) = (0, 0);
+        loop {
+            // `None`: a player must rebuild first; its next advance does it. Positions hold
+            // until the drop below: nothing else drops, and a reload changes the generation.
+            let Some(batch) = shared.write().take_finished(BATCH, from) else {
+                return Ok(written);
+            };
+            if batch.picks.is_empty() {
+                break;
+            }
+            // Committed and marked in one step, so a view sees each outcome once.
+            let _no_views = self.settled.write().await;
+            let current = self
+                .existing(shared.company_id)
+                .is_some_and(|s| Arc::ptr_eq(&s, shared));
+            if !current || shared.read().generation != batch.generation {
+                return Ok(written);
+            }
+            store::write_outcomes(db, &batch.rows).await?;
+            shared.write().mark_stored(&batch.picks);
+            written += batch.rows.len();
+            from = batch.next;
+        }
+        // Views read stored outcomes from SQLite already: dropping them changes nothing seen.
+        let mut company = shared.write();
+        company.retire_stored();
+        shared.settle(&company);
+        Ok(written)
+    }
+
+    /// How many sends and deliveries the company holds in memory (what has not finished, and
+    /// what finished since the last write-behind).
+    pub fn held(&self, company_id: i64) -> (usize, usize) {
+        self.existing(company_id).map_or((0, 0), |shared| {
+            let company = shared.read();
+            (company.sends.len(), company.counts().1)
+        })
+    }
+
+    /// The held destinations of the given sends as of `now_ms`, by send id.
+    pub fn live_destinations(
+        &self,
+        company_ids: &[i64],
+        now_ms: i64,
+        send_ids: &HashSet<&str>,
+    ) -> HashMap<String, Vec<LiveDestination>> {
+        let mut out = HashMap::new();
+        for company_id in company_ids {
+            let Some(shared) = self.existing(*company_id) else {
+                continue;
+            };
+            shared.advance(now_ms, &self.events);
+            let company = shared.read();
+            for send in company.sends.iter().filter(|s| send_ids.contains(&*s.id)) {
+                let placements = &company.placements[send.first as usize..][..send.count as usize];
+                let live = placements.iter().map(|&(p, d)| {
+                    let store = company.player_of(p);
+                    let progress = store.player.progress(d as usize);
+                    LiveDestination {
+                        location_id: store.location.location_id,
+                        status: progress.status().as_str(),
+                        delivered_ms: progress.delivered_ms(),
+                        started_ms: progress.first_start_ms(),
+                        finished_ms: progress.finished_ms(),
+                    }
+                });
+                out.insert(send.id.to_string(), live.collect());
+            }
+        }
+        out
+    }
+
+    /// One store's player as of `now_ms`: what plays, the first `limit` of its queue, and the
+    /// newest `limit + 1` finished deliveries still in memory that come after `before` in
+    /// history order (newest first by finish time, then send id).
     pub fn player_view(
         &self,
         company_id: i64,
         location: &Destination,
         environment: Environment,
         now_ms: i64,
-    ) -> PlayerView {
+        limit: usize,
+        before: Option<(i64, &str)>,
+    ) -> (PlayerView, Vec<HistoryItem>) {
         let shared = self.shared(company_id);
         shared.advance(now_ms, &self.events);
         let company = shared.read();
         let Some(p) = company.by_location.get(&(location.location_id, environment)) else {
-            return PlayerView {
+            let view = PlayerView {
                 external_id: location.external_id.clone(),
                 user_id: location.user_id,
                 environment,
@@ -680,35 +1294,56 @@ impl Deliveries {
                 fail_after_ms: DEFAULT_FAIL_AFTER_MS,
                 now_playing: None,
                 queue: Vec::new(),
+                queue_total: 0,
                 history: Vec::new(),
+                next_cursor: None,
             };
+            return (view, Vec::new());
         };
         let store = &company.players[*p as usize];
-        let view = |index: usize| delivery_view(&company, store, index);
+        let delivery = |index: usize| delivery_view(&company, store, index);
         let (online, fail_after_ms) = store.player.online();
-        let mut history: Vec<usize> = (0..store.player.deliveries().len())
-            .filter(|i| {
-                matches!(
-                    store.player.progress(*i).status(),
-                    Status::Played | Status::Failed
-                )
+        let send_id = |i: usize| {
+            let tag = store.player.deliveries()[i].tag as usize;
+            company.sends.get(tag).map_or("", |s| &*s.id)
+        };
+        // Those whose outcome SQLite has are read from there.
+        let mut history: Vec<(i64, &str, usize)> = (0..store.player.deliveries().len())
+            .filter_map(|i| {
+                let progress = store.player.progress(i);
+                (matches!(progress.status(), Status::Played | Status::Failed) && !company.is_stored(*p, i))
+                    .then(|| (progress.finished_ms().unwrap_or(i64::MIN), send_id(i), i))
             })
+            .filter(|(at, id, _)| before.is_none_or(|b| (*at, *id) < b))
             .collect();
-        history.sort_by_key(|i| std::cmp::Reverse(store.player.progress(*i).finished_ms()));
-        history.truncate(HISTORY);
-        PlayerView {
+        history.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        history.truncate(limit.saturating_add(1));
+        let queue = store.player.queue();
+        let view = PlayerView {
             external_id: store.location.external_id.clone(),
             user_id: store.location.user_id,
             environment,
             online,
             fail_after_ms,
-            now_playing: store.player.now_playing().map(view),
-            queue: store.player.queue().into_iter().map(view).collect(),
-            history: history.into_iter().map(view).collect(),
-        }
+            now_playing: store.player.now_playing().map(delivery),
+            queue_total: queue.len(),
+            queue: queue.into_iter().take(limit).map(delivery).collect(),
+            history: Vec::new(),
+            next_cursor: None,
+        };
+        let history = history
+            .into_iter()
+            .map(|(finished_ms, send_id, i)| HistoryItem {
+                finished_ms,
+                send_id: send_id.to_owned(),
+                view: delivery(i),
+            })
+            .collect();
+        (view, history)
     }
 
-    /// The sends of the given companies as of `now_ms`, newest first.
+    /// The sends of the given companies still held in memory as of `now_ms`, newest first
+    /// (the control plane lists every send from SQLite).
     pub fn sends_view(&self, company_ids: &[i64], now_ms: i64, only: Option<&str>) -> Vec<SendView> {
         let mut out = Vec::new();
         for company_id in company_ids {
@@ -727,6 +1362,20 @@ impl Deliveries {
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.created_ms));
         out
+    }
+}
+
+/// Runs the write-behind every [`WRITE_BEHIND_EVERY`] until `stop`.
+pub async fn write_behind(deliveries: Arc<Deliveries>, db: Db, stop: tokio_util::sync::CancellationToken) {
+    let mut ticker = tokio::time::interval(WRITE_BEHIND_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = deliveries.write_behind(&db, false).await {
+            tracing::warn!(error = %err, "could not write finished deliveries");
+        }
     }
 }
 
@@ -785,10 +1434,14 @@ pub struct PlayerView {
     pub fail_after_ms: i64,
     pub now_playing: Option<DeliveryView>,
     /// Waiting, in the order they will play; then those waiting for the player to come
-    /// online; then those not due yet.
+    /// online; then those not due yet. The first `limit` of them.
     pub queue: Vec<DeliveryView>,
-    /// Played and failed, newest first (the last 100).
+    /// How many deliveries wait in all.
+    pub queue_total: usize,
+    /// Played and failed, newest first (by finish time, then send id): a page of `limit`.
     pub history: Vec<DeliveryView>,
+    /// Pass it as `cursor` for the next page of `history`; `null` on its last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -858,6 +1511,95 @@ fn send_view(company: &Company, send: &SendRecord, now_ms: i64) -> SendView {
         created_at: rfc3339_ms(send.created_ms),
         created_ms: send.created_ms,
         destinations,
+    }
+}
+
+/// A send as SQLite keeps it, its destinations' statuses from memory where they are still
+/// held, from their stored outcomes where they left it.
+pub fn stored_send_view(
+    send: store::SendRow,
+    destinations: &[&store::DestinationRow],
+    held: Option<&Vec<LiveDestination>>,
+    now_ms: i64,
+) -> SendView {
+    let destinations: Vec<DestinationView> = destinations
+        .iter()
+        .map(|d| {
+            let live = held.and_then(|h| h.iter().find(|l| l.location_id == d.location_id));
+            let (status, delivered_ms, started_ms, finished_ms) = match (live, &d.status) {
+                (Some(l), _) => (l.status, l.delivered_ms, l.started_ms, l.finished_ms),
+                (None, Some(stored)) => (
+                    store::status_of(stored).as_str(),
+                    d.delivered_at_ms,
+                    d.started_at_ms,
+                    d.finished_at_ms,
+                ),
+                // Written, not yet given to the players: what the send answered.
+                (None, None) => (
+                    if send.scheduled && send.due_at_ms > now_ms {
+                        "scheduled"
+                    } else {
+                        "queued"
+                    },
+                    None,
+                    None,
+                    None,
+                ),
+            };
+            DestinationView {
+                external_id: d.external_id.clone(),
+                user_id: d.user_id,
+                status,
+                delivered_at: delivered_ms.map(rfc3339_ms),
+                started_at: started_ms.map(rfc3339_ms),
+                finished_at: finished_ms.map(rfc3339_ms),
+            }
+        })
+        .collect();
+    let status = if send.due_at_ms > now_ms {
+        "scheduled"
+    } else if !destinations.is_empty() && destinations.iter().all(|d| d.status == "failed") {
+        "failed"
+    } else {
+        "sent"
+    };
+    let priority = Priority::parse(&send.priority).unwrap_or(Priority::Normal);
+    SendView {
+        status,
+        environment: environment_of(&send.environment),
+        scheduled: send.scheduled,
+        schedule_at: send.scheduled.then(|| rfc3339_ms(send.due_at_ms)),
+        priority: priority.as_str(),
+        repeat: u32::try_from(send.repeat).unwrap_or(1),
+        volume: u8::try_from(send.volume).unwrap_or(100),
+        created_at: rfc3339_ms(send.created_at_ms),
+        created_ms: send.created_at_ms,
+        send_id: send.id,
+        audio_id: send.audio_id,
+        destinations,
+    }
+}
+
+/// A finished delivery of a store's history as SQLite keeps it.
+pub fn stored_history_item(row: store::HistoryRow) -> HistoryItem {
+    let priority = Priority::parse(&row.priority).unwrap_or(Priority::Normal);
+    HistoryItem {
+        finished_ms: row.finished_at_ms,
+        view: DeliveryView {
+            send_id: row.send_id.clone(),
+            audio_id: row.audio_id,
+            priority: priority.as_str(),
+            repeat: u32::try_from(row.repeat).unwrap_or(1),
+            volume: u8::try_from(row.volume).unwrap_or(100),
+            status: store::status_of(&row.status).as_str(),
+            due_at: rfc3339_ms(row.due_at_ms),
+            delivered_at: row.delivered_at_ms.map(rfc3339_ms),
+            started_at: row.started_at_ms.map(rfc3339_ms),
+            finished_at: Some(rfc3339_ms(row.finished_at_ms)),
+            plays_completed: u32::try_from(row.plays_completed).unwrap_or(0),
+            interruptions: u32::try_from(row.interruptions).unwrap_or(0),
+        },
+        send_id: row.send_id,
     }
 }
 
@@ -935,5 +1677,59 @@ mod tests {
             .find(|v| v.send_id == "snd_b")
             .expect("snd_b is listed");
         assert_eq!((b.audio_id.as_str(), b.repeat, b.volume), ("aud_x", 2, 80));
+    }
+
+    #[test]
+    fn finished_deliveries_and_the_sends_left_with_none_leave_memory() {
+        let mut company = Company::default();
+        let stores = [store(1), store(2)];
+        company.add_send(send("snd_a", "aud_x", 0), &stores, &[]);
+        company.add_send(send("snd_b", "aud_x", 0), &stores[..1], &[]);
+        company.add_send(send("snd_c", "aud_y", 10_000), &stores, &[]);
+        // Two plays of a second each: snd_a has played at both stores, snd_b plays at one.
+        company.advance(3_000);
+        let batch = company.take_finished(usize::MAX, 0).expect("nothing to rebuild");
+        let rows: Vec<(&str, i64, Status)> = (batch.rows.iter())
+            .map(|r| (&*r.send_id, r.location_id, r.status))
+            .collect();
+        assert_eq!(rows, [("snd_a", 1, Status::Played), ("snd_a", 2, Status::Played)]);
+        assert_eq!(batch.rows[0].finished_ms, 2_000);
+        company.mark_stored(&batch.picks);
+        assert!(
+            company
+                .take_finished(usize::MAX, 0)
+                .expect("sealed")
+                .rows
+                .is_empty()
+        );
+        company.retire_stored();
+        assert_eq!(company.counts(), (0, 3));
+        let held: Vec<&str> = company.sends.iter().map(|s| &*s.id).collect();
+        assert_eq!(held, ["snd_b", "snd_c"]);
+        for (tag, send) in company.sends.iter().enumerate() {
+            for &(p, d) in &company.placements[send.first as usize..][..send.count as usize] {
+                let delivery = company.players[p as usize].player.deliveries()[d as usize];
+                assert_eq!(delivery.tag as usize, tag, "{}", send.id);
+            }
+        }
+
+        // What was counted stays counted; what plays next is counted too.
+        company.advance(20_000);
+        assert_eq!(company.stats["aud_x"].times_played, 6);
+        assert_eq!(company.stats["aud_y"].times_played, 4);
+        let batch = company.take_finished(2, 0).expect("sealed");
+        assert_eq!(batch.rows.len(), 2);
+        company.mark_stored(&batch.picks);
+        let rest = company.take_finished(2, batch.next).expect("sealed");
+        assert_eq!(rest.rows.len(), 1, "the batch goes on where the first stopped");
+        company.mark_stored(&rest.picks);
+        company.retire_stored();
+        assert_eq!(company.counts(), (0, 0));
+        assert!(company.sends.is_empty() && company.placements.is_empty());
+
+        // Sealed: a reading in the past changes nothing, and nothing is recounted.
+        assert_eq!(company.advance(1_000).deliveries_started, 0);
+        assert_eq!(company.reached_ms, 20_000);
+        assert_eq!(company.stats["aud_x"].recipients.len(), 2);
     }
 }

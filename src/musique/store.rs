@@ -5,9 +5,9 @@
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 
-use super::deliveries::{self, Deliveries, Destination, SendInput};
+use super::deliveries::{self, Deliveries, Destination, Outcome, SendInput};
 use super::library::{AudioMeta, Libraries, LibraryKey};
-use super::player::Priority;
+use super::player::{Priority, Status};
 use crate::auth::{Environment, MusiqueCaller};
 use crate::db::Db;
 
@@ -129,6 +129,8 @@ pub async fn delete_audio(
     id: &str,
     now_ms: i64,
 ) -> sqlx::Result<DeleteOutcome> {
+    // The players learn of it before anyone rebuilds them from what SQLite holds.
+    let _recording = players.gate(lib.company_id).await;
     let mut tx = db.begin_write().await?;
     if audio_duration(&mut tx, lib, id).await?.is_none() {
         return Ok(DeleteOutcome::NotFound);
@@ -213,6 +215,8 @@ pub async fn create_send(
     lib: Library<'_>,
     send: &NewSend<'_>,
 ) -> sqlx::Result<SendOutcome> {
+    // Written and given to the players before anyone rebuilds them from what SQLite holds.
+    let _recording = players.gate(lib.company_id).await;
     let mut tx = db.begin_write().await?;
     let Some(duration) = audio_duration(&mut tx, lib, send.audio_id).await? else {
         return Ok(SendOutcome::AudioNotFound);
@@ -295,6 +299,212 @@ pub async fn create_send(
         &targets,
     );
     Ok(SendOutcome::Created(destinations))
+}
+
+/// Rows per statement when outcomes are written: 9 parameters each, well under SQLite's limit.
+/// Statements whose length varies are not kept prepared: each would hold a large program in
+/// every connection's statement cache.
+const OUTCOME_ROWS: usize = 1_000;
+
+/// Writes finished deliveries' outcomes in one transaction; those whose send has gone since
+/// (its audio or tenant was deleted) are skipped.
+pub async fn write_outcomes(db: &Db, outcomes: &[Outcome]) -> sqlx::Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    for chunk in outcomes.chunks(OUTCOME_ROWS) {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO delivery_outcomes (send_id, location_id, environment, status,
+                 delivered_at_ms, started_at_ms, finished_at_ms, plays_completed, interruptions)
+             SELECT v.* FROM (",
+        );
+        insert.push_values(chunk, |mut row, o| {
+            row.push_bind(&*o.send_id)
+                .push_bind(o.location_id)
+                .push_bind(o.environment.as_str())
+                .push_bind(o.status.as_str())
+                .push_bind(o.delivered_ms)
+                .push_bind(o.started_ms)
+                .push_bind(o.finished_ms)
+                .push_bind(i64::from(o.plays_completed))
+                .push_bind(i64::from(o.interruptions));
+        });
+        insert.push(
+            ") AS v WHERE EXISTS (SELECT 1 FROM send_destinations d
+                                  WHERE d.send_id = v.column1 AND d.location_id = v.column2)",
+        );
+        insert.build().persistent(false).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+/// Deletes the outcomes of these `(send, location)` deliveries.
+pub async fn forget_outcomes(db: &Db, deliveries: &[(Box<str>, i64)]) -> sqlx::Result<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    for chunk in deliveries.chunks(OUTCOME_ROWS) {
+        let mut delete = sqlx::QueryBuilder::<Sqlite>::new(
+            "DELETE FROM delivery_outcomes WHERE (send_id, location_id) IN (",
+        );
+        delete.push_values(chunk, |mut row, (send, location)| {
+            row.push_bind(&**send).push_bind(*location);
+        });
+        delete.push(")");
+        delete.build().persistent(false).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+/// A send as the control plane lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SendRow {
+    pub seq: i64,
+    pub id: String,
+    pub audio_id: String,
+    pub environment: String,
+    pub priority: String,
+    pub repeat: i64,
+    pub volume: i64,
+    pub scheduled: bool,
+    pub due_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+/// The tenant's sends (of one audio, or all), newest first by creation, then by the order
+/// they were written, after `after = (created_at_ms, seq)`.
+pub async fn sends_page(
+    db: &Db,
+    tenant: &str,
+    audio_id: Option<&str>,
+    after: Option<(i64, i64)>,
+    limit: usize,
+) -> sqlx::Result<Vec<SendRow>> {
+    let (created, seq) = after.unwrap_or((i64::MAX, i64::MAX));
+    sqlx::query_as(
+        "SELECT s.rowid AS seq, s.id, s.audio_id, a.environment, s.priority, s.repeat, s.volume,
+                s.scheduled, s.due_at_ms, s.created_at_ms
+         FROM sends s JOIN audio a ON a.id = s.audio_id
+         WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.audio_id = ?2)
+           AND (s.created_at_ms, s.rowid) < (?3, ?4)
+         ORDER BY s.created_at_ms DESC, s.rowid DESC LIMIT ?5",
+    )
+    .bind(tenant)
+    .bind(audio_id)
+    .bind(created)
+    .bind(seq)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&db.read)
+    .await
+}
+
+/// One of the tenant's sends.
+pub async fn send_row(db: &Db, tenant: &str, send_id: &str) -> sqlx::Result<Option<SendRow>> {
+    sqlx::query_as(
+        "SELECT s.rowid AS seq, s.id, s.audio_id, a.environment, s.priority, s.repeat, s.volume,
+                s.scheduled, s.due_at_ms, s.created_at_ms
+         FROM sends s JOIN audio a ON a.id = s.audio_id WHERE s.id = ? AND s.tenant_id = ?",
+    )
+    .bind(send_id)
+    .bind(tenant)
+    .fetch_optional(&db.read)
+    .await
+}
+
+pub async fn count_sends(db: &Db, tenant: &str, audio_id: Option<&str>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sends WHERE tenant_id = ?1 AND (?2 IS NULL OR audio_id = ?2)")
+        .bind(tenant)
+        .bind(audio_id)
+        .fetch_one(&db.read)
+        .await
+}
+
+/// A send's destination with its stored outcome, if it finished and left memory.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DestinationRow {
+    pub send_id: String,
+    pub location_id: i64,
+    pub external_id: String,
+    pub user_id: i64,
+    pub status: Option<String>,
+    pub delivered_at_ms: Option<i64>,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+}
+
+/// The destinations of these sends, each send's in the order they were written.
+pub async fn destinations(db: &Db, send_ids: &[&str]) -> sqlx::Result<Vec<DestinationRow>> {
+    if send_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<Sqlite>::new(
+        "SELECT d.send_id, d.location_id, d.external_id, d.user_id, o.status, o.delivered_at_ms,
+                o.started_at_ms, o.finished_at_ms
+         FROM send_destinations d
+         LEFT JOIN delivery_outcomes o ON o.send_id = d.send_id AND o.location_id = d.location_id
+         WHERE d.send_id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for id in send_ids {
+        ids.push_bind(*id);
+    }
+    query.push(") ORDER BY d.rowid");
+    query.build_query_as().persistent(false).fetch_all(&db.read).await
+}
+
+/// A finished delivery of a store's history, as SQLite keeps it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub send_id: String,
+    pub audio_id: String,
+    pub priority: String,
+    pub repeat: i64,
+    pub volume: i64,
+    pub due_at_ms: i64,
+    pub status: String,
+    pub delivered_at_ms: Option<i64>,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: i64,
+    pub plays_completed: i64,
+    pub interruptions: i64,
+}
+
+/// A store's finished deliveries that left memory, newest first by `(finished_at_ms,
+/// send_id)`, after `before`.
+pub async fn history_page(
+    db: &Db,
+    location_id: i64,
+    environment: Environment,
+    before: Option<(i64, &str)>,
+    limit: usize,
+) -> sqlx::Result<Vec<HistoryRow>> {
+    // Past every real key: no send id sorts after U+FFFF.
+    let (at, send) = before.unwrap_or((i64::MAX, "\u{ffff}"));
+    sqlx::query_as(
+        "SELECT o.send_id, s.audio_id, s.priority, s.repeat, s.volume, s.due_at_ms, o.status,
+                o.delivered_at_ms, o.started_at_ms, o.finished_at_ms, o.plays_completed, o.interruptions
+         FROM delivery_outcomes o JOIN sends s ON s.id = o.send_id
+         WHERE o.location_id = ? AND o.environment = ? AND (o.finished_at_ms, o.send_id) < (?, ?)
+         ORDER BY o.finished_at_ms DESC, o.send_id DESC LIMIT ?",
+    )
+    .bind(location_id)
+    .bind(environment.as_str())
+    .bind(at)
+    .bind(send)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&db.read)
+    .await
+}
+
+/// What a stored status reads as.
+pub fn status_of(s: &str) -> Status {
+    if s == "failed" {
+        Status::Failed
+    } else {
+        Status::Played
+    }
 }
 
 /// The number of locations a token reaches (for `GET /`).

@@ -21,6 +21,11 @@
 //! Something added at exactly the instant already reached is processed as coming just after what
 //! that instant already did (an urgent one then interrupts what started at that instant); anything
 //! earlier makes the next [`Player::advance_to`] rebuild the history from the start.
+//!
+//! Finished deliveries can be dropped ([`Player::compact`]): what follows does not depend on them.
+//! The record is then no longer whole, so the player is sealed ([`Player::seal`]): it never
+//! rebuilds, does not go back in time, and anything added before the instant reached counts as
+//! added at that instant.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -226,6 +231,10 @@ pub struct Player {
     play_started_ms: i64,
     /// Deliveries reaching the player at the instant being simulated.
     batch: Vec<u32>,
+    /// How many of the deliveries held were played or failed.
+    finished: usize,
+    /// The history may not be rebuilt (finished deliveries were or may be dropped).
+    sealed: bool,
 }
 
 impl Player {
@@ -249,6 +258,8 @@ impl Player {
             playing: None,
             play_started_ms: 0,
             batch: Vec::new(),
+            finished: 0,
+            sealed: false,
         }
     }
 
@@ -258,7 +269,10 @@ impl Player {
         delivery.repeat = delivery.repeat.max(1);
         delivery.duration_ms = delivery.duration_ms.max(1);
         let index = self.deliveries.len();
-        if delivery.due_ms < self.reached {
+        if delivery.due_ms < self.reached && self.sealed {
+            // No history to rewrite: it reaches the player as late as the player is.
+            self.arrivals.push(Reverse((self.reached, index as u32)));
+        } else if delivery.due_ms < self.reached {
             self.stale = true;
         } else if !self.stale {
             self.arrivals.push(Reverse((delivery.due_ms, index as u32)));
@@ -271,6 +285,7 @@ impl Player {
     /// Records that the player goes online or offline at `at_ms`; `fail_after_ms` is how long a
     /// delivery arriving while it is offline waits before failing.
     pub fn set_online(&mut self, at_ms: i64, online: bool, fail_after_ms: i64) {
+        let at_ms = self.not_before_reached(at_ms);
         let change = Availability {
             at_ms,
             online,
@@ -285,6 +300,7 @@ impl Player {
     /// far that has not been played then fails then, including one playing (it stops at once)
     /// and ones not due yet. Costs a pass over all deliveries when it takes effect.
     pub fn cancel_tag(&mut self, tag: u32, at_ms: i64) {
+        let at_ms = self.not_before_reached(at_ms);
         let cancel = Cancel {
             at_ms,
             tag,
@@ -299,7 +315,23 @@ impl Player {
     /// for each delivery that starts playing for the first time. Returns true when it had to
     /// rebuild the history (`now_ms` went back, or something was added in the past): it then
     /// calls nothing, and the caller recounts from [`Player::progress`].
-    pub fn advance_to(&mut self, now_ms: i64, mut on_first_start: impl FnMut(usize, &Delivery, i64)) -> bool {
+    pub fn advance_to(&mut self, now_ms: i64, on_first_start: impl FnMut(usize, &Delivery, i64)) -> bool {
+        self.advance_some(now_ms, usize::MAX, on_first_start).0
+    }
+
+    /// [`Player::advance_to`], but stopping once it has simulated `instants` instants at which
+    /// something happened: then it has reached the last of them (as if advanced to it), not
+    /// `now_ms`. A rebuild goes all the way. Returns whether it rebuilt, and whether it
+    /// reached `now_ms`.
+    pub fn advance_some(
+        &mut self,
+        now_ms: i64,
+        instants: usize,
+        mut on_first_start: impl FnMut(usize, &Delivery, i64),
+    ) -> (bool, bool) {
+        if self.sealed && now_ms < self.reached {
+            return (false, true);
+        }
         let rebuild = self.stale || now_ms < self.reached;
         if rebuild {
             self.reset();
@@ -309,16 +341,24 @@ impl Player {
                 on_first_start(index, delivery, at_ms);
             }
         };
+        // A rebuild is whole: it reports nothing, and the caller recounts from what it left.
+        let mut budget = if rebuild { usize::MAX } else { instants };
         loop {
             let at = self.next_event_ms();
             // Nothing can happen at i64::MAX: it is where saturated deadlines and plays end.
             if at > now_ms || at == i64::MAX {
                 break;
             }
+            if budget == 0 {
+                // Everything up to and including the last instant simulated is done.
+                return (rebuild, false);
+            }
+            budget -= 1;
             self.step(at, &mut report);
+            self.reached = self.reached.max(at);
         }
         self.reached = self.reached.max(now_ms);
-        rebuild
+        (rebuild, true)
     }
 
     /// The earliest instant at which something may change: a play ends, a delivery falls due,
@@ -345,6 +385,108 @@ impl Player {
 
     pub fn deliveries(&self) -> &[Delivery] {
         &self.deliveries
+    }
+
+    /// How many of [`Player::deliveries`] were played or failed.
+    pub fn finished(&self) -> usize {
+        self.finished
+    }
+
+    /// The instant simulated so far (`i64::MIN` before the first advance).
+    pub fn reached_ms(&self) -> i64 {
+        self.reached
+    }
+
+    /// From now on the history is never rebuilt: the player does not go back in time, and what
+    /// is added before the instant reached counts as added at that instant. A player whose next
+    /// advance must rebuild ([`Player::next_event_ms`] is `i64::MIN`) is left as it is.
+    pub fn seal(&mut self) {
+        self.sealed |= !self.stale;
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.sealed
+    }
+
+    /// Seals the player and drops the finished deliveries `gone` picks (it is not asked about
+    /// others). Returns, for each old index, the new one (`u32::MAX` for a dropped delivery).
+    /// The rest keep their order, so their ranks do not change: what happens next is what
+    /// would have happened. A player whose next advance must rebuild drops nothing.
+    pub fn compact(&mut self, mut gone: impl FnMut(usize) -> bool) -> Vec<u32> {
+        self.seal();
+        let mut remap: Vec<u32> = (0..self.deliveries.len() as u32).collect();
+        if !self.sealed {
+            return remap;
+        }
+        let mut details = Vec::new();
+        let mut kept = 0;
+        for (i, moved) in remap.iter_mut().enumerate() {
+            if matches!(self.status(i as u32), Status::Played | Status::Failed) && gone(i) {
+                *moved = u32::MAX;
+                continue;
+            }
+            *moved = kept as u32;
+            self.deliveries[kept] = self.deliveries[i];
+            self.slots[kept] = match self.slots[i].detail() {
+                Some(at) => {
+                    details.push(self.details[at]);
+                    Slot(details.len() as u32 - 1)
+                }
+                None => self.slots[i],
+            };
+            kept += 1;
+        }
+        // The details were renumbered in delivery order, dropped or not.
+        self.details = details;
+        if kept == self.deliveries.len() {
+            return remap;
+        }
+        self.deliveries.truncate(kept);
+        self.slots.truncate(kept);
+        let moved = |i: u32| Some(remap[i as usize]).filter(|&n| n != u32::MAX);
+        let rebuild = |timeline: &Timeline| -> Timeline {
+            (timeline.iter())
+                .filter_map(|Reverse((at, i))| moved(*i).map(|n| Reverse((*at, n))))
+                .collect()
+        };
+        self.arrivals = rebuild(&self.arrivals);
+        self.waiting = rebuild(&self.waiting);
+        for queue in &mut self.queues {
+            *queue = queue.iter().filter_map(|&i| moved(i)).collect();
+        }
+        self.playing = self.playing.and_then(moved);
+        // Only changes still to come matter now: nothing will be replayed.
+        self.availability.drain(..self.next_availability);
+        self.next_availability = 0;
+        self.cancels.drain(..self.next_cancel);
+        self.next_cancel = 0;
+        for cancel in &mut self.cancels {
+            let before = cancel.before as usize;
+            cancel.before = (0..before)
+                .rev()
+                .find_map(|i| moved(i as u32))
+                .map_or(0, |n| n + 1);
+        }
+        self.finished = (0..kept as u32)
+            .filter(|&i| matches!(self.status(i), Status::Played | Status::Failed))
+            .count();
+        shrink(&mut self.slots);
+        shrink(&mut self.deliveries);
+        shrink(&mut self.details);
+        remap
+    }
+
+    /// Rewrites the caller's tags: `remap[old]` is the new tag, `u32::MAX` for one that is gone
+    /// (a cancellation waiting for it is dropped; no delivery held may carry it).
+    pub fn retag(&mut self, remap: &[u32]) {
+        let new = |tag: u32| remap.get(tag as usize).copied().unwrap_or(u32::MAX);
+        for delivery in &mut self.deliveries {
+            delivery.tag = new(delivery.tag);
+        }
+        self.cancels.retain_mut(|cancel| {
+            cancel.tag = new(cancel.tag);
+            cancel.tag != u32::MAX
+        });
     }
 
     /// As of the last [`Player::advance_to`]. Panics on an index [`Player::add`] did not return.
@@ -426,6 +568,15 @@ impl Player {
         (self.online, self.fail_after_ms)
     }
 
+    /// At or after the instant reached, once sealed: there is no history to rewrite.
+    fn not_before_reached(&self, at_ms: i64) -> i64 {
+        if self.sealed {
+            at_ms.max(self.reached)
+        } else {
+            at_ms
+        }
+    }
+
     /// Back to before anything happened, keeping the record.
     fn reset(&mut self) {
         self.slots.fill(Slot::SCHEDULED);
@@ -442,6 +593,7 @@ impl Player {
         self.playing = None;
         self.reached = i64::MIN;
         self.stale = false;
+        self.finished = 0;
     }
 
     fn play_end_ms(&self, index: u32) -> i64 {
@@ -460,6 +612,7 @@ impl Player {
                 progress.status = Status::Played;
                 progress.finished_ms = at_ms;
                 self.playing = None;
+                self.finished += 1;
             } else {
                 self.play_started_ms = at_ms;
             }
@@ -503,6 +656,7 @@ impl Player {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Failed;
                 progress.finished_ms = at_ms;
+                self.finished += 1;
             }
         }
 
@@ -559,6 +713,7 @@ impl Player {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Failed;
                 progress.finished_ms = at_ms;
+                self.finished += 1;
             }
         }
         if let Some(i) = self.playing
@@ -591,6 +746,13 @@ impl Player {
         if first {
             on_first_start(i as usize, &self.deliveries[i as usize], at_ms);
         }
+    }
+}
+
+/// Gives memory back once a vector holds much less than it did.
+pub fn shrink<T>(v: &mut Vec<T>) {
+    if v.capacity() > 64 && v.len() < v.capacity() / 4 {
+        v.shrink_to(v.len() * 2);
     }
 }
 

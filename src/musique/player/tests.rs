@@ -513,3 +513,246 @@ fn waiting_deliveries_take_no_progress_record() {
     assert_eq!(player.progress(101).delivered_ms(), Some(1_900));
     assert_eq!(player.details.len(), 3);
 }
+
+fn finished_count(player: &Player) -> usize {
+    all_progress(player)
+        .iter()
+        .filter(|p| matches!(p.status(), Status::Played | Status::Failed))
+        .count()
+}
+
+/// A player whose finished deliveries are dropped as it goes, with what each original delivery
+/// became: its progress when dropped, or now.
+struct Compacting {
+    player: Player,
+    /// Current index → index in the scenario.
+    original: Vec<usize>,
+    dropped: Vec<Option<Progress>>,
+    starts: Vec<(usize, i64)>,
+}
+
+impl Compacting {
+    fn new(player: Player, count: usize) -> Compacting {
+        Compacting {
+            original: (0..player.deliveries().len()).collect(),
+            player,
+            dropped: vec![None; count],
+            starts: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, d: Delivery, original: usize) {
+        self.player.add(d);
+        self.original.push(original);
+    }
+
+    fn advance(&mut self, now_ms: i64) {
+        let original = &self.original;
+        let starts = &mut self.starts;
+        self.player
+            .advance_to(now_ms, |i, _, at| starts.push((original[i], at)));
+    }
+
+    /// Whether it reached `now_ms`.
+    fn advance_some(&mut self, now_ms: i64, instants: usize) -> bool {
+        let original = &self.original;
+        let starts = &mut self.starts;
+        let (_, done) = self
+            .player
+            .advance_some(now_ms, instants, |i, _, at| starts.push((original[i], at)));
+        done
+    }
+
+    /// Drops what finished, every other one when `half`.
+    fn compact(&mut self, half: bool) {
+        let before: Vec<Progress> = all_progress(&self.player);
+        let mut flip = false;
+        let remap = self.player.compact(|_| {
+            flip = !flip;
+            !half || flip
+        });
+        let mut original = vec![0; self.player.deliveries().len()];
+        for (old, new) in remap.iter().enumerate() {
+            if *new == u32::MAX {
+                self.dropped[self.original[old]] = Some(before[old]);
+            } else {
+                original[*new as usize] = self.original[old];
+            }
+        }
+        self.original = original;
+        assert_eq!(self.player.finished(), finished_count(&self.player));
+    }
+
+    fn outcome(&self) -> Vec<Progress> {
+        let mut all = self.dropped.clone();
+        for (i, o) in self.original.iter().enumerate() {
+            assert!(all[*o].is_none(), "delivery {o} both dropped and held");
+            all[*o] = Some(self.player.progress(i));
+        }
+        all.into_iter()
+            .map(|p| p.expect("every delivery is accounted for"))
+            .collect()
+    }
+}
+
+#[test]
+fn dropping_finished_deliveries_changes_nothing_that_follows() {
+    const END: i64 = 1_000_000;
+    for seed in 1..=200u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let s = scenario(&mut rng);
+        let count = s.deliveries.len();
+        // Availability only; each run adds the deliveries in its own way.
+        let recorded = || {
+            let mut player = Player::new(s.online, 2_000);
+            for &(at_ms, online, fail_after_ms) in &s.availability {
+                player.set_online(at_ms, online, fail_after_ms);
+            }
+            player
+        };
+        // Cancellations recorded after the first half: they cover those deliveries only.
+        let with_cancels = || {
+            let mut player = recorded();
+            let (first, second) = s.deliveries.split_at(count / 2);
+            for d in first {
+                player.add(*d);
+            }
+            s.cancels
+                .iter()
+                .for_each(|&(tag, at_ms)| player.cancel_tag(tag, at_ms));
+            for d in second {
+                player.add(*d);
+            }
+            player
+        };
+        let mut whole = with_cancels();
+        let mut whole_starts = advance(&mut whole, END);
+        whole_starts.sort_unstable();
+        let expected = all_progress(&whole);
+
+        // Everything recorded up front, stepped, compacted now and then (cancellations waiting
+        // across a compaction keep to the deliveries they were recorded before).
+        let mut stepped = Compacting::new(with_cancels(), count);
+        let mut now_ms = 0;
+        while now_ms < END {
+            stepped.advance(now_ms);
+            assert_eq!(
+                stepped.player.finished(),
+                finished_count(&stepped.player),
+                "seed {seed}"
+            );
+            if rng.below(3) == 0 {
+                stepped.compact(rng.below(2) == 0);
+                assert!(
+                    stepped.player.next_event_ms() > now_ms,
+                    "seed {seed}: an event was lost"
+                );
+            }
+            now_ms += 1 + rng.below(1_500) as i64;
+        }
+        stepped.advance(END);
+        assert_eq!(stepped.outcome(), expected, "seed {seed} stepped");
+        stepped.starts.sort_unstable();
+        assert_eq!(stepped.starts, whole_starts, "seed {seed} stepped");
+
+        // Sealed, and advanced to the end a few instants at a time.
+        let mut sliced = Compacting::new(with_cancels(), count);
+        sliced.player.seal();
+        while !sliced.advance_some(END, 1 + rng.below(4) as usize) {
+            let reached = sliced.player.reached_ms();
+            assert!(
+                sliced.player.next_event_ms() > reached,
+                "seed {seed}: an instant left half done"
+            );
+            if rng.below(2) == 0 {
+                sliced.compact(false);
+            }
+        }
+        assert_eq!(sliced.outcome(), expected, "seed {seed} sliced");
+        sliced.starts.sort_unstable();
+        assert_eq!(sliced.starts, whole_starts, "seed {seed} sliced");
+
+        // Deliveries trickling in by due time, compacted before each one arrives (no
+        // cancellations: one recorded late covers fewer deliveries than in the whole run).
+        let mut by_due: Vec<(usize, Delivery)> = s.deliveries.iter().copied().enumerate().collect();
+        by_due.sort_by_key(|(_, d)| d.due_ms);
+        let mut whole = recorded();
+        by_due.iter().for_each(|(_, d)| {
+            whole.add(*d);
+        });
+        advance(&mut whole, END);
+        let mut expected = vec![Progress::NEW; count];
+        for (rank, (i, _)) in by_due.iter().enumerate() {
+            expected[*i] = whole.progress(rank);
+        }
+        let mut trickled = Compacting::new(recorded(), count);
+        for (i, d) in &by_due {
+            trickled.advance(d.due_ms - 1 - rng.below(3) as i64 * 500);
+            trickled.compact(false);
+            trickled.add(*d, *i);
+        }
+        trickled.advance(END);
+        assert_eq!(trickled.outcome(), expected, "seed {seed} trickled");
+    }
+}
+
+#[test]
+fn a_sealed_player_keeps_its_past_and_takes_what_comes_late_as_now() {
+    let mut player = Player::new(true, 60_000);
+    player.add(short(0, 0, Priority::Normal));
+    player.add(short(1, 0, Priority::Normal));
+    advance(&mut player, 1_500);
+    let remap = player.compact(|_| true);
+    assert_eq!(remap, [u32::MAX, 0]);
+    assert!(player.is_sealed());
+    assert_eq!(player.deliveries().len(), 1);
+    assert_eq!(player.now_playing(), Some(0));
+
+    // Back in time: nothing is rebuilt, nothing reported.
+    assert!(!player.advance_to(500, |_, _, _| panic!("nothing starts")));
+    assert_eq!(player.reached_ms(), 1_500);
+    assert_eq!(player.progress(0).status(), Status::Playing);
+
+    // Added in the past: it arrives at the instant reached, after what that instant did.
+    player.add(short(2, 200, Priority::Urgent));
+    assert_eq!(player.next_event_ms(), 1_500);
+    advance(&mut player, 1_500);
+    assert_eq!(player.now_playing(), Some(1), "urgent interrupts");
+    assert_eq!(player.progress(1).delivered_ms(), Some(1_500));
+    player.set_online(100, false, 1_000);
+    advance(&mut player, 1_500);
+    assert_eq!(player.online(), (false, 1_000));
+    advance(&mut player, 10_000);
+    // Cut at 1 500, the play starts again after the urgent second.
+    assert_eq!(player.progress(0).finished_ms(), Some(3_500));
+    assert_eq!(player.finished(), 2);
+
+    // A player that must rebuild is not sealed and drops nothing.
+    let mut stale = Player::new(true, 60_000);
+    stale.add(short(0, 0, Priority::Normal));
+    advance(&mut stale, 5_000);
+    stale.add(short(1, 100, Priority::Normal));
+    assert_eq!(stale.compact(|_| true), [0, 1]);
+    assert!(!stale.is_sealed());
+}
+
+#[test]
+fn retagging_renames_deliveries_and_forgets_cancellations_of_gone_tags() {
+    let mut player = Player::new(true, 60_000);
+    player.add(short(5, 0, Priority::Normal));
+    player.add(short(7, 10_000, Priority::Normal));
+    player.cancel_tag(7, 20_000);
+    player.cancel_tag(9, 20_000);
+    player.retag(&[0, 0, 0, 0, 0, 1, 0, 2, 0, u32::MAX]);
+    assert_eq!(
+        player.deliveries().iter().map(|d| d.tag).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    advance(&mut player, 30_000);
+    assert_eq!(
+        player.progress(1).status(),
+        Status::Played,
+        "due before its cancellation"
+    );
+    assert_eq!(player.cancels.len(), 1);
+}

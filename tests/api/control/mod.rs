@@ -5,6 +5,8 @@ mod clock;
 mod clock_range;
 mod faults;
 mod journal;
+mod paging;
 mod players;
+mod settled;
 mod tenants;
 mod webhooks;
