@@ -344,7 +344,28 @@ fn job<T: Send + 'static>(f: impl FnOnce(&mut Memory) -> T + Send + 'static) -> 
     (job, rx)
 }
 
+/// How much nicer than the server's other threads a worker runs (`nice` 10: about a tenth of
+/// a core's share against a thread at 0). On a 2-core CI machine the workers would otherwise
+/// take both cores from the async threads, and a request with an already-verified key would
+/// wait behind a burst of hashing it has no part in.
+const WORKER_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority (Linux keeps a nice value per thread). Failing to is
+/// not fatal: the workers are then as urgent as every other thread, as they were before.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let own = rustix::thread::gettid();
+    if let Err(err) = rustix::process::setpriority_process(Some(own), WORKER_NICENESS) {
+        tracing::debug!(error = %err, "could not lower an argon2 worker's priority");
+    }
+}
+
+/// Elsewhere (a developer's macOS laptop) the workers keep the default priority.
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 fn work(shared: Arc<Shared>) {
+    lower_priority();
     let mut memory = Memory {
         blocks: Vec::new(),
         shared: shared.clone(),
