@@ -48,6 +48,18 @@ impl QueryPairs {
     }
 }
 
+/// A query as unit tests write it.
+impl From<&[(&str, &str)]> for QueryPairs {
+    fn from(pairs: &[(&str, &str)]) -> Self {
+        QueryPairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = Error;
 

@@ -73,12 +73,6 @@ impl Journal {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).0.clear();
     }
 
-    /// Matching entries, oldest first, at most `limit` of the newest.
-    pub fn query(&self, filter: &Filter, limit: usize) -> (Vec<Entry>, usize) {
-        let (entries, total, _) = self.page(filter, limit);
-        (entries, total)
-    }
-
     /// Matching entries, oldest first: after `filter.after_id`, the first `limit` of them and
     /// whether more follow; without it, the newest `limit`. The total counts every match.
     pub fn page(&self, filter: &Filter, limit: usize) -> (Vec<Entry>, usize, bool) {
@@ -393,11 +387,11 @@ mod tests {
                 Draft::default(),
             ));
         }
-        let (entries, total) = journal.query(&Filter::default(), 10);
+        let (entries, total, _) = journal.page(&Filter::default(), 10);
         assert_eq!(total, 2);
         assert_eq!(entries[0].path, "/p1");
         assert_eq!(entries[1].id, 3);
-        let (one, _) = journal.query(&Filter::default(), 1);
+        let (one, _, _) = journal.page(&Filter::default(), 1);
         assert_eq!(one[0].path, "/p2");
     }
 }

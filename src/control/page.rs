@@ -102,12 +102,7 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> QueryPairs {
-        QueryPairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        QueryPairs::from(pairs)
     }
 
     #[test]

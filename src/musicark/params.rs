@@ -95,12 +95,7 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> QueryPairs {
-        QueryPairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        QueryPairs::from(pairs)
     }
 
     #[test]
