@@ -177,14 +177,6 @@ pub struct MusiqueCaller {
 }
 
 impl MusiqueCaller {
-    pub fn require(&self, permission: &'static str) -> Result<()> {
-        if self.permissions.has(permission) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(permission))
-        }
-    }
-
     pub fn in_scope(&self, external_id: &str) -> bool {
         self.scope
             .as_ref()

@@ -14,6 +14,9 @@
 //! - [`rate_limit`] Musique's minute/hour/day limits on governor
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
+//! - [`journal`]    the request journal, and the notes each API request carries to it
+//! - [`faults`]     faults on purpose, and the layer that applies them
+//! - [`tenancy`]    each tenant's journal and faults, and which tenant a company prefix is
 //! - [`state`]      the one `AppState`
 //! - [`musique`]    the Musique Partner API
 //! - [`musicark`]   the MusicArk API
@@ -29,8 +32,10 @@ pub mod control;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod fixtures;
 pub mod hasher;
+pub mod journal;
 pub mod keys;
 pub mod middleware;
 pub mod musicark;
@@ -39,17 +44,20 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod serve;
 pub mod state;
+pub mod tenancy;
 
 use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::Error;
 use crate::fixtures::Fixtures;
 use crate::state::{AppState, DEFAULT_TENANT};
 
@@ -156,7 +164,53 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed);
-    middleware::stack(app, state)
+    stack(app, state)
+}
+
+/// The shared stack around `router`, told which API each path belongs to.
+pub fn stack(router: Router, state: AppState) -> Router {
+    let entry = middleware::Entry {
+        journal_api: |path| match Api::of_path(path) {
+            Api::Musique => Some("musique"),
+            Api::MusicArk => Some("musicark"),
+            Api::Control => None,
+        },
+        render: render_by_path,
+    };
+    middleware::stack(router, state, entry)
+}
+
+/// Whose a path is, for what no API's router answered (unknown paths, methods, panics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Musique,
+    MusicArk,
+    Control,
+}
+
+impl Api {
+    /// `/api/v1/integration` and the legacy `/api/…` paths are Musique's, the rest of
+    /// `/api/v1` is MusicArk's; everything else (docs included) the control plane's.
+    fn of_path(path: &str) -> Api {
+        if path.starts_with("/api/v1/integration") || path.starts_with("/media/") {
+            Api::Musique
+        } else if path == "/api/v1" || path.starts_with("/api/v1/") {
+            Api::MusicArk
+        } else if path.starts_with("/api") {
+            Api::Musique
+        } else {
+            Api::Control
+        }
+    }
+}
+
+/// An error no API rendered, in the envelope of the API its path belongs to.
+fn render_by_path(err: &Error, path: &str, request_id: &str) -> Response {
+    match Api::of_path(path) {
+        Api::Musique => musique::error::render_error(err, request_id),
+        Api::MusicArk => musicark::render_error(err, request_id),
+        Api::Control => control::error::render_error(err, request_id),
+    }
 }
 
 /// Writes MusicArk's quota counts behind, every 200 ms.

@@ -8,7 +8,6 @@ use crate::admission::Admission;
 use crate::auth::KeyCache;
 use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
-use crate::control::runtime::Runtimes;
 use crate::db::Db;
 use crate::hasher::Hasher;
 use crate::musicark::index::Catalogue;
@@ -16,9 +15,9 @@ use crate::musicark::quota::Quotas;
 use crate::musique::deliveries::Deliveries;
 use crate::musique::library::Libraries;
 use crate::rate_limit::{self, KeyLimiter, Limits};
+use crate::tenancy::Runtimes;
 
-/// The tenant that holds the default fixtures.
-pub const DEFAULT_TENANT: &str = "default";
+pub use crate::tenancy::DEFAULT_TENANT;
 
 /// How many upload bodies are read at once; more wait their turn.
 pub const UPLOADS_IN_FLIGHT: usize = 1;

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::error::ControlError;
 use super::store;
 use crate::admission::{ClientIp, RETRY_AFTER_SECS};
 use crate::auth::{Environment, Permissions, Secret, Tier, random_alnum};
@@ -430,10 +431,11 @@ pub async fn create_tenant(db: &Db, hasher: &Hasher, spec: TenantSpec, cost: Has
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(Error::Conflict(format!(
+        return Err(ControlError::Conflict(format!(
             "Company prefix `{}` is taken; choose another or leave it out to get a generated one.",
             plan.company
-        )));
+        ))
+        .into());
     }
     let (company_id, _) = keys::ensure_company(&mut tx, &id, &plan.company, &plan.company_name)
         .await
@@ -771,9 +773,10 @@ fn forget(state: &AppState, tenant: &str, key_ids: &[String], company_ids: &[i64
 /// `DELETE /_soundcheck/tenants/{id}`
 pub async fn remove(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     if tenant == DEFAULT_TENANT {
-        return Err(Error::Conflict(
+        return Err(ControlError::Conflict(
             "The default tenant holds the fixtures and cannot be deleted; reset it instead.".to_owned(),
-        ));
+        )
+        .into());
     }
     let (key_ids, company_ids) = store::owned_ids(&state.db, &tenant).await?;
     let _paused = state.quotas.pause().await;

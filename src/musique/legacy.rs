@@ -14,14 +14,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Caller;
+use super::error::MusiqueError;
 use super::store::{self, CompanyCredential};
 use crate::admission::{RETRY_AFTER_SECS, Slot};
 use crate::auth::{self, Environment, Permissions, Secret};
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
-use crate::control::{faults, journal};
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
+use crate::faults;
+use crate::journal::Notes;
 use crate::keys::{self, NewMusiqueKey};
 use crate::rate_limit::{Usage, WindowUsage};
 use crate::state::AppState;
@@ -93,7 +95,7 @@ pub async fn note_v1_equivalent(req: Request, next: Next) -> Response {
         .iter()
         .find(|(method, path, _)| *method == req.method().as_str() && Some(*path) == matched)
     {
-        journal::note(*note);
+        Notes::of(req.extensions()).note(*note);
     }
     next.run(req).await
 }
@@ -118,8 +120,10 @@ fn company_token(body: &Value) -> Result<Secret> {
         ));
     };
     match fields.get("companyToken") {
-        None | Some(Value::Null) => Err(Error::MissingCompanyToken),
-        Some(Value::String(token)) if token.trim().is_empty() => Err(Error::MissingCompanyToken),
+        None | Some(Value::Null) => Err(MusiqueError::MissingCompanyToken.into()),
+        Some(Value::String(token)) if token.trim().is_empty() => {
+            Err(MusiqueError::MissingCompanyToken.into())
+        }
         Some(Value::String(token)) => Ok(Secret(token.trim().to_owned())),
         Some(_) => Err(Error::validation("`companyToken` must be a string.")),
     }
@@ -144,14 +148,14 @@ fn external_id(body: &Value) -> Result<String> {
 /// in flight on this endpoint (`--legacy-auth-in-flight`): a burst of wrong tokens with a real
 /// prefix gets 429s at once instead of queueing argon2 work for everyone.
 async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCredential, Slot<i64>)> {
-    let prefix = auth::company_token_prefix(&token.0).ok_or(Error::InvalidCompanyToken)?;
+    let prefix = auth::company_token_prefix(&token.0).ok_or(MusiqueError::InvalidCompanyToken)?;
     let company = store::company_by_prefix(&state.db, prefix)
         .await?
-        .ok_or(Error::InvalidCompanyToken)?;
+        .ok_or(MusiqueError::InvalidCompanyToken)?;
     let hash = company
         .company_token_hash
         .as_deref()
-        .ok_or(Error::InvalidCompanyToken)?;
+        .ok_or(MusiqueError::InvalidCompanyToken)?;
     let limits = &state.admission.legacy_auth;
     let slot = limits.try_acquire(company.id).ok_or_else(|| Error::RateLimited {
         retry_after_secs: RETRY_AFTER_SECS,
@@ -163,7 +167,7 @@ async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCred
     if state.hasher.verify(&token.0, hash).await? {
         Ok((company, slot))
     } else {
-        Err(Error::InvalidCompanyToken)
+        Err(MusiqueError::InvalidCompanyToken.into())
     }
 }
 
@@ -172,14 +176,16 @@ async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCred
 /// scoped to that External ID, the default limits. It works at once on every path.
 pub async fn issue_token(
     State(state): State<AppState>,
+    notes: Notes,
     method: Method,
     uri: Uri,
     JsonValue(body): JsonValue,
 ) -> Result<Response> {
     let (company, _slot) = verify_company(&state, &company_token(&body)?).await?;
-    // No key of the tenant made this request: the company token names the tenant instead.
-    journal::attribute_tenant(&company.tenant_id);
-    if let Some(response) = faults::intercept(&state, &company.tenant_id, &method, uri.path()).await {
+    // No key of the tenant made this request: the company token names the tenant instead,
+    // so the faults its key layer would have applied are applied here, by the same code.
+    notes.attribute_tenant(company.tenant_id.as_str());
+    if let Some(response) = faults::intercept(&*state.runtimes, &notes, &method, uri.path()).await {
         return Ok(response);
     }
     let external_id = external_id(&body)?;
@@ -188,14 +194,14 @@ pub async fn issue_token(
             .keys()
             .filter(|n| *n != "externalId" && *n != "companyToken")
         {
-            journal::note(format!(
+            notes.note(format!(
                 "Unknown field `{name}` was ignored; the real service may reject it."
             ));
         }
     }
     let user_id = store::location_user_id(&state.db, company.id, &external_id)
         .await?
-        .ok_or_else(|| Error::ExternalIdNotFound(external_id.clone()))?;
+        .ok_or_else(|| MusiqueError::ExternalIdNotFound(external_id.clone()))?;
 
     let token = keys::generate_musique_token(&company.prefix, Environment::Prod);
     let hash = state.hasher.hash(&token, state.config.hash_cost).await?;
