@@ -27,7 +27,7 @@ impl RequestId {
     const LEN: usize = 4 + 20;
 
     /// `req_` and 20 random lowercase letters and digits.
-    pub fn new() -> RequestId {
+    pub fn generate() -> RequestId {
         use rand::Rng;
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         let mut bytes = [0u8; RequestId::LEN];
@@ -42,17 +42,6 @@ impl RequestId {
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever written into it.
         std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-
-    /// The id of the request these extensions belong to; empty outside the stack (unit tests).
-    pub fn of(extensions: &axum::http::Extensions) -> &str {
-        extensions.get::<RequestId>().map_or("", RequestId::as_str)
-    }
-}
-
-impl Default for RequestId {
-    fn default() -> Self {
-        RequestId::new()
     }
 }
 

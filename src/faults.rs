@@ -63,7 +63,7 @@ pub struct Fault {
     rng: SplitMix64,
     /// Its place in the tenant's list, for paging: deletions leave the others' places.
     #[serde(skip)]
-    pub seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl Fault {
@@ -107,7 +107,7 @@ pub struct Action {
 pub struct Faults {
     rules: Mutex<Vec<Fault>>,
     /// The next fault's `seq`.
-    pub next_seq: std::sync::atomic::AtomicU64,
+    next_seq: std::sync::atomic::AtomicU64,
     /// Whether any fault is listed: every request of the tenant asks, most when none is.
     any: std::sync::atomic::AtomicBool,
 }
@@ -118,7 +118,7 @@ impl Faults {
     }
 
     /// Changes the list, keeping `any` in step.
-    pub fn edit<R>(&self, f: impl FnOnce(&mut Vec<Fault>) -> R) -> R {
+    fn edit<R>(&self, f: impl FnOnce(&mut Vec<Fault>) -> R) -> R {
         let mut rules = self.lock();
         let result = f(&mut rules);
         self.any
@@ -160,6 +160,27 @@ impl Faults {
             });
         }
         None
+    }
+
+    /// Adds a fault after the others, unless `max` are listed already; the fault as listed.
+    pub fn add(&self, mut fault: Fault, max: usize) -> Option<Fault> {
+        self.edit(|rules| {
+            if rules.len() >= max {
+                return None;
+            }
+            fault.seq = self.next_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            rules.push(fault.clone());
+            Some(fault)
+        })
+    }
+
+    /// Removes the fault `id`; whether there was one.
+    pub fn remove(&self, id: &str) -> bool {
+        self.edit(|rules| {
+            let before = rules.len();
+            rules.retain(|f| f.id != id);
+            rules.len() != before
+        })
     }
 
     pub fn list(&self) -> Vec<Fault> {
@@ -384,7 +405,7 @@ mod tests {
     #[test]
     fn a_fault_fires_exactly_n_times_on_matching_requests() {
         let faults = Faults::default();
-        faults.edit(|r| r.push(fault(Some(2), None)));
+        faults.add(fault(Some(2), None), 100);
         assert!(faults.take(&Method::POST, "/a/b").is_none(), "method differs");
         assert!(faults.take(&Method::GET, "/a/b").is_some());
         assert!(faults.take(&Method::GET, "/x").is_none(), "path differs");
@@ -398,7 +419,7 @@ mod tests {
     fn a_seeded_probability_fires_the_same_way_every_run() {
         let run = || {
             let faults = Faults::default();
-            faults.edit(|r| r.push(fault(None, Some(0.3))));
+            faults.add(fault(None, Some(0.3)), 100);
             (0..200)
                 .map(|_| faults.take(&Method::GET, "/a/b").is_some())
                 .collect::<Vec<_>>()

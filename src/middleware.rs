@@ -52,7 +52,7 @@ async fn request_context(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let request_id = RequestId::new();
+    let request_id = RequestId::generate();
     let method = req.method().clone();
     // The path only: a MusicArk query may carry `api_key`, and keys are never logged.
     let path = req.uri().path().to_owned();

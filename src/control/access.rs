@@ -23,7 +23,7 @@ use std::str::FromStr;
 
 use axum::http::{HeaderMap, Method, Uri, header};
 
-use super::error::ControlError;
+use super::error::ControlKind;
 use crate::config::Config;
 use crate::error::Error;
 
@@ -173,7 +173,7 @@ fn host_allowed(config: &Config, host: &Host) -> bool {
 /// module's rules). Called only when no admin token is configured.
 pub fn check_site(config: &Config, headers: &HeaderMap, uri: &Uri) -> Result<(), Error> {
     let refuse_host = |shown: String| -> Error {
-        ControlError::HostNotAllowed(format!(
+        ControlKind::HostNotAllowed(format!(
             "Host `{shown}` is not a name of this server. Without an admin token the control \
              plane answers only loopback names (localhost, 127.0.0.1, [::1]), the address it is \
              bound to and the hosts of --allowed-hosts (SOUNDCHECK_ALLOWED_HOSTS): add this \
@@ -199,7 +199,7 @@ pub fn check_site(config: &Config, headers: &HeaderMap, uri: &Uri) -> Result<(),
     }
 
     let refuse_site = |what: String| -> Error {
-        ControlError::CrossSiteRequest(format!(
+        ControlKind::CrossSiteRequest(format!(
             "This control-plane request comes from another web site ({what}). Without an admin \
              token the control plane answers only its own pages, pages of loopback origins \
              (http://localhost:PORT, http://127.0.0.1:PORT, http://[::1]:PORT) and clients that \
@@ -491,7 +491,7 @@ mod tests {
         let uri = Uri::from_static("http://evil.example/_soundcheck/reset");
         let err = check_site(&config, &headers(&[("host", "127.0.0.1")]), &uri).expect_err("refused");
         assert!(
-            matches!(err.api::<ControlError>(), Some(ControlError::HostNotAllowed(_))),
+            matches!(err.api::<ControlKind>(), Some(ControlKind::HostNotAllowed(_))),
             "{err}"
         );
     }

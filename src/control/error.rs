@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::error::{ApiKind, Error};
-use crate::musique::error::MusiqueError;
+use crate::musique::error::MusiqueKind;
 
 /// What only the control plane refuses.
 #[derive(Debug, thiserror::Error)]
-pub enum ControlError {
+pub enum ControlKind {
     /// A request from another web site (its `Origin` or `Sec-Fetch-Site`).
     #[error("{0}")]
     CrossSiteRequest(String),
@@ -23,35 +23,35 @@ pub enum ControlError {
     Conflict(String),
 }
 
-impl ApiKind for ControlError {
+impl ApiKind for ControlKind {
     fn status(&self) -> StatusCode {
         match self {
-            ControlError::CrossSiteRequest(_) | ControlError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
-            ControlError::Conflict(_) => StatusCode::CONFLICT,
+            ControlKind::CrossSiteRequest(_) | ControlKind::HostNotAllowed(_) => StatusCode::FORBIDDEN,
+            ControlKind::Conflict(_) => StatusCode::CONFLICT,
         }
     }
 }
 
-impl From<ControlError> for Error {
-    fn from(err: ControlError) -> Self {
+impl From<ControlKind> for Error {
+    fn from(err: ControlKind) -> Self {
         Error::Api(Box::new(err))
     }
 }
 
 /// The codes of the Musique kinds the control plane may pass on from Musique code.
-fn musique_code(err: &MusiqueError) -> (&'static str, &'static str) {
+fn musique_code(err: &MusiqueKind) -> (&'static str, &'static str) {
     match err {
-        MusiqueError::MissingFile | MusiqueError::UnsupportedFormat(_) => {
+        MusiqueKind::MissingFile | MusiqueKind::UnsupportedFormat(_) => {
             ("validation_error", "invalid_request_error")
         }
-        MusiqueError::MissingCompanyToken => ("missing_admin_token", "authentication_error"),
-        MusiqueError::InvalidCompanyToken => ("invalid_admin_token", "authentication_error"),
-        MusiqueError::Forbidden(_) => ("forbidden", "permission_error"),
-        MusiqueError::AudioNotFound(_)
-        | MusiqueError::ExternalIdsNotFound(_)
-        | MusiqueError::ExternalIdNotFound(_) => ("not_found", "not_found_error"),
-        MusiqueError::ScheduledSendsPending(_) => ("conflict", "conflict_error"),
-        MusiqueError::FileTooLarge { .. } => ("payload_too_large", "invalid_request_error"),
+        MusiqueKind::MissingCompanyToken => ("missing_admin_token", "authentication_error"),
+        MusiqueKind::InvalidCompanyToken => ("invalid_admin_token", "authentication_error"),
+        MusiqueKind::Forbidden(_) => ("forbidden", "permission_error"),
+        MusiqueKind::AudioNotFound(_)
+        | MusiqueKind::ExternalIdsNotFound(_)
+        | MusiqueKind::ExternalIdNotFound(_) => ("not_found", "not_found_error"),
+        MusiqueKind::ScheduledSendsPending(_) => ("conflict", "conflict_error"),
+        MusiqueKind::FileTooLarge { .. } => ("payload_too_large", "invalid_request_error"),
     }
 }
 
@@ -72,13 +72,13 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
         Error::Internal(_) => ("internal_error", "api_error"),
         Error::Injected { code, .. } => (code.as_deref().unwrap_or("injected"), "api_error"),
         Error::Api(_) => {
-            if let Some(own) = err.api::<ControlError>() {
+            if let Some(own) = err.api::<ControlKind>() {
                 match own {
-                    ControlError::CrossSiteRequest(_) => ("cross_site_request", "permission_error"),
-                    ControlError::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
-                    ControlError::Conflict(_) => ("conflict", "conflict_error"),
+                    ControlKind::CrossSiteRequest(_) => ("cross_site_request", "permission_error"),
+                    ControlKind::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
+                    ControlKind::Conflict(_) => ("conflict", "conflict_error"),
                 }
-            } else if let Some(musique) = err.api::<MusiqueError>() {
+            } else if let Some(musique) = err.api::<MusiqueKind>() {
                 musique_code(musique)
             } else {
                 ("internal_error", "api_error")

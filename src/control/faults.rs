@@ -126,21 +126,17 @@ pub async fn create(
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Fault>)> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    let mut fault = from_spec(parse_body(body)?)?;
-    let runtime = state.runtimes.get(&tenant);
-    runtime.faults.edit(|rules| {
-        if rules.len() >= MAX_FAULTS {
-            return Err(Error::validation(format!(
+    let fault = from_spec(parse_body(body)?)?;
+    let fault = state
+        .runtimes
+        .get(&tenant)
+        .faults
+        .add(fault, MAX_FAULTS)
+        .ok_or_else(|| {
+            Error::validation(format!(
                 "A tenant may hold at most {MAX_FAULTS} faults; remove some first."
-            )));
-        }
-        fault.seq = runtime
-            .faults
-            .next_seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        rules.push(fault.clone());
-        Ok(())
-    })?;
+            ))
+        })?;
     Ok((StatusCode::CREATED, Json(fault)))
 }
 
@@ -215,13 +211,7 @@ pub async fn remove(
     ApiPath((tenant, fault)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    let runtime = state.runtimes.get(&tenant);
-    let removed = runtime.faults.edit(|rules| {
-        let before = rules.len();
-        rules.retain(|f| f.id != fault);
-        rules.len() != before
-    });
-    if !removed {
+    if !state.runtimes.get(&tenant).faults.remove(&fault) {
         return Err(Error::ResourceNotFound(format!("Fault `{fault}` was not found.")));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::error::ControlError;
+use super::error::ControlKind;
 use super::store;
 use crate::admission::{ClientIp, RETRY_AFTER_SECS};
 use crate::auth::{Environment, Permissions, Secret, Tier, random_alnum};
@@ -431,7 +431,7 @@ pub async fn create_tenant(db: &Db, hasher: &Hasher, spec: TenantSpec, cost: Has
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(ControlError::Conflict(format!(
+        return Err(ControlKind::Conflict(format!(
             "Company prefix `{}` is taken; choose another or leave it out to get a generated one.",
             plan.company
         ))
@@ -773,7 +773,7 @@ fn forget(state: &AppState, tenant: &str, key_ids: &[String], company_ids: &[i64
 /// `DELETE /_soundcheck/tenants/{id}`
 pub async fn remove(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     if tenant == DEFAULT_TENANT {
-        return Err(ControlError::Conflict(
+        return Err(ControlKind::Conflict(
             "The default tenant holds the fixtures and cannot be deleted; reset it instead.".to_owned(),
         )
         .into());

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::Caller;
-use super::error::MusiqueError;
+use super::error::MusiqueKind;
 use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
@@ -237,7 +237,7 @@ pub async fn get(
                 json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base), 1)
             })
         })
-        .unwrap_or(Err(MusiqueError::AudioNotFound(id).into()))
+        .unwrap_or(Err(MusiqueKind::AudioNotFound(id).into()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -279,8 +279,8 @@ pub async fn delete(
             audio_id: id.clone(),
             id,
         })),
-        DeleteOutcome::NotFound => Err(MusiqueError::AudioNotFound(id).into()),
-        DeleteOutcome::ScheduledSendsPending => Err(MusiqueError::ScheduledSendsPending(id).into()),
+        DeleteOutcome::NotFound => Err(MusiqueKind::AudioNotFound(id).into()),
+        DeleteOutcome::ScheduledSendsPending => Err(MusiqueKind::ScheduledSendsPending(id).into()),
     }
 }
 
@@ -313,7 +313,7 @@ pub async fn upload(
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
     caller.require("audio.write")?;
-    let mut multipart = multipart.map_err(|_| MusiqueError::MissingFile)?;
+    let mut multipart = multipart.map_err(|_| MusiqueKind::MissingFile)?;
     // Uploads are stored one at a time by the single writer anyway; reading one body at a
     // time costs no throughput and keeps a burst of 10 MB uploads from growing the process.
     let _permit = state
@@ -351,7 +351,7 @@ pub async fn upload(
             )),
         }
     }
-    let (file_name, bytes) = form.file.ok_or(MusiqueError::MissingFile)?;
+    let (file_name, bytes) = form.file.ok_or(MusiqueKind::MissingFile)?;
     notes.describe_body(format!(
         "multipart/form-data: file {:?} ({} bytes){}{}",
         file_name.as_deref().unwrap_or(""),
@@ -373,7 +373,7 @@ pub async fn upload(
         ));
     }
     if bytes.is_empty() {
-        return Err(MusiqueError::UnsupportedFormat("The file is empty; upload an MP3.".into()).into());
+        return Err(MusiqueKind::UnsupportedFormat("The file is empty; upload an MP3.".into()).into());
     }
     let (bytes, info) = tokio::task::spawn_blocking(move || {
         let info = mp3::inspect(&bytes);
@@ -382,7 +382,7 @@ pub async fn upload(
     .await
     .map_err(|e| Error::Internal(e.into()))?;
     let info =
-        info.map_err(|e| MusiqueError::UnsupportedFormat(format!("The file is not a valid MP3: {e}.")))?;
+        info.map_err(|e| MusiqueKind::UnsupportedFormat(format!("The file is not a valid MP3: {e}.")))?;
 
     let name = match form.name.filter(|n| !n.trim().is_empty()) {
         Some(name) => name,
@@ -425,7 +425,7 @@ async fn read_file(mut field: Field<'_>, expected: usize) -> Result<Vec<u8>> {
     let mut checked_start = false;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > MAX_FILE_BYTES {
-            return Err(MusiqueError::FileTooLarge { limit_mb: 10 }.into());
+            return Err(MusiqueKind::FileTooLarge { limit_mb: 10 }.into());
         }
         bytes.extend_from_slice(&chunk);
         // Enough to see an ID3 header or a frame sync: a text file or a WAV is refused
@@ -433,7 +433,7 @@ async fn read_file(mut field: Field<'_>, expected: usize) -> Result<Vec<u8>> {
         if !checked_start && bytes.len() >= 16 {
             checked_start = true;
             if !mp3::looks_like_mp3_start(&bytes) {
-                return Err(MusiqueError::UnsupportedFormat(
+                return Err(MusiqueKind::UnsupportedFormat(
                     "The file is not an MP3: its content starts with neither an ID3 tag nor an MPEG audio frame.".into(),
                 )
                 .into());
@@ -464,7 +464,7 @@ fn multipart_error(err: MultipartError) -> Error {
     if let Some(timeout) = crate::serve::body_timeout(&err) {
         Error::BodyTimeout(timeout)
     } else if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        MusiqueError::FileTooLarge { limit_mb: 10 }.into()
+        MusiqueKind::FileTooLarge { limit_mb: 10 }.into()
     } else {
         Error::validation(format!("The multipart body is malformed: {}", err.body_text()))
     }
@@ -495,7 +495,7 @@ pub async fn media(
     let id = file.strip_suffix(".mp3").unwrap_or(&file);
     let bytes = store::audio_bytes(&state.db, id)
         .await?
-        .ok_or_else(|| MusiqueError::AudioNotFound(id.to_owned()))?;
+        .ok_or_else(|| MusiqueKind::AudioNotFound(id.to_owned()))?;
     let total = bytes.len() as u64;
     let range = headers
         .get(header::RANGE)

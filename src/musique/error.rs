@@ -10,7 +10,7 @@ use crate::error::{ApiKind, Error};
 
 /// What only the Musique API refuses.
 #[derive(Debug, thiserror::Error)]
-pub enum MusiqueError {
+pub enum MusiqueKind {
     #[error("No file was uploaded: send the MP3 in a multipart form field named `file`.")]
     MissingFile,
     /// The legacy token endpoint's credential, sent in the body instead of `X-API-Key`.
@@ -36,24 +36,24 @@ pub enum MusiqueError {
     UnsupportedFormat(String),
 }
 
-impl ApiKind for MusiqueError {
+impl ApiKind for MusiqueKind {
     fn status(&self) -> StatusCode {
         match self {
-            MusiqueError::MissingFile => StatusCode::BAD_REQUEST,
-            MusiqueError::MissingCompanyToken | MusiqueError::InvalidCompanyToken => StatusCode::UNAUTHORIZED,
-            MusiqueError::Forbidden(_) => StatusCode::FORBIDDEN,
-            MusiqueError::AudioNotFound(_)
-            | MusiqueError::ExternalIdsNotFound(_)
-            | MusiqueError::ExternalIdNotFound(_) => StatusCode::NOT_FOUND,
-            MusiqueError::ScheduledSendsPending(_) => StatusCode::CONFLICT,
-            MusiqueError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            MusiqueError::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            MusiqueKind::MissingFile => StatusCode::BAD_REQUEST,
+            MusiqueKind::MissingCompanyToken | MusiqueKind::InvalidCompanyToken => StatusCode::UNAUTHORIZED,
+            MusiqueKind::Forbidden(_) => StatusCode::FORBIDDEN,
+            MusiqueKind::AudioNotFound(_)
+            | MusiqueKind::ExternalIdsNotFound(_)
+            | MusiqueKind::ExternalIdNotFound(_) => StatusCode::NOT_FOUND,
+            MusiqueKind::ScheduledSendsPending(_) => StatusCode::CONFLICT,
+            MusiqueKind::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            MusiqueKind::UnsupportedFormat(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 }
 
-impl From<MusiqueError> for Error {
-    fn from(err: MusiqueError) -> Self {
+impl From<MusiqueKind> for Error {
+    fn from(err: MusiqueKind) -> Self {
         Error::Api(Box::new(err))
     }
 }
@@ -63,26 +63,26 @@ impl MusiqueCaller {
         if self.permissions.has(permission) {
             Ok(())
         } else {
-            Err(MusiqueError::Forbidden(permission).into())
+            Err(MusiqueKind::Forbidden(permission).into())
         }
     }
 }
 
 /// The `code` and `type` of a kind of ours.
-fn own_code_and_type(err: &MusiqueError) -> (&'static str, &'static str) {
+fn own_code_and_type(err: &MusiqueKind) -> (&'static str, &'static str) {
     match err {
-        MusiqueError::MissingFile => ("missing_file", "invalid_request_error"),
+        MusiqueKind::MissingFile => ("missing_file", "invalid_request_error"),
         // The company token is the legacy token endpoint's API key: the same codes.
-        MusiqueError::MissingCompanyToken => ("missing_api_key", "authentication_error"),
-        MusiqueError::InvalidCompanyToken => ("invalid_api_key", "authentication_error"),
-        MusiqueError::Forbidden(_) => ("insufficient_permissions", "permission_error"),
-        MusiqueError::AudioNotFound(_) => ("audio_not_found", "not_found_error"),
-        MusiqueError::ExternalIdsNotFound(_) | MusiqueError::ExternalIdNotFound(_) => {
+        MusiqueKind::MissingCompanyToken => ("missing_api_key", "authentication_error"),
+        MusiqueKind::InvalidCompanyToken => ("invalid_api_key", "authentication_error"),
+        MusiqueKind::Forbidden(_) => ("insufficient_permissions", "permission_error"),
+        MusiqueKind::AudioNotFound(_) => ("audio_not_found", "not_found_error"),
+        MusiqueKind::ExternalIdsNotFound(_) | MusiqueKind::ExternalIdNotFound(_) => {
             ("external_id_not_found", "not_found_error")
         }
-        MusiqueError::ScheduledSendsPending(_) => ("audio_has_scheduled_sends", "conflict_error"),
-        MusiqueError::FileTooLarge { .. } => ("file_too_large", "invalid_request_error"),
-        MusiqueError::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
+        MusiqueKind::ScheduledSendsPending(_) => ("audio_has_scheduled_sends", "conflict_error"),
+        MusiqueKind::FileTooLarge { .. } => ("file_too_large", "invalid_request_error"),
+        MusiqueKind::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
     }
 }
 
@@ -123,7 +123,7 @@ fn code_and_type(err: &Error) -> (&str, &'static str) {
             let (default_code, kind) = code_and_type_of_status(*status);
             (code.as_deref().unwrap_or(default_code), kind)
         }
-        Error::Api(kind) => match err.api::<MusiqueError>() {
+        Error::Api(kind) => match err.api::<MusiqueKind>() {
             Some(own) => own_code_and_type(own),
             // Another API's kind never reaches a Musique route; its status still says much.
             None => code_and_type_of_status(kind.status()),
@@ -140,10 +140,10 @@ pub fn render_error(err: &Error, request_id: &str) -> Response {
         "type": kind,
         "requestId": request_id,
     });
-    match err.api::<MusiqueError>() {
-        Some(MusiqueError::ExternalIdsNotFound(ids)) => body["externalIds"] = json!(ids),
-        Some(MusiqueError::ExternalIdNotFound(id)) => body["externalIds"] = json!([id]),
-        Some(MusiqueError::Forbidden(permission)) => body["requiredPermission"] = json!(permission),
+    match err.api::<MusiqueKind>() {
+        Some(MusiqueKind::ExternalIdsNotFound(ids)) => body["externalIds"] = json!(ids),
+        Some(MusiqueKind::ExternalIdNotFound(id)) => body["externalIds"] = json!([id]),
+        Some(MusiqueKind::Forbidden(permission)) => body["requiredPermission"] = json!(permission),
         _ => {}
     }
     if let Error::RateLimited { retry_after_secs, .. } = err {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Caller;
-use super::error::MusiqueError;
+use super::error::MusiqueKind;
 use super::store::{self, CompanyCredential};
 use crate::admission::{RETRY_AFTER_SECS, Slot};
 use crate::auth::{self, Environment, Permissions, Secret};
@@ -120,10 +120,8 @@ fn company_token(body: &Value) -> Result<Secret> {
         ));
     };
     match fields.get("companyToken") {
-        None | Some(Value::Null) => Err(MusiqueError::MissingCompanyToken.into()),
-        Some(Value::String(token)) if token.trim().is_empty() => {
-            Err(MusiqueError::MissingCompanyToken.into())
-        }
+        None | Some(Value::Null) => Err(MusiqueKind::MissingCompanyToken.into()),
+        Some(Value::String(token)) if token.trim().is_empty() => Err(MusiqueKind::MissingCompanyToken.into()),
         Some(Value::String(token)) => Ok(Secret(token.trim().to_owned())),
         Some(_) => Err(Error::validation("`companyToken` must be a string.")),
     }
@@ -148,14 +146,14 @@ fn external_id(body: &Value) -> Result<String> {
 /// in flight on this endpoint (`--legacy-auth-in-flight`): a burst of wrong tokens with a real
 /// prefix gets 429s at once instead of queueing argon2 work for everyone.
 async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCredential, Slot<i64>)> {
-    let prefix = auth::company_token_prefix(&token.0).ok_or(MusiqueError::InvalidCompanyToken)?;
+    let prefix = auth::company_token_prefix(&token.0).ok_or(MusiqueKind::InvalidCompanyToken)?;
     let company = store::company_by_prefix(&state.db, prefix)
         .await?
-        .ok_or(MusiqueError::InvalidCompanyToken)?;
+        .ok_or(MusiqueKind::InvalidCompanyToken)?;
     let hash = company
         .company_token_hash
         .as_deref()
-        .ok_or(MusiqueError::InvalidCompanyToken)?;
+        .ok_or(MusiqueKind::InvalidCompanyToken)?;
     let limits = &state.admission.legacy_auth;
     let slot = limits.try_acquire(company.id).ok_or_else(|| Error::RateLimited {
         retry_after_secs: RETRY_AFTER_SECS,
@@ -167,7 +165,7 @@ async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCred
     if state.hasher.verify(&token.0, hash).await? {
         Ok((company, slot))
     } else {
-        Err(MusiqueError::InvalidCompanyToken.into())
+        Err(MusiqueKind::InvalidCompanyToken.into())
     }
 }
 
@@ -201,7 +199,7 @@ pub async fn issue_token(
     }
     let user_id = store::location_user_id(&state.db, company.id, &external_id)
         .await?
-        .ok_or_else(|| MusiqueError::ExternalIdNotFound(external_id.clone()))?;
+        .ok_or_else(|| MusiqueKind::ExternalIdNotFound(external_id.clone()))?;
 
     let token = keys::generate_musique_token(&company.prefix, Environment::Prod);
     let hash = state.hasher.hash(&token, state.config.hash_cost).await?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Caller;
-use super::error::MusiqueError;
+use super::error::MusiqueKind;
 use super::store::{self, Library, NewSend, SendOutcome};
 use crate::auth::random_alnum;
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
@@ -256,8 +256,8 @@ pub async fn send(
         .await?
     {
         SendOutcome::Created(destinations) => destinations,
-        SendOutcome::AudioNotFound => return Err(MusiqueError::AudioNotFound(audio_id).into()),
-        SendOutcome::UnknownExternalIds(ids) => return Err(MusiqueError::ExternalIdsNotFound(ids).into()),
+        SendOutcome::AudioNotFound => return Err(MusiqueKind::AudioNotFound(audio_id).into()),
+        SendOutcome::UnknownExternalIds(ids) => return Err(MusiqueKind::ExternalIdsNotFound(ids).into()),
         SendOutcome::NoLocations => {
             return Err(Error::validation(
                 "This token's scope holds no locations to broadcast to; list `externalIds` or add locations.",
