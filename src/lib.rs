@@ -7,6 +7,7 @@
 //! - [`extract`]    extractors whose rejections are our errors
 //! - [`auth`]       token shapes, the verification cache, typed callers
 //! - [`hasher`]     argon2id on a fixed set of workers with reused memory, queued in order
+//! - [`ids`]        random identifiers and secrets
 //! - [`admission`]  in-flight limits of the keyless endpoints that hash (legacy auth, tenants)
 //! - [`cli`]        the `keys` subcommands
 //! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
@@ -31,6 +32,7 @@ pub mod error;
 pub mod extract;
 pub mod fixtures;
 pub mod hasher;
+pub mod ids;
 pub mod keys;
 pub mod middleware;
 pub mod musicark;

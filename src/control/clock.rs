@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::store;
-use super::tenants::{TenantPath, existing, parse_body};
+use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use super::webhooks;
 use crate::clock::{INSTANT_RANGE, TenantClock, in_range, rfc3339_ms};
 use crate::error::{Error, Result};
@@ -76,8 +76,10 @@ pub struct ClockAnswer {
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/clock`
-pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<ClockView>> {
-    let tenant = existing(&state, &tenant).await?;
+pub async fn get(
+    State(state): State<AppState>,
+    ExistingTenant(tenant): ExistingTenant,
+) -> Result<Json<ClockView>> {
     Ok(Json(ClockView::of(&state.clocks.get(&tenant))))
 }
 
@@ -95,10 +97,8 @@ pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) 
 /// `POST /_soundcheck/tenants/{id}/clock`
 pub async fn set(
     State(state): State<AppState>,
-    TenantPath(tenant): TenantPath,
-    JsonValue(body): JsonValue,
+    TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<Json<ClockAnswer>> {
-    let tenant = existing(&state, &tenant).await?;
     let change: ClockChange = parse_body(body)?;
     let at_ms = change
         .at
