@@ -114,16 +114,6 @@ pub fn musicark_lookup(key: &str) -> Option<String> {
     ok.then(|| key[..8 + LOOKUP_CHARS].to_owned())
 }
 
-/// A new random alphanumeric secret.
-pub fn random_alnum(len: usize) -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
-}
-
 /// `audio.*` permissions as a bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Permissions(u8);

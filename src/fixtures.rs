@@ -7,9 +7,8 @@ use serde::Deserialize;
 
 use crate::auth::{Permissions, Secret, Tier, company_token_prefix, parse_musique_token};
 use crate::clock::real_now_ms;
-use crate::config::HashCost;
 use crate::db::Db;
-use crate::hasher::Hasher;
+use crate::hasher::{HashCost, Hasher};
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::musicark::{self, catalogue};
 use crate::rate_limit::Limits;

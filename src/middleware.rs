@@ -11,9 +11,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::auth::{parse_musique_token, random_alnum};
+use crate::auth::parse_musique_token;
 use crate::control::journal::{self, Draft};
 use crate::error::{Api, Error, REQUEST, RequestContext};
+use crate::ids::random_alnum;
 use crate::state::AppState;
 
 /// JSON bodies up to this size are summarized in the journal; larger ones are not buffered

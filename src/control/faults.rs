@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::page::{Page, cursor};
 use super::tenants::{TenantPath, parse_body};
-use crate::auth::random_alnum;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
+use crate::ids::random_alnum;
 use crate::state::AppState;
 
 /// Ours: a fault may delay a request by at most a minute.

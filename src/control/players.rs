@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::duration_field;
 use super::page::{self, Page, cursor};
-use super::tenants::{TenantPath, existing, parse_body};
+use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use crate::auth::Environment;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
@@ -96,10 +96,10 @@ fn destination(row: &LocationRow) -> Destination {
 /// `GET …/locations/{externalId}/player?environment=prod|dev&company=&limit=&cursor=`
 pub async fn get(
     State(state): State<AppState>,
-    ApiPath((tenant, external_id)): ApiPath<(String, String)>,
+    ApiPath((_tenant, external_id)): ApiPath<(String, String)>,
     query: QueryPairs,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<PlayerView>> {
-    let tenant = existing(&state, &tenant).await?;
     let row = location(&state, &tenant, &external_id, &query).await?;
     let environment = environment(&query)?;
     let page = Page::of(&query, "history", 2)?;
@@ -160,11 +160,10 @@ pub struct PlayerChange {
 /// takes effect now on the tenant's clock.
 pub async fn set(
     State(state): State<AppState>,
-    ApiPath((tenant, external_id)): ApiPath<(String, String)>,
+    ApiPath((_tenant, external_id)): ApiPath<(String, String)>,
     query: QueryPairs,
-    JsonValue(body): JsonValue,
+    TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<Json<PlayerView>> {
-    let tenant = existing(&state, &tenant).await?;
     let row = location(&state, &tenant, &external_id, &query).await?;
     let environment = environment(&query)?;
     let change: PlayerChange = parse_body(body)?;
@@ -230,10 +229,9 @@ pub struct SendList {
 /// first, with each destination's status.
 pub async fn sends(
     State(state): State<AppState>,
-    TenantPath(tenant): TenantPath,
     query: QueryPairs,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<SendList>> {
-    let tenant = existing(&state, &tenant).await?;
     let page = Page::of(&query, "sends", 2)?;
     let after = page.number(0)?.zip(page.number(1)?);
     let audio_id = query.get("audioId");
@@ -290,9 +288,9 @@ async fn send_views(
 /// `GET /_soundcheck/tenants/{id}/sends/{sendId}`
 pub async fn send(
     State(state): State<AppState>,
-    ApiPath((tenant, send_id)): ApiPath<(String, String)>,
+    ApiPath((_tenant, send_id)): ApiPath<(String, String)>,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<SendView>> {
-    let tenant = existing(&state, &tenant).await?;
     let companies = super::store::company_ids(&state.db, &tenant).await?;
     let now_ms = state.clocks.get(&tenant).now_ms();
     let _settled = state.deliveries.reading().await;

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
@@ -14,13 +14,13 @@ use serde_json::Value;
 
 use super::store;
 use crate::admission::{ClientIp, RETRY_AFTER_SECS};
-use crate::auth::{Environment, Permissions, Secret, Tier, random_alnum};
+use crate::auth::{Environment, Permissions, Secret, Tier};
 use crate::clock::{TenantClock, real_now_ms, rfc3339_ms};
-use crate::config::HashCost;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
-use crate::hasher::Hasher;
+use crate::hasher::{HashCost, Hasher};
+use crate::ids::random_alnum;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::rate_limit::Limits;
 use crate::state::{AppState, DEFAULT_TENANT};
@@ -547,6 +547,50 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
             .cloned()
             .map(TenantPath)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("route has no {{tenant}}")))
+    }
+}
+
+/// The `{tenant}` of a control path, checked to exist (as [`existing`] checks); an unknown
+/// tenant answers 404. Put it after the handler's other parts: the check has always come
+/// after them.
+#[derive(Debug)]
+pub struct ExistingTenant(pub String);
+
+impl<S> FromRequestParts<S> for ExistingTenant
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let TenantPath(tenant) = TenantPath::from_request_parts(parts, state).await?;
+        existing(&AppState::from_ref(state), &tenant)
+            .await
+            .map(ExistingTenant)
+    }
+}
+
+/// The [`ExistingTenant`] of a handler that takes a body, with the body. The body is read
+/// before the tenant is looked up, so that a body too large, too slow or not JSON answers
+/// before an unknown tenant does, as it always has.
+#[derive(Debug)]
+pub struct TenantBody<B>(pub String, pub B);
+
+impl<S, B> FromRequest<S> for TenantBody<B>
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+    B: FromRequest<S, Rejection = Error> + Send,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let (mut parts, body) = req.into_parts();
+        let TenantPath(tenant) = TenantPath::from_request_parts(&mut parts, state).await?;
+        let body = B::from_request(Request::from_parts(parts, body), state).await?;
+        let tenant = existing(&AppState::from_ref(state), &tenant).await?;
+        Ok(TenantBody(tenant, body))
     }
 }
 

@@ -12,11 +12,11 @@ use super::Caller;
 use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
-use crate::auth::random_alnum;
 use crate::clock::Rfc3339Ms;
 use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, QueryPairs};
+use crate::ids::random_alnum;
 use crate::state::AppState;
 
 /// The documented upload limit, 10 MB.

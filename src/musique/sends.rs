@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 
 use super::Caller;
 use super::store::{self, Library, NewSend, SendOutcome};
-use crate::auth::random_alnum;
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue};
+use crate::ids::random_alnum;
 use crate::keys::validate_external_id;
 use crate::state::AppState;
 
@@ -262,7 +262,6 @@ pub async fn send(
             ));
         }
     };
-    crate::control::webhooks::send_created(&state, &caller.tenant_id);
     let (status, destination_status) = match request.schedule_at_ms {
         Some(_) => ("scheduled", "scheduled"),
         None => ("sent", "queued"),

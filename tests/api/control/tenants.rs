@@ -317,7 +317,7 @@ async fn stored_parameters(app: &TestApp, tenant: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_tenant_says_how_its_secrets_are_hashed_and_is_stored_so() {
-    let app = TestApp::spawn_with(|c| c.hash_cost = soundcheck::config::HashCost::Default).await;
+    let app = TestApp::spawn_with(|c| c.hash_cost = soundcheck::hasher::HashCost::Default).await;
     // Throwaway tenants get the cheap preset unless they ask, whatever `--hash-cost` says.
     let cheap = app.create_tenant(json!({})).await;
     assert_eq!(cheap.0["hashCost"], "fast", "{}", cheap.0);

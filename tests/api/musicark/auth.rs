@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use soundcheck::auth::{Secret, Tier};
-use soundcheck::config::HashCost;
+use soundcheck::hasher::HashCost;
 use soundcheck::keys::{self, NewArkKey};
 use soundcheck::state::DEFAULT_TENANT;
 
