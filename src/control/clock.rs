@@ -7,13 +7,13 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::store;
 use super::tenants::{TenantPath, existing, parse_body};
 use super::webhooks;
 use crate::clock::{INSTANT_RANGE, TenantClock, in_range, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -76,9 +76,12 @@ pub struct ClockAnswer {
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/clock`
-pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<ClockView>> {
+pub async fn get(
+    State(state): State<ControlState>,
+    TenantPath(tenant): TenantPath,
+) -> Result<Json<ClockView>> {
     let tenant = existing(&state, &tenant).await?;
-    Ok(Json(ClockView::of(&state.clocks.get(&tenant))))
+    Ok(Json(ClockView::of(&state.core.clocks.get(&tenant))))
 }
 
 #[utoipa::path(
@@ -94,7 +97,7 @@ pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) 
 )]
 /// `POST /_soundcheck/tenants/{id}/clock`
 pub async fn set(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     JsonValue(body): JsonValue,
 ) -> Result<Json<ClockAnswer>> {
@@ -122,7 +125,7 @@ pub async fn set(
         ));
     }
 
-    let clock = state.clocks.get(&tenant);
+    let clock = state.core.clocks.get(&tenant);
     let advance_name = if change.advance.is_some() {
         "advance"
     } else {
@@ -141,11 +144,12 @@ pub async fn set(
         clock.advance_ms(by);
     }
     let (offset, frozen) = clock.persisted();
-    store::save_clock(&state.db, &tenant, offset, frozen).await?;
-    let companies = store::company_ids(&state.db, &tenant).await?;
+    store::save_clock(&state.core.db, &tenant, offset, frozen).await?;
+    let companies = store::company_ids(&state.core.db, &tenant).await?;
     let mut ran = state
+        .musique
         .deliveries
-        .advance_companies(&state.db, &companies, clock.now_ms())
+        .advance_companies(&state.core.db, &companies, clock.now_ms())
         .await?;
     // Webhook attempts that came due (new events and retries) go out before the answer.
     // A receiver that never answers must not hold the clock: past the budget, the attempts

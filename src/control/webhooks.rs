@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::ControlState;
 use super::page::{Page, cursor, next};
 use super::tenants::{TenantPath, existing, parse_body};
 use crate::auth::random_alnum;
@@ -31,7 +32,6 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::musique::deliveries::Event;
-use crate::state::AppState;
 
 pub const EVENT_TYPES: [&str; 4] = [
     "send.created",
@@ -153,18 +153,18 @@ async fn tenant_webhooks(db: &Db, tenant: &str) -> sqlx::Result<Vec<Webhook>> {
 }
 
 /// Starts or stops the delivery milestones of the tenant's companies.
-async fn watch(state: &AppState, tenant: &str, watched: bool) -> sqlx::Result<()> {
-    for company in super::store::company_ids(&state.db, tenant).await? {
-        state.deliveries.watch(company, watched.then_some(tenant));
+async fn watch(state: &ControlState, tenant: &str, watched: bool) -> sqlx::Result<()> {
+    for company in super::store::company_ids(&state.core.db, tenant).await? {
+        state.musique.deliveries.watch(company, watched.then_some(tenant));
     }
     Ok(())
 }
 
 /// Learns, at start, which tenants have webhooks, and reports their milestones.
-pub async fn load(state: &AppState) -> sqlx::Result<()> {
-    state.webhooks.load(&state.db).await?;
+pub async fn load(state: &ControlState) -> sqlx::Result<()> {
+    state.webhooks.load(&state.core.db).await?;
     let tenants: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM webhooks")
-        .fetch_all(&state.db.read)
+        .fetch_all(&state.core.db.read)
         .await?;
     for tenant in tenants {
         watch(state, &tenant, true).await?;
@@ -185,7 +185,7 @@ pub async fn load(state: &AppState) -> sqlx::Result<()> {
     )
 )]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Webhook>)> {
@@ -240,7 +240,7 @@ pub async fn create(
         events_json: serde_json::to_string(&events).map_err(|e| Error::Internal(e.into()))?,
         events,
         max_attempts,
-        created_at_ms: state.clocks.get(&tenant).now_ms(),
+        created_at_ms: state.core.clocks.get(&tenant).now_ms(),
     };
     sqlx::query(
         "INSERT INTO webhooks (id, tenant_id, url, secret, events, max_attempts, created_at_ms)
@@ -253,9 +253,9 @@ pub async fn create(
     .bind(&hook.events_json)
     .bind(hook.max_attempts)
     .bind(hook.created_at_ms)
-    .execute(&state.db.write)
+    .execute(&state.core.db.write)
     .await?;
-    let count = tenant_webhooks(&state.db, &tenant).await?.len();
+    let count = tenant_webhooks(&state.core.db, &tenant).await?.len();
     state.webhooks.set(&tenant, count);
     watch(&state, &tenant, true).await?;
     Ok((StatusCode::CREATED, Json(hook)))
@@ -288,7 +288,7 @@ pub struct WebhookList {
     )
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<WebhookList>> {
@@ -297,7 +297,7 @@ pub async fn list(
     let (created, id) = (page.number(0)?.unwrap_or(i64::MIN), page.text(1).unwrap_or(""));
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?")
         .bind(&tenant)
-        .fetch_one(&state.db.read)
+        .fetch_one(&state.core.db.read)
         .await?;
     let mut webhooks: Vec<Webhook> = sqlx::query_as(
         "SELECT id, tenant_id, url, events AS events_json, max_attempts, created_at_ms
@@ -308,7 +308,7 @@ pub async fn list(
     .bind(created)
     .bind(id)
     .bind(page.limit as i64 + 1)
-    .fetch_all(&state.db.read)
+    .fetch_all(&state.core.db.read)
     .await?;
     for hook in &mut webhooks {
         hook.events = serde_json::from_str(&hook.events_json).unwrap_or_default();
@@ -334,21 +334,21 @@ pub async fn list(
     )
 )]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((tenant, webhook)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     let tenant = existing(&state, &tenant).await?;
     let done = sqlx::query("DELETE FROM webhooks WHERE id = ? AND tenant_id = ?")
         .bind(&webhook)
         .bind(&tenant)
-        .execute(&state.db.write)
+        .execute(&state.core.db.write)
         .await?;
     if done.rows_affected() == 0 {
         return Err(Error::ResourceNotFound(format!(
             "Webhook `{webhook}` was not found."
         )));
     }
-    let count = tenant_webhooks(&state.db, &tenant).await?.len();
+    let count = tenant_webhooks(&state.core.db, &tenant).await?.len();
     state.webhooks.set(&tenant, count);
     if count == 0 {
         watch(&state, &tenant, false).await?;
@@ -420,7 +420,7 @@ pub struct Outbox {
     )
 )]
 pub async fn outbox(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<Outbox>> {
@@ -444,7 +444,7 @@ pub async fn outbox(
     )
     .bind(&tenant)
     .bind(status)
-    .fetch_one(&state.db.read)
+    .fetch_one(&state.core.db.read)
     .await?;
     let mut events: Vec<OutboxEntry> = sqlx::query_as(
         "SELECT seq, id, webhook_id, type, created_at_ms, status, attempts, next_attempt_ms, responses, body
@@ -455,7 +455,7 @@ pub async fn outbox(
     .bind(status)
     .bind(after)
     .bind(page.limit as i64 + 1)
-    .fetch_all(&state.db.read)
+    .fetch_all(&state.core.db.read)
     .await?;
     let next_cursor = next(&mut events, page.limit, |e| cursor("outbox", &[&e.seq]));
     for e in &mut events {
@@ -472,8 +472,14 @@ pub async fn outbox(
 }
 
 /// Queues one event for every endpoint of the tenant that wants its type.
-async fn enqueue(state: &AppState, tenant: &str, kind: &str, at_ms: i64, data: Value) -> sqlx::Result<()> {
-    let hooks: Vec<Webhook> = tenant_webhooks(&state.db, tenant)
+async fn enqueue(
+    state: &ControlState,
+    tenant: &str,
+    kind: &str,
+    at_ms: i64,
+    data: Value,
+) -> sqlx::Result<()> {
+    let hooks: Vec<Webhook> = tenant_webhooks(&state.core.db, tenant)
         .await?
         .into_iter()
         .filter(|h| h.events.iter().any(|e| e == kind))
@@ -483,7 +489,7 @@ async fn enqueue(state: &AppState, tenant: &str, kind: &str, at_ms: i64, data: V
     }
     let id = format!("evt_{}", random_alnum(20));
     let body = json!({"id": id, "type": kind, "timestamp": rfc3339_ms(at_ms), "data": data}).to_string();
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = state.core.db.begin_write().await?;
     for hook in hooks {
         sqlx::query(
             "INSERT INTO webhook_events (id, webhook_id, tenant_id, type, body, created_at_ms, status, next_attempt_ms)
@@ -504,15 +510,15 @@ async fn enqueue(state: &AppState, tenant: &str, kind: &str, at_ms: i64, data: V
 
 /// A send was made: its `send.created` event is waiting (the players reported it in order
 /// with its deliveries' events); wake the dispatcher.
-pub fn send_created(state: &AppState, tenant: &str) {
-    if state.webhooks.has(tenant) {
-        state.webhooks.wake.notify_one();
+pub fn send_created(webhooks: &Registry, tenant: &str) {
+    if webhooks.has(tenant) {
+        webhooks.wake.notify_one();
     }
 }
 
 /// Writes the delivery milestones the players reported into the outbox.
-async fn collect(state: &AppState) -> sqlx::Result<()> {
-    let events: Vec<Event> = state.deliveries.take_events();
+async fn collect(state: &ControlState) -> sqlx::Result<()> {
+    let events: Vec<Event> = state.musique.deliveries.take_events();
     if events.is_empty() {
         return Ok(());
     }
@@ -523,7 +529,7 @@ async fn collect(state: &AppState) -> sqlx::Result<()> {
             None => {
                 let t: Option<String> = sqlx::query_scalar("SELECT tenant_id FROM companies WHERE id = ?")
                     .bind(event.company_id)
-                    .fetch_optional(&state.db.read)
+                    .fetch_optional(&state.core.db.read)
                     .await?;
                 tenants.insert(event.company_id, t.clone());
                 t
@@ -553,7 +559,7 @@ struct Due {
 
 /// Runs every attempt that is due on its tenant's clock, `tenant` alone or all tenants;
 /// an endpoint's next event goes only once the one before is settled.
-pub async fn dispatch(state: &AppState, tenant: Option<&str>) -> sqlx::Result<usize> {
+pub async fn dispatch(state: &ControlState, tenant: Option<&str>) -> sqlx::Result<usize> {
     let _one_at_a_time = state.webhooks.dispatching.lock().await;
     collect(state).await?;
     let mut attempted = 0;
@@ -567,11 +573,11 @@ pub async fn dispatch(state: &AppState, tenant: Option<&str>) -> sqlx::Result<us
         )
         .bind(tenant)
         .bind(tenant)
-        .fetch_all(&state.db.read)
+        .fetch_all(&state.core.db.read)
         .await?;
         let mut progressed = false;
         for head in heads {
-            let now_ms = state.clocks.get(&head.tenant_id).now_ms();
+            let now_ms = state.core.clocks.get(&head.tenant_id).now_ms();
             if head.next_attempt_ms.is_some_and(|n| n > now_ms) {
                 continue;
             }
@@ -586,7 +592,7 @@ pub async fn dispatch(state: &AppState, tenant: Option<&str>) -> sqlx::Result<us
 }
 
 /// One POST of one event, and what it means for the outbox.
-async fn attempt(state: &AppState, due: &Due, now_ms: i64) -> sqlx::Result<()> {
+async fn attempt(state: &ControlState, due: &Due, now_ms: i64) -> sqlx::Result<()> {
     let timestamp = now_ms.div_euclid(1000);
     let outcome = post(&due.url, &due.secret, timestamp, &due.id, &due.kind, &due.body).await;
     let attempts = due.attempts + 1;
@@ -617,7 +623,7 @@ async fn attempt(state: &AppState, due: &Due, now_ms: i64) -> sqlx::Result<()> {
         .bind(next)
         .bind(Value::Array(log).to_string())
         .bind(due.seq)
-        .execute(&state.db.write)
+        .execute(&state.core.db.write)
         .await?;
     Ok(())
 }
@@ -714,7 +720,7 @@ async fn post(
 }
 
 /// The background dispatcher: wakes on new events, and every 100 ms for running clocks.
-pub async fn run(state: AppState, stop: tokio_util::sync::CancellationToken) {
+pub async fn run(state: ControlState, stop: tokio_util::sync::CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -727,8 +733,9 @@ pub async fn run(state: AppState, stop: tokio_util::sync::CancellationToken) {
         // Players advance when read; run the watched ones so that milestones on a running
         // clock are reported even when nobody reads.
         state
+            .musique
             .deliveries
-            .advance_watched(|tenant| state.clocks.get(tenant).now_ms());
+            .advance_watched(|tenant| state.core.clocks.get(tenant).now_ms());
         if let Err(err) = dispatch(&state, None).await {
             tracing::warn!(error = %err, "webhook dispatch failed");
         }
