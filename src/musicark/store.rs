@@ -17,12 +17,22 @@ pub async fn has_songs(db: &Db) -> sqlx::Result<bool> {
 }
 
 /// Where an empty database's catalogue comes from: one song per line, JSON.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum CatalogueSource {
     /// A `catalogue.jsonl` file.
     File(std::path::PathBuf),
     /// The text of one, built into the binary.
     Bundled(&'static str),
+}
+
+/// Printed with the states that hold it: of the bundled text (megabytes), only its size.
+impl std::fmt::Debug for CatalogueSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CatalogueSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            CatalogueSource::Bundled(text) => write!(f, "Bundled({} bytes)", text.len()),
+        }
+    }
 }
 
 /// Loads the song catalogue into an empty database, checking every derived field of every

@@ -32,6 +32,7 @@ use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::auth::parse_musique_token;
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
 use crate::control::{faults, journal};
@@ -106,7 +107,7 @@ async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next:
         Err(err) => return err.into_response(),
     };
     journal::attribute(&caller.tenant_id, &caller.key_id);
-    if crate::auth::parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
+    if parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
         journal::note(
             "The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.",
         );
