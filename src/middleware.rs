@@ -15,7 +15,7 @@ use crate::auth::parse_musique_token;
 use crate::control::journal::{self, Draft};
 use crate::error::{Api, Error, REQUEST, RequestContext};
 use crate::ids::random_alnum;
-use crate::state::AppState;
+use crate::state::Core;
 
 /// JSON bodies up to this size are summarized in the journal; larger ones are not buffered
 /// twice.
@@ -27,7 +27,7 @@ const JOURNAL_BODY_BYTES: u64 = 16 * 1024;
 ///    response, even a panic's;
 /// 2. `CatchPanicLayer` turns a panic into a 500 in the API's envelope (inside the context,
 ///    so the body carries the request id).
-pub fn stack(router: Router, state: AppState) -> Router {
+pub fn stack(router: Router, state: Core) -> Router {
     router
         .layer(CatchPanicLayer::custom(|_panic| {
             Error::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -35,7 +35,7 @@ pub fn stack(router: Router, state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state, request_context))
 }
 
-async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn request_context(State(state): State<Core>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = format!("req_{}", random_alnum(20));
     let method = req.method().clone();

@@ -7,13 +7,13 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::store;
 use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use super::webhooks;
 use crate::clock::{INSTANT_RANGE, TenantClock, in_range, parse_duration_ms, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -77,10 +77,10 @@ pub struct ClockAnswer {
 )]
 /// `GET /_soundcheck/tenants/{id}/clock`
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<ClockView>> {
-    Ok(Json(ClockView::of(&state.clocks.get(&tenant))))
+    Ok(Json(ClockView::of(&state.core.clocks.get(&tenant))))
 }
 
 #[utoipa::path(
@@ -96,7 +96,7 @@ pub async fn get(
 )]
 /// `POST /_soundcheck/tenants/{id}/clock`
 pub async fn set(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<Json<ClockAnswer>> {
     let change: ClockChange = parse_body(body)?;
@@ -122,7 +122,7 @@ pub async fn set(
         ));
     }
 
-    let clock = state.clocks.get(&tenant);
+    let clock = state.core.clocks.get(&tenant);
     let advance_name = if change.advance.is_some() {
         "advance"
     } else {
@@ -141,11 +141,12 @@ pub async fn set(
         clock.advance_ms(by);
     }
     let (offset, frozen) = clock.persisted();
-    store::save_clock(&state.db, &tenant, offset, frozen).await?;
-    let companies = store::company_ids(&state.db, &tenant).await?;
+    store::save_clock(&state.core.db, &tenant, offset, frozen).await?;
+    let companies = store::company_ids(&state.core.db, &tenant).await?;
     let mut ran = state
+        .musique
         .deliveries
-        .advance_companies(&state.db, &companies, clock.now_ms())
+        .advance_companies(&state.core.db, &companies, clock.now_ms())
         .await?;
     // Webhook attempts that came due (new events and retries) go out before the answer.
     // A receiver that never answers must not hold the clock: past the budget, the attempts

@@ -15,12 +15,13 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::page::{Page, cursor};
 use super::tenants::{TenantPath, parse_body};
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::ids::random_alnum;
-use crate::state::AppState;
+use crate::state::Core;
 
 /// Ours: a fault may delay a request by at most a minute.
 const MAX_LATENCY_MS: u64 = 60_000;
@@ -242,8 +243,8 @@ impl Faults {
 }
 
 /// Applies the tenant's faults to a request; `Some` is the whole answer.
-pub async fn intercept(state: &AppState, tenant: &str, method: &Method, path: &str) -> Option<Response> {
-    let action = state.runtimes.existing(tenant)?.faults.take(method, path)?;
+pub async fn intercept(core: &Core, tenant: &str, method: &Method, path: &str) -> Option<Response> {
+    let action = core.runtimes.existing(tenant)?.faults.take(method, path)?;
     super::journal::note(format!("fault {} injected", action.fault_id));
     if !action.latency.is_zero() {
         tokio::time::sleep(action.latency).await;
@@ -316,13 +317,13 @@ impl SplitMix64 {
 )]
 /// `POST /_soundcheck/tenants/{id}/faults`
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Fault>)> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
     let mut fault = Fault::from_spec(parse_body(body)?)?;
-    let runtime = state.runtimes.get(&tenant);
+    let runtime = state.core.runtimes.get(&tenant);
     runtime.faults.edit(|rules| {
         if rules.len() >= MAX_FAULTS {
             return Err(Error::validation(format!(
@@ -362,14 +363,14 @@ pub struct FaultList {
 )]
 /// `GET /_soundcheck/tenants/{id}/faults?limit=&cursor=`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<FaultList>> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
     let page = Page::of(&query, "faults", 1)?;
     let after = page.number(0)?.map(|n| n as u64);
-    let (faults, total, more) = state.runtimes.get(&tenant).faults.page(after, page.limit);
+    let (faults, total, more) = state.core.runtimes.get(&tenant).faults.page(after, page.limit);
     let next_cursor = more
         .then(|| faults.last())
         .flatten()
@@ -390,9 +391,9 @@ pub async fn list(
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults`
-pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    state.runtimes.get(&tenant).faults.clear();
+    state.core.runtimes.get(&tenant).faults.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -406,11 +407,11 @@ pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults/{faultId}`
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((tenant, fault)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    let runtime = state.runtimes.get(&tenant);
+    let runtime = state.core.runtimes.get(&tenant);
     let removed = runtime.faults.edit(|rules| {
         let before = rules.len();
         rules.retain(|f| f.id != fault);

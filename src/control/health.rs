@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use crate::state::AppState;
+use super::ControlState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -39,14 +39,14 @@ pub struct Health {
     )
 )]
 /// `GET /_soundcheck/health`: 200 when the database answers, 503 otherwise.
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn health(State(state): State<ControlState>) -> (StatusCode, Json<Health>) {
     let database = tokio::time::timeout(
         Duration::from_secs(2),
-        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.read),
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.core.db.read),
     )
     .await
     .is_ok_and(|r| r.is_ok());
-    let catalogue = if state.catalogue.initialized() {
+    let catalogue = if state.musicark.catalogue.initialized() {
         "ready"
     } else {
         "loading the song catalogue"

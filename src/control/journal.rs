@@ -13,12 +13,12 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::ControlState;
 use super::tenants::TenantPath;
 use crate::auth::{company_token_prefix, musicark_lookup, parse_musique_token};
 use crate::clock::rfc3339_ms;
 use crate::error::{Error, REQUEST, Result};
 use crate::extract::QueryPairs;
-use crate::state::AppState;
 
 /// The longest body summary kept.
 const BODY_CHARS: usize = 1_000;
@@ -248,7 +248,7 @@ pub struct Listing {
 )]
 /// `GET /_soundcheck/tenants/{id}/requests?api=&method=&path=&status=&since=&after=&limit=`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<Listing>> {
@@ -297,7 +297,7 @@ pub async fn list(
         since_ms,
         after_id,
     };
-    let (requests, total, more) = state.runtimes.get(&tenant).journal.page(&filter, limit);
+    let (requests, total, more) = state.core.runtimes.get(&tenant).journal.page(&filter, limit);
     let next_cursor = more
         .then(|| requests.last())
         .flatten()
@@ -318,9 +318,9 @@ pub async fn list(
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/requests`
-pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    state.runtimes.get(&tenant).journal.clear();
+    state.core.runtimes.get(&tenant).journal.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,6 +9,7 @@
 //! - [`faults`]   errors, latency and dropped connections on purpose
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
 //! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
+//! - [`state`]    what it holds: the shared core, both APIs' states, the webhook registry
 //! - [`runtime`]  what each tenant keeps in memory only (journal, faults)
 //! - [`page`]     how every list pages: `limit`, `cursor`, `total`, `nextCursor`
 //! - [`store`]    the SQL: creation snapshots, resets, deletion
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod page;
 pub mod players;
 pub mod runtime;
+pub mod state;
 pub mod store;
 pub mod tenants;
 pub mod webhooks;
@@ -38,14 +40,14 @@ use sha2::{Digest, Sha256};
 
 use crate::config::AdminToken;
 use crate::error::{Error, RequestContext};
-use crate::state::AppState;
+pub use state::ControlState;
 
 pub const BASE: &str = "/_soundcheck";
 
 /// The control plane's route table. Health is open to all (container health checks carry
 /// no token); everything else sits behind the admin token when one is configured, and
 /// behind [`access`]'s checks otherwise.
-pub fn routes(state: AppState) -> Router {
+pub fn routes<S: Clone + Send + Sync + 'static>(state: ControlState) -> Router<S> {
     let at = |path: &str| format!("{BASE}{path}");
     let guarded = Router::new()
         .route(&at("/coverage"), get(health::coverage))
@@ -90,10 +92,10 @@ pub fn routes(state: AppState) -> Router {
 
 /// Every control request but health: with `--admin-token` it needs `Authorization: Bearer`,
 /// without one it must not come from another web site; a body must be JSON either way.
-async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let checked = match &state.config.admin_token {
+async fn guard(State(state): State<ControlState>, req: Request, next: Next) -> Response {
+    let checked = match &state.core.config.admin_token {
         Some(expected) => admin_token(expected, &req),
-        None => access::check_site(&state.config, req.headers(), req.uri()),
+        None => access::check_site(&state.core.config, req.headers(), req.uri()),
     };
     if let Err(err) = checked.and_then(|()| access::check_body(req.method(), req.headers())) {
         return err.into_response();

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::clock::duration_field;
 use super::page::{self, Page, cursor};
 use super::tenants::{ExistingTenant, TenantBody, parse_body};
@@ -18,7 +19,6 @@ use crate::musique::deliveries::{
     self, DEFAULT_FAIL_AFTER_MS, Destination, HistoryItem, PlayerView, SendView,
 };
 use crate::musique::store::{self as musique_store, SendRow};
-use crate::state::AppState;
 
 /// Ours: an offline player fails a delivery after at most a week.
 const MAX_FAIL_AFTER_MS: i64 = 7 * 86_400_000;
@@ -35,7 +35,7 @@ struct LocationRow {
 /// The tenant's location with this External ID; `?company=` picks among companies that
 /// share it.
 async fn location(
-    state: &AppState,
+    state: &ControlState,
     tenant: &str,
     external_id: &str,
     query: &QueryPairs,
@@ -47,7 +47,7 @@ async fn location(
     )
     .bind(tenant)
     .bind(external_id)
-    .fetch_all(&state.db.read)
+    .fetch_all(&state.core.db.read)
     .await?;
     let company = query.get("company");
     let mut rows: Vec<LocationRow> = rows
@@ -95,7 +95,7 @@ fn destination(row: &LocationRow) -> Destination {
 )]
 /// `GET …/locations/{externalId}/player?environment=prod|dev&company=&limit=&cursor=`
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((_tenant, external_id)): ApiPath<(String, String)>,
     query: QueryPairs,
     ExistingTenant(tenant): ExistingTenant,
@@ -103,21 +103,21 @@ pub async fn get(
     let row = location(&state, &tenant, &external_id, &query).await?;
     let environment = environment(&query)?;
     let page = Page::of(&query, "history", 2)?;
-    let now_ms = state.clocks.get(&tenant).now_ms();
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
     Ok(Json(player_page(&state, &row, environment, now_ms, &page).await?))
 }
 
 /// The player, its history merged from memory (what finished lately) and SQLite.
 async fn player_page(
-    state: &AppState,
+    state: &ControlState,
     row: &LocationRow,
     environment: Environment,
     now_ms: i64,
     page: &Page,
 ) -> Result<PlayerView> {
     let before = page.number(0)?.zip(page.text(1));
-    let _settled = state.deliveries.reading().await;
-    let (mut view, mut history) = state.deliveries.player_view(
+    let _settled = state.musique.deliveries.reading().await;
+    let (mut view, mut history) = state.musique.deliveries.player_view(
         row.company_id,
         &destination(row),
         environment,
@@ -125,7 +125,8 @@ async fn player_page(
         page.limit,
         before,
     );
-    let stored = musique_store::history_page(&state.db, row.id, environment, before, page.limit + 1).await?;
+    let stored =
+        musique_store::history_page(&state.core.db, row.id, environment, before, page.limit + 1).await?;
     history.extend(stored.into_iter().map(deliveries::stored_history_item));
     history.sort_unstable_by(|a, b| (b.finished_ms, &b.send_id).cmp(&(a.finished_ms, &a.send_id)));
     history.truncate(page.limit + 1);
@@ -159,7 +160,7 @@ pub struct PlayerChange {
 /// `POST …/locations/{externalId}/player` `{"online": false, "failAfter": "2m"}`: the change
 /// takes effect now on the tenant's clock.
 pub async fn set(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((_tenant, external_id)): ApiPath<(String, String)>,
     query: QueryPairs,
     TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
@@ -175,9 +176,9 @@ pub async fn set(
             MAX_FAIL_AFTER_MS / 86_400_000
         )));
     }
-    let now_ms = state.clocks.get(&tenant).now_ms();
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
     // Recorded in SQLite and by the players before anyone rebuilds them from SQLite.
-    let recording = state.deliveries.gate(row.company_id).await;
+    let recording = state.musique.deliveries.gate(row.company_id).await;
     sqlx::query(
         "INSERT INTO player_events (tenant_id, location_id, environment, at_ms, online, fail_after_ms)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -188,10 +189,10 @@ pub async fn set(
     .bind(now_ms)
     .bind(change.online)
     .bind(fail_after_ms)
-    .execute(&state.db.write)
+    .execute(&state.core.db.write)
     .await?;
     let location = destination(&row);
-    state.deliveries.set_online(
+    state.musique.deliveries.set_online(
         row.company_id,
         &location,
         environment,
@@ -228,18 +229,19 @@ pub struct SendList {
 /// `GET /_soundcheck/tenants/{id}/sends?audioId=&limit=&cursor=`: a page of sends, newest
 /// first, with each destination's status.
 pub async fn sends(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     query: QueryPairs,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<SendList>> {
     let page = Page::of(&query, "sends", 2)?;
     let after = page.number(0)?.zip(page.number(1)?);
     let audio_id = query.get("audioId");
-    let companies = super::store::company_ids(&state.db, &tenant).await?;
-    let now_ms = state.clocks.get(&tenant).now_ms();
-    let _settled = state.deliveries.reading().await;
-    let total = musique_store::count_sends(&state.db, &tenant, audio_id).await?;
-    let mut rows = musique_store::sends_page(&state.db, &tenant, audio_id, after, page.limit + 1).await?;
+    let companies = super::store::company_ids(&state.core.db, &tenant).await?;
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
+    let _settled = state.musique.deliveries.reading().await;
+    let total = musique_store::count_sends(&state.core.db, &tenant, audio_id).await?;
+    let mut rows =
+        musique_store::sends_page(&state.core.db, &tenant, audio_id, after, page.limit + 1).await?;
     let next_cursor = page::next(&mut rows, page.limit, |r: &SendRow| {
         cursor("sends", &[&r.created_at_ms, &r.seq])
     });
@@ -254,15 +256,18 @@ pub async fn sends(
 /// The sends' views: destinations still held from memory (read first), the rest from their
 /// stored outcomes. The caller holds [`crate::musique::deliveries::Deliveries::reading`].
 async fn send_views(
-    state: &AppState,
+    state: &ControlState,
     companies: &[i64],
     now_ms: i64,
     rows: Vec<SendRow>,
 ) -> Result<Vec<SendView>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let wanted: HashSet<&str> = ids.iter().copied().collect();
-    let held = state.deliveries.live_destinations(companies, now_ms, &wanted);
-    let stored = musique_store::destinations(&state.db, &ids).await?;
+    let held = state
+        .musique
+        .deliveries
+        .live_destinations(companies, now_ms, &wanted);
+    let stored = musique_store::destinations(&state.core.db, &ids).await?;
     let mut by_send: HashMap<&str, Vec<&musique_store::DestinationRow>> = HashMap::new();
     for d in &stored {
         by_send.entry(d.send_id.as_str()).or_default().push(d);
@@ -287,14 +292,14 @@ async fn send_views(
 )]
 /// `GET /_soundcheck/tenants/{id}/sends/{sendId}`
 pub async fn send(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((_tenant, send_id)): ApiPath<(String, String)>,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<SendView>> {
-    let companies = super::store::company_ids(&state.db, &tenant).await?;
-    let now_ms = state.clocks.get(&tenant).now_ms();
-    let _settled = state.deliveries.reading().await;
-    let rows = musique_store::send_row(&state.db, &tenant, &send_id).await?;
+    let companies = super::store::company_ids(&state.core.db, &tenant).await?;
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
+    let _settled = state.musique.deliveries.reading().await;
+    let rows = musique_store::send_row(&state.core.db, &tenant, &send_id).await?;
     send_views(&state, &companies, now_ms, rows.into_iter().collect())
         .await?
         .into_iter()

@@ -1,5 +1,7 @@
 //! The MusicArk API: route table, key and quota middleware, envelope and error format.
 //!
+//! - [`state`]     what the API holds: the shared core, its key cache, quotas, the index
+//! - [`auth`]      the verified caller, and how its key is found and proven
 //! - [`catalogue`] the song profile types and the seeded generator behind the fixtures
 //! - [`color`]     OKLab/OKLCH maths (Ottosson) and the ΔEOK distance
 //! - [`index`]     the in-memory index lists and searches read
@@ -9,6 +11,7 @@
 //! - [`search`]    text, colour and emotional search
 //! - [`store`]     the SQL behind them
 
+pub mod auth;
 pub mod catalogue;
 pub mod color;
 pub mod index;
@@ -16,12 +19,12 @@ pub mod params;
 pub mod quota;
 pub mod search;
 pub mod songs;
+pub mod state;
 pub mod store;
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -30,16 +33,16 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::{self, ArkCaller as Caller};
 use crate::control::{faults, journal};
 use crate::error::{Error, RequestContext};
-use crate::state::AppState;
+use crate::extract::Caller;
 use index::Catalogue;
+pub use state::ArkState;
 
 pub const BASE: &str = "/api/v1";
 
 /// The MusicArk routes under `/api/v1`, all behind the key and quota middleware.
-pub fn routes(state: AppState) -> Router {
+pub fn routes<S: Clone + Send + Sync + 'static>(state: ArkState) -> Router<S> {
     let v1 = |path: &str| format!("{BASE}{path}");
     Router::new()
         .route(&v1("/songs"), get(songs::list))
@@ -49,22 +52,6 @@ pub fn routes(state: AppState) -> Router {
         .route(&v1("/search/emotional"), get(search::emotional))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
-}
-
-/// The caller a request was authenticated as, put there by [`authenticate`].
-#[derive(Clone, Debug)]
-pub struct ArkCaller(pub Arc<Caller>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ArkCaller {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<ArkCaller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
-    }
 }
 
 /// The key of a request: `Authorization: Bearer` wins over `?api_key=` (spec §1).
@@ -95,7 +82,7 @@ fn form_urlencoded_get(query: &str, name: &str) -> Option<String> {
 
 /// Key → caller → monthly quota; then the quota headers on every response the key gets.
 /// Order of checks (spec §2): 401, then 429, then the handler's 400 and 404.
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Next) -> Response {
     let key = match presented_key(&req) {
         Ok(key) => key,
         Err(err) => return err.into_response(),
@@ -113,14 +100,15 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     {
         journal::note("Both a bearer key and `api_key` were given; soundcheck used the header.");
     }
-    if let Some(response) = faults::intercept(&state, &caller.tenant_id, req.method(), req.uri().path()).await
+    if let Some(response) =
+        faults::intercept(&state.core, &caller.tenant_id, req.method(), req.uri().path()).await
     {
         return response;
     }
     let now_ms = caller.clock.now_ms();
     let info = match state
         .quotas
-        .take(&state.db, &caller.key_id, caller.monthly_limit, now_ms)
+        .take(&state.core.db, &caller.key_id, caller.monthly_limit, now_ms)
         .await
     {
         Ok(Ok(info)) => info,
@@ -135,7 +123,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         }
         Err(err) => return Error::from(err).into_response(),
     };
-    req.extensions_mut().insert(ArkCaller(caller));
+    req.extensions_mut().insert(Caller(caller));
     let mut response = next.run(req).await;
     info.write_headers(response.headers_mut());
     response
@@ -160,14 +148,14 @@ pub fn envelope(data: &impl Serialize, meta: &impl Serialize) -> Result<Response
 
 /// The catalogue index: on first use the catalogue is seeded into an empty database, then
 /// indexed from SQLite (a warm-up task starts this at boot).
-pub async fn catalogue_index(state: &AppState) -> Result<Arc<Catalogue>, Error> {
+pub async fn catalogue_index(state: &ArkState) -> Result<Arc<Catalogue>, Error> {
     let index = state
         .catalogue
         .get_or_try_init(|| async {
-            crate::fixtures::seed_catalogue(&state.db, state.catalogue_source.clone())
+            store::seed_catalogue(&state.core.db, &state.catalogue_source)
                 .await
                 .map_err(Error::Internal)?;
-            let rows = store::summaries(&state.db).await?;
+            let rows = store::summaries(&state.core.db).await?;
             let catalogue = tokio::task::spawn_blocking(move || Catalogue::build(rows))
                 .await
                 .map_err(|e| Error::Internal(e.into()))?;

@@ -5,13 +5,13 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::auth::ArkCaller;
 use super::color::{self, Oklch};
 use super::index::{Summary, fold};
 use super::params::{MAX_RESULTS, bounded_float, bounded_int, clamped_int};
-use super::{ArkCaller, catalogue_index, envelope};
+use super::{ArkState, catalogue_index, envelope};
 use crate::error::{Error, Result};
-use crate::extract::QueryPairs;
-use crate::state::AppState;
+use crate::extract::{Caller, QueryPairs};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchMeta {
@@ -41,8 +41,8 @@ const NO_MATCH: u8 = u8::MAX;
 )]
 /// `GET /search/text?q=`.
 pub async fn text(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let q = query.get("q").map(str::trim).unwrap_or_default();
@@ -136,8 +136,8 @@ pub struct ColorMeta {
 )]
 /// `GET /search/color?h=&l=&c=`: songs within `max_distance` (100 × ΔEOK), nearest first.
 pub async fn color(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let h = bounded_float(&query, "h", 0.0, 360.0, false)?
@@ -236,8 +236,8 @@ pub const DIMENSIONS: [&str; 8] = [
 )]
 /// `GET /search/emotional`: inclusive bounds 1–1000 on each dimension, newest first.
 pub async fn emotional(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let mut bounds = [(1, 1000); 8];

@@ -6,14 +6,14 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::auth::ArkCaller;
 use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
 use super::index::{Summary, word_index};
 use super::params::{MAX_RESULTS, clamped_int, word};
-use super::{ArkCaller, catalogue_index, envelope, store};
+use super::{ArkState, catalogue_index, envelope, store};
 use crate::auth::Tier;
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, QueryPairs};
-use crate::state::AppState;
+use crate::extract::{ApiPath, Caller, QueryPairs};
 
 const SORTS: [&str; 3] = ["published_at", "title", "artist"];
 
@@ -42,8 +42,8 @@ pub struct ListMeta {
 )]
 /// `GET /songs`.
 pub async fn list(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let limit = clamped_int(&query, "limit", 20, 1, MAX_RESULTS)?;
@@ -180,14 +180,14 @@ pub struct ProfileMeta {
 )]
 /// `GET /songs/{id}`: by id or by slug.
 pub async fn get(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let not_found = || Error::ResourceNotFound(format!("No song has the id or slug {id:?}."));
     // The catalogue is seeded in the background at first start; wait for it like lists do.
     catalogue_index(&state).await?;
-    let Some((published_at_ms, profile)) = store::profile(&state.db, &id).await? else {
+    let Some((published_at_ms, profile)) = store::profile(&state.core.db, &id).await? else {
         return Err(not_found());
     };
     // A song published after the tenant's clock does not exist yet.

@@ -8,16 +8,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::Caller;
+use super::MusiqueState;
+use super::auth::MusiqueCaller;
 use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::clock::Rfc3339Ms;
 use crate::control::journal;
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, QueryPairs};
+use crate::extract::{ApiPath, Caller, QueryPairs};
 use crate::ids::random_alnum;
-use crate::state::AppState;
+use crate::state::Core;
 
 /// The documented upload limit, 10 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -111,10 +112,10 @@ fn json_bytes(value: &impl Serialize, objects: usize) -> Result<Response> {
 }
 
 /// Where this server is reachable, as the client addressed it.
-pub fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+pub fn base_url(headers: &HeaderMap, core: &Core) -> String {
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
         Some(host) if !host.is_empty() => format!("http://{host}"),
-        _ => format!("http://{}", state.config.addr),
+        _ => format!("http://{}", core.config.addr),
     }
 }
 
@@ -172,8 +173,8 @@ pub fn int_param(
 )]
 /// `GET /audio`: newest first, `page` ≥ 1, `limit` 1–100.
 pub async fn list(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Response> {
@@ -186,11 +187,11 @@ pub async fn list(
         );
     }
     let key = Library::from(&*caller).key();
-    let base = base_url(&headers, &state);
+    let base = base_url(&headers, &state.core);
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
-            state.musique.page(key, page, limit, |rows, total| {
+            state.libraries.page(key, page, limit, |rows, total| {
                 let total_pages = (total + limit - 1) / limit;
                 let list = AudioList {
                     audio: rows
@@ -220,18 +221,18 @@ pub async fn list(
 )]
 /// `GET /audio/{id}`.
 pub async fn get(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     caller.require("audio.read")?;
     let key = Library::from(&*caller).key();
-    let base = base_url(&headers, &state);
+    let base = base_url(&headers, &state.core);
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
-            state.musique.get(key, &id, |meta| {
+            state.libraries.get(key, &id, |meta| {
                 json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base), 1)
             })
         })
@@ -257,14 +258,14 @@ pub struct Deleted {
 )]
 /// `DELETE /audio/{id}`: refused while a scheduled send of it is pending.
 pub async fn delete(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Deleted>> {
     caller.require("audio.delete")?;
     match store::delete_audio(
-        &state.db,
-        &state.musique,
+        &state.core.db,
+        &state.libraries,
         &state.deliveries,
         Library::from(&*caller),
         &id,
@@ -304,8 +305,8 @@ struct UploadForm {
 )]
 /// `POST /audio`: multipart with a `file` part, checked to be MP3 by its content.
 pub async fn upload(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     headers: HeaderMap,
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
@@ -397,8 +398,8 @@ pub async fn upload(
         bytes,
         created_at_ms,
     };
-    let meta = store::insert_audio(&state.db, &state.musique, Library::from(&*caller), new).await?;
-    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state)), 1)
+    let meta = store::insert_audio(&state.core.db, &state.libraries, Library::from(&*caller), new).await?;
+    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state.core)), 1)
 }
 
 /// The file name without its extension, or a neutral name when the client sent none.
@@ -485,12 +486,12 @@ fn multipart_error(err: MultipartError) -> Error {
 )]
 /// `GET /media/audio/{id}.mp3`: the stored bytes, with single-range support.
 pub async fn media(
-    State(state): State<AppState>,
+    State(state): State<MusiqueState>,
     ApiPath(file): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let id = file.strip_suffix(".mp3").unwrap_or(&file);
-    let bytes = store::audio_bytes(&state.db, id)
+    let bytes = store::audio_bytes(&state.core.db, id)
         .await?
         .ok_or_else(|| Error::AudioNotFound(id.to_owned()))?;
     let total = bytes.len() as u64;

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Caller;
+use super::MusiqueState;
+use super::auth::MusiqueCaller;
 use super::store::{self, CompanyCredential};
 use crate::admission::{RETRY_AFTER_SECS, Slot};
 use crate::auth::{self, Environment, Permissions, Secret};
@@ -21,10 +22,9 @@ use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
 use crate::control::{faults, journal};
 use crate::error::{Error, Result};
-use crate::extract::JsonValue;
+use crate::extract::{Caller, JsonValue};
 use crate::keys::{self, NewMusiqueKey};
 use crate::rate_limit::{Usage, WindowUsage};
-use crate::state::AppState;
 
 /// Each legacy operation (method, route) and the journal note its requests get.
 const NOTES: &[(&str, &str, &str)] = &[
@@ -143,16 +143,16 @@ fn external_id(body: &Value) -> Result<String> {
 /// prefix finds the one row to check. The returned slot is one of the company's few requests
 /// in flight on this endpoint (`--legacy-auth-in-flight`): a burst of wrong tokens with a real
 /// prefix gets 429s at once instead of queueing argon2 work for everyone.
-async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCredential, Slot<i64>)> {
+async fn verify_company(state: &MusiqueState, token: &Secret) -> Result<(CompanyCredential, Slot<i64>)> {
     let prefix = auth::company_token_prefix(&token.0).ok_or(Error::InvalidCompanyToken)?;
-    let company = store::company_by_prefix(&state.db, prefix)
+    let company = store::company_by_prefix(&state.core.db, prefix)
         .await?
         .ok_or(Error::InvalidCompanyToken)?;
     let hash = company
         .company_token_hash
         .as_deref()
         .ok_or(Error::InvalidCompanyToken)?;
-    let limits = &state.admission.legacy_auth;
+    let limits = &state.core.admission.legacy_auth;
     let slot = limits.try_acquire(company.id).ok_or_else(|| Error::RateLimited {
         retry_after_secs: RETRY_AFTER_SECS,
         message: format!(
@@ -160,7 +160,7 @@ async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCred
             limits.limit()
         ),
     })?;
-    if state.hasher.verify(&token.0, hash).await? {
+    if state.core.hasher.verify(&token.0, hash).await? {
         Ok((company, slot))
     } else {
         Err(Error::InvalidCompanyToken)
@@ -171,7 +171,7 @@ async fn verify_company(state: &AppState, token: &Secret) -> Result<(CompanyCred
 /// one location. The legacy model is one token per user (location): prod, every permission,
 /// scoped to that External ID, the default limits. It works at once on every path.
 pub async fn issue_token(
-    State(state): State<AppState>,
+    State(state): State<MusiqueState>,
     method: Method,
     uri: Uri,
     JsonValue(body): JsonValue,
@@ -179,7 +179,7 @@ pub async fn issue_token(
     let (company, _slot) = verify_company(&state, &company_token(&body)?).await?;
     // No key of the tenant made this request: the company token names the tenant instead.
     journal::attribute_tenant(&company.tenant_id);
-    if let Some(response) = faults::intercept(&state, &company.tenant_id, &method, uri.path()).await {
+    if let Some(response) = faults::intercept(&state.core, &company.tenant_id, &method, uri.path()).await {
         return Ok(response);
     }
     let external_id = external_id(&body)?;
@@ -193,12 +193,16 @@ pub async fn issue_token(
             ));
         }
     }
-    let user_id = store::location_user_id(&state.db, company.id, &external_id)
+    let user_id = store::location_user_id(&state.core.db, company.id, &external_id)
         .await?
         .ok_or_else(|| Error::ExternalIdNotFound(external_id.clone()))?;
 
     let token = keys::generate_musique_token(&company.prefix, Environment::Prod);
-    let hash = state.hasher.hash(&token, state.config.hash_cost).await?;
+    let hash = state
+        .core
+        .hasher
+        .hash(&token, state.core.config.hash_cost)
+        .await?;
     let secret = Secret(token.clone());
     let key = NewMusiqueKey {
         tenant_id: company.tenant_id.clone(),
@@ -210,7 +214,7 @@ pub async fn issue_token(
         scope: Some(vec![external_id]),
         limits: None,
     };
-    let mut tx = state.db.begin_write().await?;
+    let mut tx = state.core.db.begin_write().await?;
     keys::insert_musique_key(&mut tx, &key, &hash).await?;
     tx.commit().await?;
 
@@ -220,8 +224,8 @@ pub async fn issue_token(
     })
     .into_response();
     // The key middleware wraps the other paths' bodies; this path has no key middleware.
-    Ok(match state.config.envelope {
-        Envelope::Wrapped => super::wrap(response, state.clocks.get(&company.tenant_id).now_ms()).await,
+    Ok(match state.core.config.envelope {
+        Envelope::Wrapped => super::wrap(response, state.core.clocks.get(&company.tenant_id).now_ms()).await,
         Envelope::Bare => response,
     })
 }
@@ -237,7 +241,10 @@ pub struct TokenTest {
 
 /// `POST /api/integration/test`: the calling token is valid (a bad one never gets here: the
 /// key middleware answers 401), with the user it stands for.
-pub async fn test(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<TokenTest>> {
+pub async fn test(
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
+) -> Result<Json<TokenTest>> {
     // A legacy token is one user's, i.e. one location's: a token scoped to exactly one
     // External ID answers with it and its userId. A token over the whole company or several
     // stores stands for no one user, so both are null rather than one picked at random;
@@ -245,7 +252,7 @@ pub async fn test(State(state): State<AppState>, Caller(caller): Caller) -> Resu
     let (external_id, user_id) = match caller.scope.as_deref() {
         Some([only]) => (
             Some(only.clone()),
-            store::location_user_id(&state.db, caller.company_id, only).await?,
+            store::location_user_id(&state.core.db, caller.company_id, only).await?,
         ),
         _ => (None, None),
     };
@@ -264,8 +271,11 @@ pub struct Revoked {
 }
 
 /// `DELETE /api/integration/auth`: revokes the calling key.
-pub async fn revoke(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Revoked>> {
-    keys::revoke(&state.db, &caller.key_id).await?;
+pub async fn revoke(
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
+) -> Result<Json<Revoked>> {
+    keys::revoke(&state.core.db, &caller.key_id).await?;
     // The revocation watcher would evict it within a second; the client has just been told
     // it is revoked, so this server refuses it from the very next request.
     state.keys.evict_keys(std::slice::from_ref(&caller.key_id));
@@ -311,7 +321,7 @@ pub struct Limits {
 /// and headers agree even on a running clock. `usage` is `limit - remaining`: requests drip
 /// back one by one (GCRA), so it is what counts against the window now, and `resetAt` is when
 /// the window is whole again, to the second that `X-RateLimit-Reset` gives.
-pub async fn limits(Caller(caller): Caller) -> Response {
+pub async fn limits(Caller(caller): Caller<MusiqueCaller>) -> Response {
     let usage = caller.limiter.usage();
     let mut response = Json(Limits {
         limits: PerWindow::of(&usage, |w| w.limit),

@@ -1,5 +1,7 @@
 //! The Musique Partner API: route table, key middleware and error format.
 //!
+//! - [`state`]  what the API holds: the shared core, its key cache, libraries, players, limiters
+//! - [`auth`]   the verified caller, and how its key is found and proven
 //! - [`audio`]  upload, list, get, delete, and the bytes served at each object's `url`
 //! - [`sends`]  targeted and broadcast sends, immediate or scheduled
 //! - [`system`] `GET /` and `GET /health`
@@ -11,19 +13,18 @@
 //! - [`mp3`]    MP3 validation and duration by content
 
 pub mod audio;
+pub mod auth;
 pub mod deliveries;
 pub mod legacy;
 pub mod library;
 pub mod mp3;
 pub mod player;
 pub mod sends;
+pub mod state;
 pub mod store;
 pub mod system;
 
-use std::sync::Arc;
-
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,20 +32,21 @@ use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::auth::{self, MusiqueCaller};
+use crate::auth::parse_musique_token;
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
 use crate::control::{faults, journal};
 use crate::error::{Error, RequestContext};
+use crate::extract::Caller;
 use crate::rate_limit::RateInfo;
-use crate::state::AppState;
+pub use state::MusiqueState;
 
 pub const BASE: &str = "/api/v1/integration";
 
 /// The route table of the V1 API and of the legacy paths (spec §1) on the same handlers, all
 /// behind the `X-API-Key` middleware but the legacy token issuer, and the public audio file
 /// URLs (like a CDN's, unguessable and keyless).
-pub fn routes(state: AppState) -> Router {
+pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
     let v1 = |path: &str| format!("{BASE}{path}");
     let keyed = middleware::from_fn_with_state(state.clone(), authenticate);
     // Static segments win over `{audioId}`, so `/api/audio` and `/api/integration` are theirs;
@@ -92,24 +94,8 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The caller a request was authenticated as, put there by [`authenticate`].
-#[derive(Clone, Debug)]
-pub struct Caller(pub Arc<MusiqueCaller>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
-    }
-}
-
 /// `X-API-Key` → caller → rate limit, then the header triple on every response the key gets.
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next: Next) -> Response {
     let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
         None => return Error::MissingKey.into_response(),
         Some(Ok(token)) if token.trim().is_empty() => return Error::MissingKey.into_response(),
@@ -121,12 +107,13 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         Err(err) => return err.into_response(),
     };
     journal::attribute(&caller.tenant_id, &caller.key_id);
-    if auth::parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
+    if parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
         journal::note(
             "The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.",
         );
     }
-    if let Some(response) = faults::intercept(&state, &caller.tenant_id, req.method(), req.uri().path()).await
+    if let Some(response) =
+        faults::intercept(&state.core, &caller.tenant_id, req.method(), req.uri().path()).await
     {
         return response;
     }
@@ -147,7 +134,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     };
     req.extensions_mut().insert(Caller(caller.clone()));
     let mut response = next.run(req).await;
-    if state.config.envelope == Envelope::Wrapped {
+    if state.core.config.envelope == Envelope::Wrapped {
         response = wrap(response, caller.clock.now_ms()).await;
     }
     // `GET /api/integration/limits` leaves the reading its body reports, so that its headers

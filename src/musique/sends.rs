@@ -6,15 +6,15 @@ use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Caller;
+use super::MusiqueState;
+use super::auth::MusiqueCaller;
 use super::store::{self, Library, NewSend, SendOutcome};
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::control::journal;
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, JsonValue};
+use crate::extract::{ApiPath, Caller, JsonValue};
 use crate::ids::random_alnum;
 use crate::keys::validate_external_id;
-use crate::state::AppState;
 
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 /// Ours: the docs set no bound; a list longer than this is surely a client bug.
@@ -227,8 +227,8 @@ pub struct SendResponse {
 )]
 /// `POST /audio/{id}/send`.
 pub async fn send(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     ApiPath(audio_id): ApiPath<String>,
     JsonValue(body): JsonValue,
 ) -> Result<Json<SendResponse>> {
@@ -250,8 +250,13 @@ pub async fn send(
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let destinations = match store::create_send(&state.db, &state.deliveries, Library::from(&*caller), &new)
-        .await?
+    let destinations = match store::create_send(
+        &state.core.db,
+        &state.deliveries,
+        Library::from(&*caller),
+        &new,
+    )
+    .await?
     {
         SendOutcome::Created(destinations) => destinations,
         SendOutcome::AudioNotFound => return Err(Error::AudioNotFound(audio_id)),

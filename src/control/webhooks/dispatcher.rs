@@ -17,7 +17,7 @@ use crate::clock::rfc3339_ms;
 use crate::db::Db;
 use crate::ids::random_alnum;
 use crate::musique::deliveries::Event;
-use crate::state::AppState;
+use crate::control::ControlState;
 
 /// The first retry waits this long; each next one twice as long, up to an hour.
 const FIRST_BACKOFF_MS: i64 = 10_000;
@@ -89,8 +89,8 @@ impl Registry {
 }
 
 /// Queues one event for every endpoint of the tenant that wants its type.
-async fn enqueue(state: &AppState, tenant: &str, kind: &str, at_ms: i64, data: Value) -> sqlx::Result<()> {
-    let hooks: Vec<_> = store::tenant_webhooks(&state.db, tenant)
+async fn enqueue(state: &ControlState, tenant: &str, kind: &str, at_ms: i64, data: Value) -> sqlx::Result<()> {
+    let hooks: Vec<_> = store::tenant_webhooks(&state.core.db, tenant)
         .await?
         .into_iter()
         .filter(|h| h.events.iter().any(|e| e == kind))
@@ -107,12 +107,12 @@ async fn enqueue(state: &AppState, tenant: &str, kind: &str, at_ms: i64, data: V
         body: &body,
         at_ms,
     };
-    store::insert_event(&state.db, &event, &hooks).await
+    store::insert_event(&state.core.db, &event, &hooks).await
 }
 
 /// Writes the send and delivery events the players reported into the outbox.
-async fn collect(state: &AppState) -> sqlx::Result<()> {
-    let events: Vec<Event> = state.deliveries.take_events();
+async fn collect(state: &ControlState) -> sqlx::Result<()> {
+    let events: Vec<Event> = state.musique.deliveries.take_events();
     if events.is_empty() {
         return Ok(());
     }
@@ -121,7 +121,7 @@ async fn collect(state: &AppState) -> sqlx::Result<()> {
         let tenant = match tenants.get(&event.company_id) {
             Some(t) => t.clone(),
             None => {
-                let t = store::company_tenant(&state.db, event.company_id).await?;
+                let t = store::company_tenant(&state.core.db, event.company_id).await?;
                 tenants.insert(event.company_id, t.clone());
                 t
             }
@@ -135,7 +135,7 @@ async fn collect(state: &AppState) -> sqlx::Result<()> {
 
 /// Waits for an attempt in flight, then writes the new events: the outbox is current while the
 /// guard is held.
-pub(super) async fn settled(state: &AppState) -> sqlx::Result<tokio::sync::MutexGuard<'_, ()>> {
+pub(super) async fn settled(state: &ControlState) -> sqlx::Result<tokio::sync::MutexGuard<'_, ()>> {
     let guard = state.webhooks.dispatching.lock().await;
     collect(state).await?;
     Ok(guard)
@@ -143,14 +143,14 @@ pub(super) async fn settled(state: &AppState) -> sqlx::Result<tokio::sync::Mutex
 
 /// Runs every attempt that is due on its tenant's clock, `tenant` alone or all tenants;
 /// an endpoint's next event goes only once the one before is settled.
-pub async fn dispatch(state: &AppState, tenant: Option<&str>) -> sqlx::Result<usize> {
+pub async fn dispatch(state: &ControlState, tenant: Option<&str>) -> sqlx::Result<usize> {
     let _one_at_a_time = settled(state).await?;
     let mut attempted = 0;
     loop {
-        let heads = store::heads(&state.db, tenant).await?;
+        let heads = store::heads(&state.core.db, tenant).await?;
         let mut progressed = false;
         for head in heads {
-            let now_ms = state.clocks.get(&head.tenant_id).now_ms();
+            let now_ms = state.core.clocks.get(&head.tenant_id).now_ms();
             if head.next_attempt_ms.is_some_and(|n| n > now_ms) {
                 continue;
             }
@@ -165,7 +165,7 @@ pub async fn dispatch(state: &AppState, tenant: Option<&str>) -> sqlx::Result<us
 }
 
 /// One POST of one event, and what it means for the outbox.
-async fn attempt(state: &AppState, due: &Due, now_ms: i64) -> sqlx::Result<()> {
+async fn attempt(state: &ControlState, due: &Due, now_ms: i64) -> sqlx::Result<()> {
     let timestamp = now_ms.div_euclid(1000);
     let outcome = post(&due.url, &due.secret, timestamp, &due.id, &due.kind, &due.body).await;
     let attempts = due.attempts + 1;
@@ -191,7 +191,7 @@ async fn attempt(state: &AppState, due: &Due, now_ms: i64) -> sqlx::Result<()> {
         }
     };
     let responses = Value::Array(log).to_string();
-    store::record_attempt(&state.db, due.seq, status, attempts, next, &responses).await
+    store::record_attempt(&state.core.db, due.seq, status, attempts, next, &responses).await
 }
 
 /// The wait after the `n`th failed attempt: 10 s, 20 s, 40 s … up to an hour.
@@ -263,11 +263,11 @@ async fn post(
 
 /// The background dispatcher: wakes when a watched company gets a send (the deliveries say
 /// so), when asked, and every 100 ms for running clocks.
-pub async fn run(state: AppState, stop: tokio_util::sync::CancellationToken) {
+pub async fn run(state: ControlState, stop: tokio_util::sync::CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = state.deliveries.sent_to_watched() => {}
+            _ = state.musique.deliveries.sent_to_watched() => {}
             _ = state.webhooks.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
@@ -277,8 +277,9 @@ pub async fn run(state: AppState, stop: tokio_util::sync::CancellationToken) {
         // Players advance when read; run the watched ones so that milestones on a running
         // clock are reported even when nobody reads.
         state
+            .musique
             .deliveries
-            .advance_watched(|tenant| state.clocks.get(tenant).now_ms());
+            .advance_watched(|tenant| state.core.clocks.get(tenant).now_ms());
         if let Err(err) = dispatch(&state, None).await {
             tracing::warn!(error = %err, "webhook dispatch failed");
         }

@@ -32,7 +32,7 @@ use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::ids::random_alnum;
-use crate::state::AppState;
+use crate::control::ControlState;
 
 pub const EVENT_TYPES: [&str; 4] = [
     "send.created",
@@ -81,16 +81,16 @@ pub struct Webhook {
 }
 
 /// Starts or stops the delivery milestones of the tenant's companies.
-async fn watch(state: &AppState, tenant: &str, watched: bool) -> sqlx::Result<()> {
-    for company in crate::control::store::company_ids(&state.db, tenant).await? {
-        state.deliveries.watch(company, watched.then_some(tenant));
+async fn watch(state: &ControlState, tenant: &str, watched: bool) -> sqlx::Result<()> {
+    for company in crate::control::store::company_ids(&state.core.db, tenant).await? {
+        state.musique.deliveries.watch(company, watched.then_some(tenant));
     }
     Ok(())
 }
 
 /// Learns, at start, which tenants have webhooks, and reports their milestones.
-pub async fn load(state: &AppState) -> sqlx::Result<()> {
-    state.webhooks.load(&state.db).await?;
+pub async fn load(state: &ControlState) -> sqlx::Result<()> {
+    state.webhooks.load(&state.core.db).await?;
     for tenant in state.webhooks.watched() {
         watch(state, &tenant, true).await?;
     }
@@ -110,7 +110,7 @@ pub async fn load(state: &AppState) -> sqlx::Result<()> {
     )
 )]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<(StatusCode, Json<Webhook>)> {
     let spec: WebhookSpec = parse_body(body)?;
@@ -163,10 +163,10 @@ pub async fn create(
         events_json: serde_json::to_string(&events).map_err(|e| Error::Internal(e.into()))?,
         events,
         max_attempts,
-        created_at_ms: state.clocks.get(&tenant).now_ms(),
+        created_at_ms: state.core.clocks.get(&tenant).now_ms(),
     };
-    store::insert(&state.db, &hook, &secret).await?;
-    let count = store::tenant_webhooks(&state.db, &tenant).await?.len();
+    store::insert(&state.core.db, &hook, &secret).await?;
+    let count = store::tenant_webhooks(&state.core.db, &tenant).await?.len();
     state.webhooks.set(&tenant, count);
     watch(&state, &tenant, true).await?;
     Ok((StatusCode::CREATED, Json(hook)))
@@ -199,13 +199,13 @@ pub struct WebhookList {
     )
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     query: QueryPairs,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<WebhookList>> {
     let page = Page::of(&query, "webhooks", 2)?;
     let after = (page.number(0)?.unwrap_or(i64::MIN), page.text(1).unwrap_or(""));
-    let (total, mut webhooks) = store::page(&state.db, &tenant, after, page.limit as i64 + 1).await?;
+    let (total, mut webhooks) = store::page(&state.core.db, &tenant, after, page.limit as i64 + 1).await?;
     let next_cursor = next(&mut webhooks, page.limit, |h| {
         cursor("webhooks", &[&h.created_at_ms, &h.id])
     });
@@ -227,16 +227,16 @@ pub async fn list(
     )
 )]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((_tenant, webhook)): ApiPath<(String, String)>,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<StatusCode> {
-    if !store::delete(&state.db, &tenant, &webhook).await? {
+    if !store::delete(&state.core.db, &tenant, &webhook).await? {
         return Err(Error::ResourceNotFound(format!(
             "Webhook `{webhook}` was not found."
         )));
     }
-    let count = store::tenant_webhooks(&state.db, &tenant).await?.len();
+    let count = store::tenant_webhooks(&state.core.db, &tenant).await?.len();
     state.webhooks.set(&tenant, count);
     if count == 0 {
         watch(&state, &tenant, false).await?;
@@ -308,7 +308,7 @@ pub struct Outbox {
     )
 )]
 pub async fn outbox(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     query: QueryPairs,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<Outbox>> {
@@ -325,7 +325,7 @@ pub async fn outbox(
     // An attempt in flight is finished first and new events are written, so the outbox is
     // current when it answers.
     let _settled = dispatcher::settled(&state).await?;
-    let (total, mut events) = store::outbox(&state.db, &tenant, status, after, page.limit as i64 + 1).await?;
+    let (total, mut events) = store::outbox(&state.core.db, &tenant, status, after, page.limit as i64 + 1).await?;
     let next_cursor = next(&mut events, page.limit, |e| cursor("outbox", &[&e.seq]));
     for e in &mut events {
         e.created_at = rfc3339_ms(e.created_at_ms);
