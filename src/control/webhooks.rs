@@ -174,14 +174,14 @@ pub async fn load(state: &AppState) -> sqlx::Result<()> {
 
 /// `POST /_soundcheck/tenants/{id}/webhooks`
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "createWebhook",
+    post, path = "/_soundcheck/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "createWebhook",
     description = "Registers an endpoint for send and delivery events. Each event is POSTed as JSON `{id, type, timestamp, data}`, signed: `Soundcheck-Signature: v1=<hex HMAC-SHA256(secret, \"{timestamp}.{body}\")>` with `Soundcheck-Timestamp` (Unix seconds on the tenant's clock). Retried after 10 s, 20 s, 40 s … on the tenant's clock until a 2xx.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = WebhookSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The endpoint, with its secret (shown once).", body = Webhook),
-        (status = 400, description = "A bad URL, event type or field.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad URL, event type or field.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn create(
@@ -274,7 +274,7 @@ pub struct WebhookList {
 
 /// `GET /_soundcheck/tenants/{id}/webhooks?limit=&cursor=`
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "listWebhooks",
+    get, path = "/_soundcheck/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "listWebhooks",
     description = "The tenant's endpoints (no secrets), oldest first, `limit` at a time.",
     params(
         ("tenant" = String, Path, description = "The tenant's id, or `default`."),
@@ -283,8 +283,8 @@ pub struct WebhookList {
     ),
     responses(
         (status = 200, description = "A page of the tenant's endpoints.", body = WebhookList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn list(
@@ -325,12 +325,12 @@ pub async fn list(
 
 /// `DELETE /_soundcheck/tenants/{id}/webhooks/{webhookId}`
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/webhooks/{webhook}", tag = "Webhooks", operation_id = "deleteWebhook",
+    delete, path = "/_soundcheck/tenants/{tenant}/webhooks/{webhook}", tag = "Webhooks", operation_id = "deleteWebhook",
     description = "Removes the endpoint and its pending events.",
     params(("tenant" = String, Path), ("webhook" = String, Path)),
     responses(
         (status = 204, description = "Removed."),
-        (status = 404, description = "No such tenant or endpoint.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant or endpoint.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn remove(
@@ -405,7 +405,7 @@ pub struct Outbox {
 
 /// `GET /_soundcheck/tenants/{id}/outbox?status=`
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/outbox", tag = "Webhooks", operation_id = "listOutbox",
+    get, path = "/_soundcheck/tenants/{tenant}/outbox", tag = "Webhooks", operation_id = "listOutbox",
     description = "Every event owed to the tenant's endpoints, oldest first, with its attempts and the next one, `limit` at a time; new events come at the end.",
     params(
         ("tenant" = String, Path, description = "The tenant's id, or `default`."),
@@ -415,8 +415,8 @@ pub struct Outbox {
     ),
     responses(
         (status = 200, description = "A page of the outbox.", body = Outbox),
-        (status = 400, description = "A bad `status`, `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad `status`, `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn outbox(
