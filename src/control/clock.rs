@@ -68,11 +68,11 @@ pub struct ClockAnswer {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "getClock",
+    get, path = "/_soundcheck/tenants/{tenant}/clock", tag = "Time", operation_id = "getClock",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The clock.", body = ClockView),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/clock`
@@ -84,14 +84,14 @@ pub async fn get(
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
+    post, path = "/_soundcheck/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
     description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer. A tenant's clock shows instants from 1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z, the range every endpoint of both APIs handles: a change that would leave it is refused with 400 `validation_error` naming the field and the range, and nothing moves; a running clock that reaches the last instant stays there.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = ClockChange, content_type = "application/json"),
     responses(
         (status = 200, description = "The clock, and what ran.", body = ClockAnswer),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants/{id}/clock`

@@ -305,14 +305,14 @@ impl SplitMix64 {
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "createFault",
+    post, path = "/_soundcheck/tenants/{tenant}/faults", tag = "Faults", operation_id = "createFault",
     description = "For the tenant's requests matching method and path: answer `status` in the API's error body, add `latencyMs`, or `close` the connection; `times` matches, or with `probability` from `seed`. Checked after the key, before the rate limit.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = FaultSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The fault.", body = Fault),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants/{id}/faults`
@@ -352,13 +352,13 @@ pub struct FaultList {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "listFaults",
+    get, path = "/_soundcheck/tenants/{tenant}/faults", tag = "Faults", operation_id = "listFaults",
     description = "Faults in the order they were made, with how often they fired, `limit` at a time (a tenant holds at most 100).",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Faults per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "Faults, with how often they fired.", body = FaultList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/faults?limit=&cursor=`
@@ -383,11 +383,11 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "clearFaults",
+    delete, path = "/_soundcheck/tenants/{tenant}/faults", tag = "Faults", operation_id = "clearFaults",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 204, description = "Removed."),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults`
@@ -398,11 +398,11 @@ pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): Tenant
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/faults/{fault}", tag = "Faults", operation_id = "deleteFault",
+    delete, path = "/_soundcheck/tenants/{tenant}/faults/{fault}", tag = "Faults", operation_id = "deleteFault",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("fault" = String, Path)),
     responses(
         (status = 204, description = "Removed."),
-        (status = 404, description = "No such tenant or fault.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant or fault.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults/{faultId}`

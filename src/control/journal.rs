@@ -237,13 +237,13 @@ pub struct Listing {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "listRequests",
+    get, path = "/_soundcheck/tenants/{tenant}/requests", tag = "Journal", operation_id = "listRequests",
     description = "Recorded requests, oldest first: the newest `limit`; or, after `after` (an entry id) or `cursor`, the first `limit` after it, with `nextCursor` to walk on. To walk the whole journal: `after=0`, then follow `nextCursor`. Keys are never recorded.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("api" = Option<String>, Query, description = "`musique` or `musicark`."), ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "A path prefix, or a pattern with `*` (one segment) and `**`."), ("status" = Option<u16>, Query, minimum = 100, maximum = 599), ("since" = Option<String>, Query, description = "RFC 3339, on the tenant's clock."), ("after" = Option<u64>, Query, description = "Entries after this id."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page (instead of `after`)."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Entries per page; default 100.")),
     responses(
         (status = 200, description = "Matching entries.", body = Listing),
-        (status = 400, description = "A bad filter.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad filter.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/requests?api=&method=&path=&status=&since=&after=&limit=`
@@ -310,11 +310,11 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "clearRequests",
+    delete, path = "/_soundcheck/tenants/{tenant}/requests", tag = "Journal", operation_id = "clearRequests",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 204, description = "Cleared."),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/requests`

@@ -84,13 +84,13 @@ fn destination(row: &LocationRow) -> Destination {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "getPlayer",
+    get, path = "/_soundcheck/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "getPlayer",
     description = "Now playing, the first `limit` of the queue (`queueTotal` counts it all), and a page of the history: played and failed, newest first; follow `nextCursor` for older ones.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "History entries (and queued deliveries) per answer; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous answer: the history goes on from there.")),
     responses(
         (status = 200, description = "Now playing, queue and history.", body = PlayerView),
-        (status = 400, description = "A bad `environment`, `limit` or `cursor`, or an ambiguous External ID.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `environment`, `limit` or `cursor`, or an ambiguous External ID.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant or store.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET …/locations/{externalId}/player?environment=prod|dev&company=&limit=&cursor=`
@@ -147,14 +147,14 @@ pub struct PlayerChange {
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "setPlayer",
+    post, path = "/_soundcheck/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "setPlayer",
     description = "Takes the player offline or online, now on the tenant's clock. Offline, deliveries wait and fail after `failAfter` (default 5 minutes).",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID.")),
     request_body(content = PlayerChange, content_type = "application/json"),
     responses(
         (status = 200, description = "The player, as `GET` shows it with the default `limit`.", body = PlayerView),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant or store.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST …/locations/{externalId}/player` `{"online": false, "failAfter": "2m"}`: the change
@@ -217,13 +217,13 @@ pub struct SendList {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
+    get, path = "/_soundcheck/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
     description = "Sends, newest first (by creation on the tenant's clock, then the order they were made), with each destination's status, `limit` at a time; follow `nextCursor` for older ones. Sends made meanwhile do not disturb the walk.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("audioId" = Option<String>, Query, description = "Only this audio's sends."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Sends per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "A page of sends.", body = SendList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/sends?audioId=&limit=&cursor=`: a page of sends, newest
@@ -283,11 +283,11 @@ async fn send_views(
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/sends/{send_id}", tag = "Players", operation_id = "getSend",
+    get, path = "/_soundcheck/tenants/{tenant}/sends/{send_id}", tag = "Players", operation_id = "getSend",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("send_id" = String, Path)),
     responses(
         (status = 200, description = "The send.", body = SendView),
-        (status = 404, description = "No such tenant or send.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant or send.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/sends/{sendId}`

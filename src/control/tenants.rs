@@ -612,14 +612,14 @@ pub async fn existing(state: &ControlState, tenant: &str) -> Result<String> {
 }
 
 #[utoipa::path(
-    post, path = "/tenants", tag = "Tenants", operation_id = "createTenant",
+    post, path = "/_soundcheck/tenants", tag = "Tenants", operation_id = "createTenant",
     description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once. Unless the body asks for `\"hashCost\": \"default\"`, they are stored as cheap argon2id hashes (`fast`: 8 KiB, 1 pass), so that a test can make its own tenant in milliseconds; `hashCost` and `hashParameters` in the answer say which. One client address may have `--tenant-creations-in-flight` (default 32) creations in flight at once.",
     request_body(content = TenantSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The tenant, with its secrets.", body = Created),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "The company prefix is taken.", body = crate::openapi::MusiqueError),
-        (status = 429, description = "This client has too many creations in flight, or the key hashing queue is full; `Retry-After` says when to come back.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 409, description = "The company prefix is taken.", body = crate::musique::docs::MusiqueError),
+        (status = 429, description = "This client has too many creations in flight, or the key hashing queue is full; `Retry-After` says when to come back.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants`
@@ -737,11 +737,11 @@ async fn view(state: &ControlState, row: store::TenantRow) -> Result<TenantView>
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}", tag = "Tenants", operation_id = "getTenant",
+    get, path = "/_soundcheck/tenants/{tenant}", tag = "Tenants", operation_id = "getTenant",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The tenant, without secrets.", body = TenantView),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}`
@@ -767,12 +767,12 @@ pub struct TenantList {
 }
 
 #[utoipa::path(
-    get, path = "/tenants", tag = "Tenants", operation_id = "listTenants",
+    get, path = "/_soundcheck/tenants", tag = "Tenants", operation_id = "listTenants",
     description = "Tenants, oldest first, `limit` at a time; follow `nextCursor` for the rest. Tenants made meanwhile come at the end.",
     params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Tenants per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "A page of tenants.", body = TenantList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants?limit=&cursor=`
@@ -819,13 +819,13 @@ fn forget(state: &ControlState, tenant: &str, key_ids: &[String], company_ids: &
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}", tag = "Tenants", operation_id = "deleteTenant",
+    delete, path = "/_soundcheck/tenants/{tenant}", tag = "Tenants", operation_id = "deleteTenant",
     description = "Removes the tenant and everything it owns; its keys stop working at once.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "The default tenant cannot be deleted.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
+        (status = 409, description = "The default tenant cannot be deleted.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}`
@@ -872,12 +872,12 @@ pub async fn reset_tenant(state: &ControlState, tenant: &str) -> Result<()> {
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/reset", tag = "Tenants", operation_id = "resetTenant",
+    post, path = "/_soundcheck/tenants/{tenant}/reset", tag = "Tenants", operation_id = "resetTenant",
     description = "Back to its creation state: same tokens; no audio, sends, usage, limiter state, journal or faults; its first clock.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The tenant as reset.", body = TenantView),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants/{id}/reset`
@@ -890,7 +890,7 @@ pub async fn reset(
 }
 
 #[utoipa::path(
-    post, path = "/reset", tag = "Tenants", operation_id = "resetDefault",
+    post, path = "/_soundcheck/reset", tag = "Tenants", operation_id = "resetDefault",
     description = "The default tenant back to the fixtures; no other tenant is touched.",
     responses(
         (status = 200, description = "The default tenant as reset.", body = TenantView)

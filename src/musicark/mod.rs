@@ -4,6 +4,7 @@
 //! - [`auth`]      the verified caller, and how its key is found and proven
 //! - [`catalogue`] the song profile types and the seeded generator behind the fixtures
 //! - [`color`]     OKLab/OKLCH maths (Ottosson) and the ΔEOK distance
+//! - [`docs`]      the types only the document names: error body, enveloped successes
 //! - [`index`]     the in-memory index lists and searches read
 //! - [`params`]    query parameters: defaults, clamps, named 400s
 //! - [`quota`]     the monthly quota per key
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod color;
+pub mod docs;
 pub mod index;
 pub mod params;
 pub mod quota;
@@ -28,10 +30,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::control::{faults, journal};
 use crate::error::{Error, RequestContext};
@@ -41,17 +44,27 @@ pub use state::ArkState;
 
 pub const BASE: &str = "/api/v1";
 
-/// The MusicArk routes under `/api/v1`, all behind the key and quota middleware.
+/// The MusicArk routes under `/api/v1`, all behind the key and quota middleware, each routed
+/// at the path of its document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: ArkState) -> Router<S> {
-    let v1 = |path: &str| format!("{BASE}{path}");
-    Router::new()
-        .route(&v1("/songs"), get(songs::list))
-        .route(&v1("/songs/{id}"), get(songs::get))
-        .route(&v1("/search/text"), get(search::text))
-        .route(&v1("/search/color"), get(search::color))
-        .route(&v1("/search/emotional"), get(search::emotional))
+    let (router, _) = table()
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .with_state(state)
+        .split_for_parts();
+    router.with_state(state)
+}
+
+/// Every MusicArk operation's document, at the path it is served at: the route table's.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    table().into_openapi()
+}
+
+fn table() -> OpenApiRouter<ArkState> {
+    OpenApiRouter::new()
+        .routes(routes!(songs::list))
+        .routes(routes!(songs::get))
+        .routes(routes!(search::text))
+        .routes(routes!(search::color))
+        .routes(routes!(search::emotional))
 }
 
 /// The key of a request: `Authorization: Bearer` wins over `?api_key=` (spec §1).

@@ -160,7 +160,10 @@ pub fn int_param(
 }
 
 #[utoipa::path(
-    get, path = "/audio", tag = "Audio", operation_id = "listAudio",
+    get, path = "/api/v1/integration/audio", tag = "Audio", operation_id = "listAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "our_choice", "notes": "Listing is documented; pagination is a vendor roadmap item, so `page`/`limit` and the `pagination` block are ours."})),
+    ),
     description = "The company's library, newest first. Pagination is a roadmap item in the vendor's docs: `page`, `limit` and the `pagination` block are soundcheck's choice.",
     params(
         ("page" = Option<i64>, Query, description = "Page number, from 1.", minimum = 1, maximum = 1000000),
@@ -168,7 +171,7 @@ pub fn int_param(
     ),
     responses(
         (status = 200, description = "One page of the library.", body = AudioList),
-        (status = 400, description = "`page` or `limit` out of range.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "`page` or `limit` out of range.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `GET /audio`: newest first, `page` ≥ 1, `limit` 1–100.
@@ -212,11 +215,14 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get, path = "/audio/{id}", tag = "Audio", operation_id = "getAudio",
+    get, path = "/api/v1/integration/audio/{id}", tag = "Audio", operation_id = "getAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Stats count a destination when its player starts the audio."})),
+    ),
     params(("id" = String, Path, description = "The audio's id, `aud_` + 14 characters.")),
     responses(
         (status = 200, description = "The audio object with its stats.", body = AudioObject),
-        (status = 404, description = "No such audio in this company's library.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such audio in this company's library.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `GET /audio/{id}`.
@@ -248,12 +254,15 @@ pub struct Deleted {
 }
 
 #[utoipa::path(
-    delete, path = "/audio/{id}", tag = "Audio", operation_id = "deleteAudio",
+    delete, path = "/api/v1/integration/audio/{id}", tag = "Audio", operation_id = "deleteAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Refused with 409 while a scheduled send is pending."})),
+    ),
     params(("id" = String, Path, description = "The audio's id.")),
     responses(
         (status = 200, description = "Deleted, bytes included.", body = Deleted),
-        (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "A scheduled send of it is still pending.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such audio.", body = crate::musique::docs::MusiqueError),
+        (status = 409, description = "A scheduled send of it is still pending.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `DELETE /audio/{id}`: refused while a scheduled send of it is pending.
@@ -293,14 +302,17 @@ struct UploadForm {
 }
 
 #[utoipa::path(
-    post, path = "/audio", tag = "Audio", operation_id = "uploadAudio",
+    post, path = "/api/v1/integration/audio", tag = "Audio", operation_id = "uploadAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "MP3 only, checked by content; 10 MB limit from the legacy docs; duration from the frames."})),
+    ),
     description = "Upload an MP3, checked by its content (not its name); the duration comes from its frames.",
-    request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+    request_body(content = crate::musique::docs::UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The stored audio object.", body = AudioObject),
-        (status = 400, description = "No `file` part, or a text part too long.", body = crate::openapi::MusiqueError),
-        (status = 413, description = "The file is over 10 MB.", body = crate::openapi::MusiqueError),
-        (status = 415, description = "The file is not a valid MP3.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "No `file` part, or a text part too long.", body = crate::musique::docs::MusiqueError),
+        (status = 413, description = "The file is over 10 MB.", body = crate::musique::docs::MusiqueError),
+        (status = 415, description = "The file is not a valid MP3.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `POST /audio`: multipart with a `file` part, checked to be MP3 by its content.
@@ -470,6 +482,9 @@ fn multipart_error(err: MultipartError) -> Error {
 
 #[utoipa::path(
     get, path = "/media/audio/{file}", tag = "Media", operation_id = "getAudioFile",
+    extensions(
+        ("x-basis" = json!({"basis": "our_choice", "notes": "Where soundcheck serves the bytes behind each audio object's `url`."})),
+    ),
     description = "Where soundcheck serves the bytes behind an audio object's `url` (soundcheck's choice): keyless and unguessable, like a CDN URL. Supports one `Range`.",
     security(()),
     params(
@@ -479,8 +494,8 @@ fn multipart_error(err: MultipartError) -> Error {
     responses(
         (status = 200, description = "The MP3.", content_type = "audio/mpeg", body = Vec<u8>),
         (status = 206, description = "The requested range.", content_type = "audio/mpeg", body = Vec<u8>),
-        (status = 404, description = "No such file.", body = crate::openapi::MusiqueError),
-        (status = 416, description = "The range starts past the end of the file (`Content-Range: bytes */{length}`). A `Range` of another unit or not in the `bytes` grammar is ignored (200).", body = crate::openapi::MusiqueError,
+        (status = 404, description = "No such file.", body = crate::musique::docs::MusiqueError),
+        (status = 416, description = "The range starts past the end of the file (`Content-Range: bytes */{length}`). A `Range` of another unit or not in the `bytes` grammar is ignored (200).", body = crate::musique::docs::MusiqueError,
             headers(("Content-Range" = String, description = "`bytes */{length}`: the file's length (RFC 9110)."))),
     )
 )]

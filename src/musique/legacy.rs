@@ -5,6 +5,8 @@
 //! Every legacy request is noted in the journal with its V1 equivalent, so that integrators
 //! see they are on deprecated paths.
 
+use std::sync::LazyLock;
+
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, Uri};
@@ -26,64 +28,30 @@ use crate::extract::{Caller, JsonValue};
 use crate::keys::{self, NewMusiqueKey};
 use crate::rate_limit::{Usage, WindowUsage};
 
-/// Each legacy operation (method, route) and the journal note its requests get.
-const NOTES: &[(&str, &str, &str)] = &[
-    (
-        "GET",
-        "/api/audio",
-        "Legacy path; the V1 equivalent is GET /api/v1/integration/audio.",
-    ),
-    (
-        "POST",
-        "/api/audio",
-        "Legacy path; the V1 equivalent is POST /api/v1/integration/audio.",
-    ),
-    (
-        "GET",
-        "/api/audio/{audioId}",
-        "Legacy path; the V1 equivalent is GET /api/v1/integration/audio/{id}.",
-    ),
-    (
-        "DELETE",
-        "/api/{audioId}",
-        "Legacy path; the V1 equivalent is DELETE /api/v1/integration/audio/{id}.",
-    ),
-    (
-        "POST",
-        "/api/{audioId}/send",
-        "Legacy path; the V1 equivalent is POST /api/v1/integration/audio/{id}/send.",
-    ),
-    (
-        "GET",
-        "/api/integration",
-        "Legacy path; the V1 equivalent is GET /api/v1/integration.",
-    ),
-    (
-        "GET",
-        "/api/integration/health",
-        "Legacy path; the V1 equivalent is GET /api/v1/integration/health.",
-    ),
-    (
-        "POST",
-        "/api/integration/auth",
-        "Legacy path; V1 has no equivalent: V1 tokens are issued by Musique support.",
-    ),
-    (
-        "DELETE",
-        "/api/integration/auth",
-        "Legacy path; V1 has no equivalent: V1 tokens are revoked by Musique support.",
-    ),
-    (
-        "POST",
-        "/api/integration/test",
-        "Legacy path; the V1 equivalent is GET /api/v1/integration, whose `integration` block describes the token.",
-    ),
-    (
-        "GET",
-        "/api/integration/limits",
-        "Legacy path; the V1 equivalent is the X-RateLimit-* headers of every V1 response.",
-    ),
-];
+/// Each legacy operation (method, route) and the journal note its requests get: the
+/// `v1_equivalent` of its document's `x-basis`, read on first use and kept for the
+/// process's life.
+static NOTES: LazyLock<Vec<(&'static str, &'static str, &'static str)>> = LazyLock::new(|| {
+    let document = super::openapi();
+    let mut notes = Vec::new();
+    for (path, item) in document.paths.paths {
+        for (method, operation) in [
+            ("GET", item.get),
+            ("PUT", item.put),
+            ("POST", item.post),
+            ("DELETE", item.delete),
+            ("PATCH", item.patch),
+        ] {
+            let note = operation
+                .and_then(|op| op.extensions)
+                .and_then(|extensions| extensions.get("x-basis")?.get("v1_equivalent").cloned());
+            if let Some(Value::String(note)) = note {
+                notes.push((method, &*path.clone().leak(), &*note.leak()));
+            }
+        }
+    }
+    notes
+});
 
 /// Notes a legacy request's V1 equivalent in the journal. Outside the key middleware, so
 /// that a request refused for its key is noted too.
@@ -335,141 +303,219 @@ pub async fn limits(Caller(caller): Caller<MusiqueCaller>) -> Response {
 }
 
 /// The legacy operations as the Musique document shows them. The routes run the V1 handlers
-/// (or the ones above); these bodiless functions only carry their documentation.
+/// (or the ones above) on these operations' paths and methods (`super::served_by`); these
+/// bodiless functions only carry their documentation.
 #[allow(dead_code)]
 pub mod docs {
     use super::*;
 
     #[utoipa::path(
         get, path = "/api/audio", tag = "Legacy", operation_id = "legacyListAudio",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of GET /api/v1/integration/audio: the same handler, state and body.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is GET /api/v1/integration/audio."
+            })),
+        ),
         description = "Legacy path of `GET /api/v1/integration/audio`, same behaviour.",
         params(("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100)),
         responses(
             (status = 200, description = "One page of the library.", body = crate::musique::audio::AudioList),
-            (status = 400, description = "`page` or `limit` out of range.", body = crate::openapi::MusiqueError)
+            (status = 400, description = "`page` or `limit` out of range.", body = crate::musique::docs::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_list_audio() {}
+    pub async fn legacy_list_audio() {}
 
     #[utoipa::path(
         post, path = "/api/audio", tag = "Legacy", operation_id = "legacyUploadAudio",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of POST /api/v1/integration/audio: the same handler, state and body.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is POST /api/v1/integration/audio."
+            })),
+        ),
         description = "Legacy path of `POST /api/v1/integration/audio`, same behaviour.",
-        request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+        request_body(content = crate::musique::docs::UploadForm, content_type = "multipart/form-data"),
         responses(
             (status = 200, description = "The stored audio object.", body = crate::musique::audio::AudioObject),
-            (status = 400, description = "No `file` part.", body = crate::openapi::MusiqueError),
-            (status = 413, description = "Over 10 MB.", body = crate::openapi::MusiqueError),
-            (status = 415, description = "Not a valid MP3.", body = crate::openapi::MusiqueError)
+            (status = 400, description = "No `file` part.", body = crate::musique::docs::MusiqueError),
+            (status = 413, description = "Over 10 MB.", body = crate::musique::docs::MusiqueError),
+            (status = 415, description = "Not a valid MP3.", body = crate::musique::docs::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_upload_audio() {}
+    pub async fn legacy_upload_audio() {}
 
     #[utoipa::path(
         get, path = "/api/audio/{audioId}", tag = "Legacy", operation_id = "legacyGetAudio",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of GET /api/v1/integration/audio/{id}.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is GET /api/v1/integration/audio/{id}."
+            })),
+        ),
         description = "Legacy path of `GET /api/v1/integration/audio/{id}`.",
         params(("audioId" = String, Path, description = "The audio's id.")),
         responses(
             (status = 200, description = "The audio object with its stats.", body = crate::musique::audio::AudioObject),
-            (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError)
+            (status = 404, description = "No such audio.", body = crate::musique::docs::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_get_audio() {}
+    pub async fn legacy_get_audio() {}
 
     #[utoipa::path(
         delete, path = "/api/{audioId}", tag = "Legacy", operation_id = "legacyDeleteAudio",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of DELETE /api/v1/integration/audio/{id}; other methods on /api/{x} are 405.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is DELETE /api/v1/integration/audio/{id}."
+            })),
+        ),
         description = "Legacy path of `DELETE /api/v1/integration/audio/{id}`.",
         params(("audioId" = String, Path, description = "The audio's id.")),
         responses(
             (status = 200, description = "Deleted.", body = crate::musique::audio::Deleted),
-            (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError),
-            (status = 409, description = "A scheduled send is pending.", body = crate::openapi::MusiqueError)
+            (status = 404, description = "No such audio.", body = crate::musique::docs::MusiqueError),
+            (status = 409, description = "A scheduled send is pending.", body = crate::musique::docs::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_delete_audio() {}
+    pub async fn legacy_delete_audio() {}
 
     #[utoipa::path(
         post, path = "/api/{audioId}/send", tag = "Legacy", operation_id = "legacySendAudio",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of POST /api/v1/integration/audio/{id}/send.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is POST /api/v1/integration/audio/{id}/send."
+            })),
+        ),
         description = "Legacy path of `POST /api/v1/integration/audio/{id}/send`.",
         params(("audioId" = String, Path, description = "The audio's id.")),
-        request_body(content = crate::openapi::SendBody, content_type = "application/json"),
+        request_body(content = crate::musique::docs::SendBody, content_type = "application/json"),
         responses(
             (status = 200, description = "The send.", body = crate::musique::sends::SendResponse),
-            (status = 400, description = "A bad field or body.", body = crate::openapi::MusiqueError),
-            (status = 404, description = "Unknown audio or External IDs.", body = crate::openapi::MusiqueError),
-            (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError)
+            (status = 400, description = "A bad field or body.", body = crate::musique::docs::MusiqueError),
+            (status = 404, description = "Unknown audio or External IDs.", body = crate::musique::docs::MusiqueError),
+            (status = 413, description = "The body is over 256 KB.", body = crate::musique::docs::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_send_audio() {}
+    pub async fn legacy_send_audio() {}
 
     #[utoipa::path(
         get, path = "/api/integration", tag = "Legacy", operation_id = "legacyInfo",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of GET /api/v1/integration.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is GET /api/v1/integration."
+            })),
+        ),
         description = "Legacy path of `GET /api/v1/integration`.",
         responses(
             (status = 200, description = "About the API and this token.", body = crate::musique::system::Info)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_info() {}
+    pub async fn legacy_info() {}
 
     #[utoipa::path(
         get, path = "/api/integration/health", tag = "Legacy", operation_id = "legacyHealth",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Legacy path of GET /api/v1/integration/health.",
+                "v1_equivalent": "Legacy path; the V1 equivalent is GET /api/v1/integration/health."
+            })),
+        ),
         description = "Legacy path of `GET /api/v1/integration/health`.",
         responses(
             (status = 200, description = "Each service, really checked.", body = crate::musique::system::Health)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_health() {}
+    pub async fn legacy_health() {}
 
     #[utoipa::path(
         post, path = "/api/integration/auth", tag = "Legacy", operation_id = "legacyIssueToken",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "our_reading",
+                "notes": "`{externalId, companyToken}` → `{token, expires_at: null}` is documented; a prod token with every permission scoped to that External ID, and 401/404 for a bad company token or External ID, are our reading.",
+                "v1_equivalent": "Legacy path; V1 has no equivalent: V1 tokens are issued by Musique support."
+            })),
+        ),
         description = "A new prod token for one External ID, with every permission, from the company token (in the body; no `X-API-Key`). A missing or wrong company token is a 401, checked before the rest of the body (soundcheck's choice).",
         security(()),
-        request_body(content = crate::openapi::LegacyAuthBody, content_type = "application/json"),
+        request_body(content = crate::musique::docs::LegacyAuthBody, content_type = "application/json"),
         responses(
             (status = 200, description = "The token, shown once.", body = IssuedToken),
-            (status = 400, description = "The body is not JSON or a field is mistyped.", body = crate::openapi::MusiqueError),
-            (status = 401, description = "The company token is missing or wrong.", body = crate::openapi::MusiqueError),
-            (status = 404, description = "The External ID is not the company's.", body = crate::openapi::MusiqueError),
-            (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError),
-            (status = 429, description = "The company has `--legacy-auth-in-flight` (default 8) token requests in flight already, or the server's key hashing queue is full; `Retry-After` says when to come back (soundcheck's choice).", body = crate::openapi::MusiqueError)
+            (status = 400, description = "The body is not JSON or a field is mistyped.", body = crate::musique::docs::MusiqueError),
+            (status = 401, description = "The company token is missing or wrong.", body = crate::musique::docs::MusiqueError),
+            (status = 404, description = "The External ID is not the company's.", body = crate::musique::docs::MusiqueError),
+            (status = 413, description = "The body is over 256 KB.", body = crate::musique::docs::MusiqueError),
+            (status = 429, description = "The company has `--legacy-auth-in-flight` (default 8) token requests in flight already, or the server's key hashing queue is full; `Retry-After` says when to come back (soundcheck's choice).", body = crate::musique::docs::MusiqueError)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_issue_token() {}
+    pub async fn legacy_issue_token() {}
 
     #[utoipa::path(
         post, path = "/api/integration/test", tag = "Legacy", operation_id = "legacyTestToken",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "our_reading",
+                "notes": "A token scoped to one External ID reports it and its userId; any other token reports null for both (ours).",
+                "v1_equivalent": "Legacy path; the V1 equivalent is GET /api/v1/integration, whose `integration` block describes the token."
+            })),
+        ),
         description = "The calling token is valid; `externalId` and `userId` only for a token of exactly one store (soundcheck's choice).",
         responses(
             (status = 200, description = "The token.", body = TokenTest)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_test_token() {}
+    pub async fn legacy_test_token() {}
 
     #[utoipa::path(
         delete, path = "/api/integration/auth", tag = "Legacy", operation_id = "legacyRevokeToken",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "vendor_docs",
+                "notes": "Revokes the calling key; this server refuses it from the next request.",
+                "v1_equivalent": "Legacy path; V1 has no equivalent: V1 tokens are revoked by Musique support."
+            })),
+        ),
         description = "Revokes the calling token; the next request with it is refused.",
         responses(
             (status = 200, description = "Revoked.", body = Revoked)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_revoke_token() {}
+    pub async fn legacy_revoke_token() {}
 
     #[utoipa::path(
         get, path = "/api/integration/limits", tag = "Legacy", operation_id = "legacyLimits",
+        extensions(
+            ("x-basis" = json!({
+                "basis": "our_reading",
+                "notes": "Counts include the limits request itself, as the X-RateLimit-* headers do; usage is limit - remaining (GCRA).",
+                "v1_equivalent": "Legacy path; the V1 equivalent is the X-RateLimit-* headers of every V1 response."
+            })),
+        ),
         description = "The calling key's three windows, this request included.",
         responses(
             (status = 200, description = "Limits, usage, remaining and reset instants.", body = Limits)
         )
     )]
     #[deprecated = "a legacy path; use the V1 path"]
-    pub fn legacy_limits() {}
+    pub async fn legacy_limits() {}
 }

@@ -11,10 +11,12 @@
 //! - [`deliveries`] every store's simulated player, fed by sends; the stats they produce
 //! - [`player`] one player's rules: priorities, repeats, offline waits
 //! - [`mp3`]    MP3 validation and duration by content
+//! - [`docs`]   the types only the document names: error body, upload form, send body
 
 pub mod audio;
 pub mod auth;
 pub mod deliveries;
+pub mod docs;
 pub mod legacy;
 pub mod library;
 pub mod mp3;
@@ -24,13 +26,18 @@ pub mod state;
 pub mod store;
 pub mod system;
 
+use std::convert::identity;
+
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{MethodFilter, MethodRouter, any, get};
 use axum::{Json, Router};
 use serde_json::json;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::auth::parse_musique_token;
 use crate::clock::rfc3339_ms;
@@ -45,53 +52,98 @@ pub const BASE: &str = "/api/v1/integration";
 
 /// The route table of the V1 API and of the legacy paths (spec §1) on the same handlers, all
 /// behind the `X-API-Key` middleware but the legacy token issuer, and the public audio file
-/// URLs (like a CDN's, unguessable and keyless).
+/// URLs (like a CDN's, unguessable and keyless). Each route is routed at the path of its
+/// document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
-    let v1 = |path: &str| format!("{BASE}{path}");
     let keyed = middleware::from_fn_with_state(state.clone(), authenticate);
-    // Static segments win over `{audioId}`, so `/api/audio` and `/api/integration` are theirs;
-    // any other `/api/{x}` serves DELETE only (405 otherwise).
-    let legacy = Router::new()
-        .route(
-            "/api/audio",
-            get(audio::list)
-                .post(audio::upload)
-                .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
-        )
-        .route("/api/audio/{audioId}", get(audio::get))
-        .route("/api/{audioId}", delete(audio::delete))
-        .route("/api/{audioId}/send", post(sends::send))
-        .route("/api/integration", get(system::info))
-        .route("/api/integration/health", get(system::health))
-        .route("/api/integration/test", post(legacy::test))
-        .route("/api/integration/limits", get(legacy::limits))
-        .route("/api/integration/auth", delete(legacy::revoke))
-        .route_layer(keyed.clone())
-        // The one Musique route without X-API-Key: the company token in the body is its key.
-        .route("/api/integration/auth", post(legacy::issue_token))
-        // MusicArk's base path would be caught by `/api/{audioId}`: it stays unrouted.
-        .route("/api/v1", any(crate::middleware::not_found))
-        .route("/api/v1/send", any(crate::middleware::not_found))
-        .route_layer(middleware::from_fn(legacy::note_v1_equivalent));
-    Router::new()
-        // The docs' base URL is written both with and without the trailing slash.
-        .route(BASE, get(system::info))
-        .route(&v1("/"), get(system::info))
-        .route(&v1("/health"), get(system::health))
-        .route(
-            &v1("/audio"),
-            get(audio::list)
-                .post(audio::upload)
+    let (router, _) = table(|routes| routes.route_layer(keyed.clone())).split_for_parts();
+    router.with_state(state)
+}
+
+/// Every Musique operation's document, at the path it is served at: the route table's.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    table(identity).into_openapi()
+}
+
+/// The routes and their documents. `keyed` puts the key middleware on the routes it is given
+/// (the documents are the same without it).
+// The legacy docs functions are `#[deprecated]` so that their operations are; routing them
+// is no use of them.
+#[allow(deprecated)]
+fn table(
+    keyed: impl Fn(OpenApiRouter<MusiqueState>) -> OpenApiRouter<MusiqueState>,
+) -> OpenApiRouter<MusiqueState> {
+    use legacy::docs;
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(system::info))
+        // The docs' base URL is written both with and without the trailing slash; the
+        // document has it once.
+        .route(&format!("{BASE}/"), get(system::info))
+        .routes(routes!(system::health))
+        .routes(
+            routes!(audio::list, audio::upload)
                 // The multipart body may exceed the 10 MB file limit by its other parts; the
                 // file part itself is measured while it streams in (audio::upload).
                 .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
         )
-        .route(&v1("/audio/{id}"), get(audio::get).delete(audio::delete))
-        .route(&v1("/audio/{id}/send"), post(sends::send))
-        .route_layer(keyed)
+        .routes(routes!(audio::get, audio::delete))
+        .routes(routes!(sends::send));
+    // Static segments win over `{audioId}`, so `/api/audio` and `/api/integration` are theirs;
+    // any other `/api/{x}` serves DELETE only (405 otherwise).
+    let legacy = OpenApiRouter::new()
+        .routes(served_by(routes!(docs::legacy_list_audio), audio::list))
+        .routes(
+            served_by(routes!(docs::legacy_upload_audio), audio::upload)
+                .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
+        )
+        .routes(served_by(routes!(docs::legacy_get_audio), audio::get))
+        .routes(served_by(routes!(docs::legacy_delete_audio), audio::delete))
+        .routes(served_by(routes!(docs::legacy_send_audio), sends::send))
+        .routes(served_by(routes!(docs::legacy_info), system::info))
+        .routes(served_by(routes!(docs::legacy_health), system::health))
+        .routes(served_by(routes!(docs::legacy_revoke_token), legacy::revoke))
+        .routes(served_by(routes!(docs::legacy_test_token), legacy::test))
+        .routes(served_by(routes!(docs::legacy_limits), legacy::limits));
+    let legacy = keyed(legacy)
+        // The one Musique route without X-API-Key: the company token in the body is its key.
+        .routes(served_by(routes!(docs::legacy_issue_token), legacy::issue_token))
+        // MusicArk's base path would be caught by `/api/{audioId}`: it stays unrouted (and
+        // undocumented).
+        .route("/api/v1", any(crate::middleware::not_found))
+        .route("/api/v1/send", any(crate::middleware::not_found))
+        .route_layer(middleware::from_fn(legacy::note_v1_equivalent));
+    keyed(v1)
+        // The audio files answer without a key, like a CDN's.
+        .routes(routes!(audio::media))
         .merge(legacy)
-        .route("/media/audio/{file}", get(audio::media))
-        .with_state(state)
+}
+
+/// A legacy operation: documented by its bodiless function in [`legacy::docs`], served by
+/// `handler` (a V1 handler, or a token endpoint) on the method its document gives.
+fn served_by<H, T>(
+    documented: UtoipaMethodRouter<MusiqueState>,
+    handler: H,
+) -> UtoipaMethodRouter<MusiqueState>
+where
+    H: Handler<T, MusiqueState>,
+    T: 'static,
+{
+    let (schemas, paths, _) = documented;
+    let mut router = MethodRouter::new();
+    for item in paths.paths.values() {
+        for (filter, operation) in [
+            (MethodFilter::GET, &item.get),
+            (MethodFilter::PUT, &item.put),
+            (MethodFilter::POST, &item.post),
+            (MethodFilter::DELETE, &item.delete),
+            (MethodFilter::PATCH, &item.patch),
+        ] {
+            if operation.is_some() {
+                router = router.on(filter, handler.clone());
+            }
+        }
+    }
+    (schemas, paths, router)
 }
 
 /// `X-API-Key` → caller → rate limit, then the header triple on every response the key gets.

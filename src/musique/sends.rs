@@ -214,15 +214,18 @@ pub struct SendResponse {
 }
 
 #[utoipa::path(
-    post, path = "/audio/{id}/send", tag = "Audio", operation_id = "sendAudio",
+    post, path = "/api/v1/integration/audio/{id}/send", tag = "Audio", operation_id = "sendAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "our_reading", "notes": "Targeted and broadcast are documented; no `externalIds` = every store in the token's scope is our reading; `[]` → 400 is ours."})),
+    ),
     description = "Targeted (`externalIds`) or broadcast (no `externalIds`: every store in the token's scope, our reading of the docs). All or nothing: one unknown External ID and nothing is sent. An empty list is a 400 (soundcheck's choice).",
     params(("id" = String, Path, description = "The audio's id.")),
-    request_body(content = crate::openapi::SendBody, content_type = "application/json"),
+    request_body(content = crate::musique::docs::SendBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The send.", body = SendResponse),
-        (status = 400, description = "A field is missing, mistyped or out of range, or the body is not JSON.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "Unknown audio, or unknown / out-of-scope External IDs.", body = crate::openapi::MusiqueError),
-        (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A field is missing, mistyped or out of range, or the body is not JSON.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "Unknown audio, or unknown / out-of-scope External IDs.", body = crate::musique::docs::MusiqueError),
+        (status = 413, description = "The body is over 256 KB.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `POST /audio/{id}/send`.

@@ -57,11 +57,7 @@ pub struct Inner {
 }
 
 impl MusiqueState {
-    pub fn new(
-        core: Core,
-        libraries: Libraries,
-        deliveries: Deliveries,
-    ) -> MusiqueState {
+    pub fn new(core: Core, libraries: Libraries, deliveries: Deliveries) -> MusiqueState {
         MusiqueState(Arc::new(Inner {
             core,
             keys: KeyCache::default(),

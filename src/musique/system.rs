@@ -38,7 +38,10 @@ pub struct Info {
 }
 
 #[utoipa::path(
-    get, path = "/", tag = "System", operation_id = "apiInfo",
+    get, path = "/api/v1/integration", tag = "System", operation_id = "apiInfo",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Name, version and docs URL are documented; the `integration` block comes from the legacy info endpoint."})),
+    ),
     description = "API name, version and docs URL, plus the calling token's integration (from the legacy info endpoint).",
     responses((status = 200, description = "About the API and this token.", body = Info))
 )]
@@ -88,7 +91,10 @@ fn up(ok: bool) -> &'static str {
 }
 
 #[utoipa::path(
-    get, path = "/health", tag = "System", operation_id = "health",
+    get, path = "/api/v1/integration/health", tag = "System", operation_id = "health",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Services are really checked; the check results are reused for a second."})),
+    ),
     responses((status = 200, description = "Each service, really checked.", body = Health))
 )]
 /// Each service is really checked, at most once a second: the read pool answers, the single

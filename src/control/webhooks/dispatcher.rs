@@ -14,10 +14,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::store::{self, Due, NewEvent};
 use crate::clock::rfc3339_ms;
+use crate::control::ControlState;
 use crate::db::Db;
 use crate::ids::random_alnum;
 use crate::musique::deliveries::Event;
-use crate::control::ControlState;
 
 /// The first retry waits this long; each next one twice as long, up to an hour.
 const FIRST_BACKOFF_MS: i64 = 10_000;
@@ -89,7 +89,13 @@ impl Registry {
 }
 
 /// Queues one event for every endpoint of the tenant that wants its type.
-async fn enqueue(state: &ControlState, tenant: &str, kind: &str, at_ms: i64, data: Value) -> sqlx::Result<()> {
+async fn enqueue(
+    state: &ControlState,
+    tenant: &str,
+    kind: &str,
+    at_ms: i64,
+    data: Value,
+) -> sqlx::Result<()> {
     let hooks: Vec<_> = store::tenant_webhooks(&state.core.db, tenant)
         .await?
         .into_iter()

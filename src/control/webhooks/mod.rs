@@ -29,10 +29,10 @@ pub use dispatcher::{CLOCK_DISPATCH_BUDGET, Registry, dispatch, run};
 use super::page::{Page, cursor, next};
 use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use crate::clock::rfc3339_ms;
+use crate::control::ControlState;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::ids::random_alnum;
-use crate::control::ControlState;
 
 pub const EVENT_TYPES: [&str; 4] = [
     "send.created",
@@ -99,14 +99,14 @@ pub async fn load(state: &ControlState) -> sqlx::Result<()> {
 
 /// `POST /_soundcheck/tenants/{id}/webhooks`
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "createWebhook",
+    post, path = "/_soundcheck/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "createWebhook",
     description = "Registers an endpoint for send and delivery events. Each event is POSTed as JSON `{id, type, timestamp, data}`, signed: `Soundcheck-Signature: v1=<hex HMAC-SHA256(secret, \"{timestamp}.{body}\")>` with `Soundcheck-Timestamp` (Unix seconds on the tenant's clock). Retried after 10 s, 20 s, 40 s … on the tenant's clock until a 2xx.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = WebhookSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The endpoint, with its secret (shown once).", body = Webhook),
-        (status = 400, description = "A bad URL, event type or field.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad URL, event type or field.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn create(
@@ -185,7 +185,7 @@ pub struct WebhookList {
 
 /// `GET /_soundcheck/tenants/{id}/webhooks?limit=&cursor=`
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "listWebhooks",
+    get, path = "/_soundcheck/tenants/{tenant}/webhooks", tag = "Webhooks", operation_id = "listWebhooks",
     description = "The tenant's endpoints (no secrets), oldest first, `limit` at a time.",
     params(
         ("tenant" = String, Path, description = "The tenant's id, or `default`."),
@@ -194,8 +194,8 @@ pub struct WebhookList {
     ),
     responses(
         (status = 200, description = "A page of the tenant's endpoints.", body = WebhookList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn list(
@@ -218,12 +218,12 @@ pub async fn list(
 
 /// `DELETE /_soundcheck/tenants/{id}/webhooks/{webhookId}`
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/webhooks/{webhook}", tag = "Webhooks", operation_id = "deleteWebhook",
+    delete, path = "/_soundcheck/tenants/{tenant}/webhooks/{webhook}", tag = "Webhooks", operation_id = "deleteWebhook",
     description = "Removes the endpoint and its pending events.",
     params(("tenant" = String, Path), ("webhook" = String, Path)),
     responses(
         (status = 204, description = "Removed."),
-        (status = 404, description = "No such tenant or endpoint.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such tenant or endpoint.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn remove(
@@ -293,7 +293,7 @@ pub struct Outbox {
 
 /// `GET /_soundcheck/tenants/{id}/outbox?status=`
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/outbox", tag = "Webhooks", operation_id = "listOutbox",
+    get, path = "/_soundcheck/tenants/{tenant}/outbox", tag = "Webhooks", operation_id = "listOutbox",
     description = "Every event owed to the tenant's endpoints, oldest first, with its attempts and the next one, `limit` at a time; new events come at the end.",
     params(
         ("tenant" = String, Path, description = "The tenant's id, or `default`."),
@@ -303,8 +303,8 @@ pub struct Outbox {
     ),
     responses(
         (status = 200, description = "A page of the outbox.", body = Outbox),
-        (status = 400, description = "A bad `status`, `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A bad `status`, `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
     )
 )]
 pub async fn outbox(
@@ -325,7 +325,8 @@ pub async fn outbox(
     // An attempt in flight is finished first and new events are written, so the outbox is
     // current when it answers.
     let _settled = dispatcher::settled(&state).await?;
-    let (total, mut events) = store::outbox(&state.core.db, &tenant, status, after, page.limit as i64 + 1).await?;
+    let (total, mut events) =
+        store::outbox(&state.core.db, &tenant, status, after, page.limit as i64 + 1).await?;
     let next_cursor = next(&mut events, page.limit, |e| cursor("outbox", &[&e.seq]));
     for e in &mut events {
         e.created_at = rfc3339_ms(e.created_at_ms);
