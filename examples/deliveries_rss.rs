@@ -44,18 +44,18 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let app = App::build(Config::for_tests(dir.path().join("rss.db").to_string_lossy())).await?;
     let state = app.state.clone();
-    let clock = state.clocks.get(DEFAULT_TENANT);
+    let clock = state.core.clocks.get(DEFAULT_TENANT);
     clock.freeze();
     clock.set_ms(T0);
     let company: i64 = sqlx::query_scalar("SELECT id FROM companies WHERE prefix = 'msk'")
-        .fetch_one(&state.db.read)
+        .fetch_one(&state.core.db.read)
         .await?;
     let locations: Vec<(i64, String, i64)> = sqlx::query_as(
         "SELECT id, external_id, user_id FROM locations WHERE company_id = ? ORDER BY external_id LIMIT ?",
     )
     .bind(company)
     .bind(stores)
-    .fetch_all(&state.db.read)
+    .fetch_all(&state.core.db.read)
     .await?;
     let destinations: Vec<Destination> = (locations.iter())
         .map(|(id, external_id, user_id)| Destination {
@@ -71,8 +71,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let audio = "aud_rss00000000000";
     store::insert_audio(
-        &state.db,
-        &state.musique,
+        &state.core.db,
+        &state.musique.libraries,
         lib,
         NewAudio {
             id: audio,
@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
             let ids: Vec<String> = (first..(first + CHUNK).min(sends))
                 .map(|i| format!("snd_{round}{i:013}"))
                 .collect();
-            let mut tx = state.db.begin_write().await?;
+            let mut tx = state.core.db.begin_write().await?;
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO sends (id, tenant_id, audio_id, key_id, priority, repeat, volume, broadcast,
                                     scheduled, due_at_ms, created_at_ms) ",
@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
             }
             tx.commit().await?;
             for id in ids {
-                state.deliveries.add_send(
+                state.musique.deliveries.add_send(
                     company,
                     SendInput {
                         id,
@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
         }
-        let (held_sends, held) = state.deliveries.held(company);
+        let (held_sends, held) = state.musique.deliveries.held(company);
         let queued = rss_kb();
         peak = peak.max(queued);
         if report {
@@ -173,14 +173,19 @@ async fn main() -> anyhow::Result<()> {
         now += sends as i64 * 1_000 + 1_000;
         clock.set_ms(now);
         let ran = state
+            .musique
             .deliveries
-            .advance_companies(&state.db, &[company], now)
+            .advance_companies(&state.core.db, &[company], now)
             .await?;
         let played = Instant::now();
-        state.deliveries.write_behind(&state.db, true).await?;
-        let (held_sends, held) = state.deliveries.held(company);
+        state
+            .musique
+            .deliveries
+            .write_behind(&state.core.db, true)
+            .await?;
+        let (held_sends, held) = state.musique.deliveries.held(company);
         let outcomes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM delivery_outcomes")
-            .fetch_one(&state.db.read)
+            .fetch_one(&state.core.db.read)
             .await?;
         let done = rss_kb();
         if report {

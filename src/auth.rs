@@ -1,8 +1,10 @@
-//! Keys of both APIs: token shapes, the verification cache, typed callers.
+//! Keys of both APIs: token shapes, and the verification cache each API keeps of its callers.
 //!
 //! A token is found by its non-secret head (`lookup`) and proven by argon2id on the hasher's
 //! workers. A verified token is cached under its SHA-256 digest (never the token itself), so
 //! the hot path does no hashing and no database round-trip; a watcher evicts revoked keys.
+//! What a caller is, and how its keys are found, is each API's (`musique::auth`,
+//! `musicark::auth`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -10,11 +12,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::clock::{TenantClock, real_now_ms};
+use crate::clock::real_now_ms;
 use crate::error::{Error, Result};
-use crate::hasher::HashError;
-use crate::rate_limit::{KeyLimiter, Limits};
-use crate::state::AppState;
+use crate::hasher::{HashError, Hasher};
 
 /// A token as the client sent it; its `Debug` never shows it.
 #[derive(Clone)]
@@ -105,23 +105,18 @@ pub fn company_token_prefix(token: &str) -> Option<&str> {
     (is_company_prefix(company) && secret_ok).then_some(company)
 }
 
-/// The lookup of a MusicArk key `mk_live_` / `mk_test_` + alphanumerics.
-pub fn musicark_lookup(key: &str) -> Option<String> {
-    let rest = key
-        .strip_prefix("mk_live_")
-        .or_else(|| key.strip_prefix("mk_test_"))?;
-    let ok = (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
-    ok.then(|| key[..8 + LOOKUP_CHARS].to_owned())
+/// Whether `key` has a MusicArk key's shape: `mk_live_` / `mk_test_` + alphanumerics.
+pub fn is_musicark_key(key: &str) -> bool {
+    key.strip_prefix("mk_live_")
+        .or_else(|| key.strip_prefix("mk_test_"))
+        .is_some_and(|rest| {
+            (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
-/// A new random alphanumeric secret.
-pub fn random_alnum(len: usize) -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
+/// The lookup of a MusicArk key.
+pub fn musicark_lookup(key: &str) -> Option<String> {
+    is_musicark_key(key).then(|| key[..8 + LOOKUP_CHARS].to_owned())
 }
 
 /// `audio.*` permissions as a bit set.
@@ -157,30 +152,6 @@ impl Permissions {
 
     pub fn to_list(self) -> String {
         self.names().join(",")
-    }
-}
-
-/// A verified Musique token: who calls, for which company and environment, with what rights.
-#[derive(Debug)]
-pub struct MusiqueCaller {
-    pub key_id: String,
-    pub tenant_id: String,
-    pub company_id: i64,
-    pub company_prefix: String,
-    pub company_name: String,
-    pub environment: Environment,
-    pub permissions: Permissions,
-    /// `None`: every location of the company.
-    pub scope: Option<Vec<String>>,
-    pub limiter: Arc<KeyLimiter>,
-    pub clock: Arc<TenantClock>,
-}
-
-impl MusiqueCaller {
-    pub fn in_scope(&self, external_id: &str) -> bool {
-        self.scope
-            .as_ref()
-            .is_none_or(|ids| ids.iter().any(|id| id == external_id))
     }
 }
 
@@ -220,50 +191,31 @@ impl Tier {
     }
 }
 
-/// A verified MusicArk key.
-#[derive(Debug)]
-pub struct ArkCaller {
-    pub key_id: String,
-    pub tenant_id: String,
-    pub tier: Tier,
-    pub monthly_limit: i64,
-    pub clock: Arc<TenantClock>,
+/// What the cache needs of a verified caller: the key it is, the tenant that owns the key.
+pub trait Verified {
+    fn key_id(&self) -> &str;
+    fn tenant_id(&self) -> &str;
 }
 
-#[derive(Clone, Debug)]
-enum Cached {
-    Musique(Arc<MusiqueCaller>),
-    MusicArk(Arc<ArkCaller>),
-}
+/// One API's keys as [`KeyCache::resolve`] finds and proves them.
+pub trait ApiKeys {
+    type Caller: Verified;
+    /// A stored key a token may be, with its argon2id hash.
+    type Row: Send;
 
-impl Cached {
-    fn key_id(&self) -> &str {
-        match self {
-            Cached::Musique(c) => &c.key_id,
-            Cached::MusicArk(c) => &c.key_id,
-        }
-    }
+    /// Whether the token has the API's shape: one that has not is no key of the API.
+    fn has_shape(token: &str) -> bool;
 
-    fn tenant_id(&self) -> &str {
-        match self {
-            Cached::Musique(c) => &c.tenant_id,
-            Cached::MusicArk(c) => &c.tenant_id,
-        }
-    }
+    /// The unrevoked keys the token may be (found by its lookup), its secret not yet checked.
+    fn candidates(&self, token: &str) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
+
+    fn hash(row: &Self::Row) -> &str;
+
+    /// The caller of a key whose hash the token matched.
+    fn caller(&self, row: Self::Row) -> Result<Self::Caller>;
 }
 
 type Digest32 = [u8; 32];
-
-/// Which API a token was presented to. A MusicArk key also has the Musique token's shape
-/// (`mk` is a valid company prefix and `live` a legacy environment word), so what one API
-/// learnt about a digest must not decide for the other.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-enum KeyApi {
-    Musique,
-    MusicArk,
-}
-
-type CacheKey = (KeyApi, Digest32);
 
 /// How long an unknown token is remembered as unknown, so a flood of bad keys costs no hashing.
 const NEGATIVE_TTL_MS: i64 = 1_000;
@@ -273,25 +225,38 @@ const FILLS_SWEEP: usize = 10_000;
 
 type FillLock = Arc<tokio::sync::Mutex<()>>;
 
-/// Verified callers by token digest, and recently refused digests per API.
-#[derive(Debug, Default)]
-pub struct KeyCache {
-    verified: RwLock<HashMap<Digest32, Cached>>,
-    refused: RwLock<HashMap<CacheKey, i64>>,
+/// One API's verified callers by token digest, and its recently refused digests. Each API
+/// keeps its own: a MusicArk key also has the Musique token's shape (`mk` is a valid company
+/// prefix and `live` a legacy environment word), so what one API learnt about a digest must
+/// not decide for the other.
+#[derive(Debug)]
+pub struct KeyCache<C> {
+    verified: RwLock<HashMap<Digest32, Arc<C>>>,
+    refused: RwLock<HashMap<Digest32, i64>>,
     // One miss per token is resolved at a time, so 64 clients arriving together with a new
     // key cost one argon2 verification, not 64; misses of different tokens go on side by side.
-    fills: Mutex<HashMap<CacheKey, FillLock>>,
+    fills: Mutex<HashMap<Digest32, FillLock>>,
+}
+
+impl<C> Default for KeyCache<C> {
+    fn default() -> Self {
+        KeyCache {
+            verified: RwLock::default(),
+            refused: RwLock::default(),
+            fills: Mutex::default(),
+        }
+    }
 }
 
 /// The right to resolve one token's cache miss; the next client with that token waits for it.
-struct Fill<'a> {
-    cache: &'a KeyCache,
-    key: CacheKey,
+struct Fill<'a, C> {
+    cache: &'a KeyCache<C>,
+    key: Digest32,
     lock: FillLock,
     _held: tokio::sync::OwnedMutexGuard<()>,
 }
 
-impl Drop for Fill<'_> {
+impl<C> Drop for Fill<'_, C> {
     fn drop(&mut self) {
         // Whoever waits on this lock re-reads the cache once it has it; a newcomer starts a
         // fresh entry and re-reads the cache too.
@@ -302,8 +267,41 @@ impl Drop for Fill<'_> {
     }
 }
 
-impl KeyCache {
-    fn get(&self, digest: &Digest32) -> Option<Cached> {
+impl<C: Verified> KeyCache<C> {
+    /// The caller behind `token`. From the cache when it was verified before; otherwise a
+    /// token of the API's shape that was not refused lately is looked up and proven on the
+    /// hasher, one resolution per token at a time, and the answer cached either way.
+    pub async fn resolve<A>(&self, api: &A, hasher: &Hasher, token: &str) -> Result<Arc<C>>
+    where
+        A: ApiKeys<Caller = C>,
+    {
+        let digest = digest(token);
+        if let Some(caller) = self.get(&digest) {
+            return Ok(caller);
+        }
+        if !A::has_shape(token) || self.recently_refused(&digest) {
+            return Err(Error::InvalidKey);
+        }
+        let _fill = self.fill(digest).await;
+        if let Some(caller) = self.get(&digest) {
+            return Ok(caller);
+        }
+        if self.recently_refused(&digest) {
+            return Err(Error::InvalidKey);
+        }
+        for row in api.candidates(token).await? {
+            if !hasher.verify(token, A::hash(&row)).await? {
+                continue;
+            }
+            let caller = Arc::new(api.caller(row)?);
+            self.insert(digest, caller.clone());
+            return Ok(caller);
+        }
+        self.refuse(digest);
+        Err(Error::InvalidKey)
+    }
+
+    fn get(&self, digest: &Digest32) -> Option<Arc<C>> {
         self.verified
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -311,13 +309,13 @@ impl KeyCache {
             .cloned()
     }
 
-    fn recently_refused(&self, key: &CacheKey) -> bool {
+    fn recently_refused(&self, digest: &Digest32) -> bool {
         let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
-        refused.get(key).is_some_and(|until| *until > real_now_ms())
+        refused.get(digest).is_some_and(|until| *until > real_now_ms())
     }
 
     /// Waits for any other resolution of the same token's miss, then holds the token's turn.
-    async fn fill(&self, key: CacheKey) -> Fill<'_> {
+    async fn fill(&self, key: Digest32) -> Fill<'_, C> {
         let lock = {
             let mut fills = self.fills.lock().unwrap_or_else(|e| e.into_inner());
             if fills.len() >= FILLS_SWEEP {
@@ -334,7 +332,7 @@ impl KeyCache {
         }
     }
 
-    fn refuse(&self, key: CacheKey) {
+    fn refuse(&self, digest: Digest32) {
         let mut refused = self.refused.write().unwrap_or_else(|e| e.into_inner());
         if refused.len() >= NEGATIVE_CAP {
             let now = real_now_ms();
@@ -343,10 +341,10 @@ impl KeyCache {
                 refused.clear();
             }
         }
-        refused.insert(key, real_now_ms() + NEGATIVE_TTL_MS);
+        refused.insert(digest, real_now_ms() + NEGATIVE_TTL_MS);
     }
 
-    fn insert(&self, digest: Digest32, caller: Cached) {
+    fn insert(&self, digest: Digest32, caller: Arc<C>) {
         let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
         verified.insert(digest, caller);
     }
@@ -376,35 +374,6 @@ fn digest(token: &str) -> Digest32 {
     Sha256::digest(token.as_bytes()).into()
 }
 
-#[derive(sqlx::FromRow)]
-struct MusiqueKeyRow {
-    id: String,
-    tenant_id: String,
-    hash: String,
-    environment: String,
-    permissions: Option<String>,
-    scope: Option<String>,
-    limit_minute: Option<i64>,
-    limit_hour: Option<i64>,
-    limit_day: Option<i64>,
-    company_id: i64,
-    prefix: String,
-    name: String,
-    clock_offset_ms: i64,
-    clock_frozen_ms: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct ArkKeyRow {
-    id: String,
-    tenant_id: String,
-    hash: String,
-    tier: Option<String>,
-    monthly_limit: Option<i64>,
-    clock_offset_ms: i64,
-    clock_frozen_ms: Option<i64>,
-}
-
 /// A full hasher queue is the client's signal to come back shortly, in its API's envelope.
 impl From<HashError> for Error {
     fn from(err: HashError) -> Self {
@@ -419,143 +388,6 @@ impl From<HashError> for Error {
             other => Error::Internal(other.into()),
         }
     }
-}
-
-/// The Musique caller behind an `X-API-Key` value.
-pub async fn musique_caller(state: &AppState, token: &str) -> Result<Arc<MusiqueCaller>> {
-    let digest = digest(token);
-    let cache = &state.keys;
-    if let Some(Cached::Musique(caller)) = cache.get(&digest) {
-        return Ok(caller);
-    }
-    let Some(parsed) = parse_musique_token(token) else {
-        return Err(Error::InvalidKey);
-    };
-    let key = (KeyApi::Musique, digest);
-    if cache.recently_refused(&key) {
-        return Err(Error::InvalidKey);
-    }
-    let _fill = cache.fill(key).await;
-    if let Some(Cached::Musique(caller)) = cache.get(&digest) {
-        return Ok(caller);
-    }
-    if cache.recently_refused(&key) {
-        return Err(Error::InvalidKey);
-    }
-
-    let rows: Vec<MusiqueKeyRow> = sqlx::query_as(
-        "SELECT k.id, k.tenant_id, k.hash, k.environment, k.permissions, k.scope,
-                k.limit_minute, k.limit_hour, k.limit_day, c.id AS company_id, c.prefix, c.name,
-                t.clock_offset_ms, t.clock_frozen_ms
-         FROM api_keys k JOIN companies c ON c.id = k.company_id JOIN tenants t ON t.id = k.tenant_id
-         WHERE k.lookup = ? AND k.api = 'musique' AND k.revoked_at_ms IS NULL",
-    )
-    .bind(parsed.lookup())
-    .fetch_all(&state.db.read)
-    .await?;
-
-    for row in rows {
-        if row.prefix != parsed.company || row.environment != parsed.environment.as_str() {
-            continue;
-        }
-        if !state.hasher.verify(token, &row.hash).await? {
-            continue;
-        }
-        let scope = match row.scope.as_deref() {
-            Some(json) => Some(
-                serde_json::from_str::<Vec<String>>(json)
-                    .map_err(|e| Error::Internal(anyhow::anyhow!("key {} scope: {e}", row.id)))?,
-            ),
-            None => None,
-        };
-        let permissions = match row.permissions.as_deref() {
-            Some(list) => Permissions::parse_list(list)
-                .map_err(|e| Error::Internal(anyhow::anyhow!("key {}: {e}", row.id)))?,
-            None => Permissions::ALL,
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            per_minute: as_limit(row.limit_minute, defaults.per_minute),
-            per_hour: as_limit(row.limit_hour, defaults.per_hour),
-            per_day: as_limit(row.limit_day, defaults.per_day),
-        };
-        let clock = state
-            .clocks
-            .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms);
-        let caller = Arc::new(MusiqueCaller {
-            limiter: state.limiter_for(&row.tenant_id, &row.id, limits, &clock),
-            key_id: row.id,
-            tenant_id: row.tenant_id,
-            company_id: row.company_id,
-            company_prefix: row.prefix,
-            company_name: row.name,
-            environment: parsed.environment,
-            permissions,
-            scope,
-            clock,
-        });
-        cache.insert(digest, Cached::Musique(caller.clone()));
-        return Ok(caller);
-    }
-    cache.refuse(key);
-    Err(Error::InvalidKey)
-}
-
-fn as_limit(value: Option<i64>, default: u32) -> u32 {
-    value
-        .and_then(|v| u32::try_from(v).ok())
-        .filter(|v| *v >= 1)
-        .unwrap_or(default)
-}
-
-/// The MusicArk caller behind a bearer or `api_key` value.
-pub async fn musicark_caller(state: &AppState, key: &str) -> Result<Arc<ArkCaller>> {
-    let digest = digest(key);
-    let cache = &state.keys;
-    if let Some(Cached::MusicArk(caller)) = cache.get(&digest) {
-        return Ok(caller);
-    }
-    let Some(lookup) = musicark_lookup(key) else {
-        return Err(Error::InvalidKey);
-    };
-    let cache_key = (KeyApi::MusicArk, digest);
-    if cache.recently_refused(&cache_key) {
-        return Err(Error::InvalidKey);
-    }
-    let _fill = cache.fill(cache_key).await;
-    if let Some(Cached::MusicArk(caller)) = cache.get(&digest) {
-        return Ok(caller);
-    }
-    if cache.recently_refused(&cache_key) {
-        return Err(Error::InvalidKey);
-    }
-    let rows: Vec<ArkKeyRow> = sqlx::query_as(
-        "SELECT k.id, k.tenant_id, k.hash, k.tier, k.monthly_limit, t.clock_offset_ms, t.clock_frozen_ms
-         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-         WHERE k.lookup = ? AND k.api = 'musicark' AND k.revoked_at_ms IS NULL",
-    )
-    .bind(lookup)
-    .fetch_all(&state.db.read)
-    .await?;
-    for row in rows {
-        if !state.hasher.verify(key, &row.hash).await? {
-            continue;
-        }
-        let tier = row.tier.as_deref().and_then(Tier::parse).unwrap_or(Tier::Free);
-        let caller = Arc::new(ArkCaller {
-            monthly_limit: row.monthly_limit.unwrap_or_else(|| tier.default_monthly_limit()),
-            clock: state
-                .clocks
-                .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms),
-            key_id: row.id,
-            tenant_id: row.tenant_id,
-            tier,
-        });
-        cache.insert(digest, Cached::MusicArk(caller.clone()));
-        return Ok(caller);
-    }
-    cache.refuse(cache_key);
-    Err(Error::InvalidKey)
 }
 
 #[cfg(test)]
@@ -631,36 +463,49 @@ mod tests {
         assert_eq!(Permissions::ALL.names().len(), 4);
     }
 
+    /// A cached caller, for the cache's own tests.
+    struct Key;
+
+    impl Verified for Key {
+        fn key_id(&self) -> &str {
+            "key_test"
+        }
+
+        fn tenant_id(&self) -> &str {
+            "default"
+        }
+    }
+
     #[tokio::test]
     async fn a_cache_miss_holds_up_only_the_same_token_on_the_same_api() {
         use futures_util::FutureExt;
-        let cache = KeyCache::default();
+        let (musique, musicark) = (KeyCache::<Key>::default(), KeyCache::<Key>::default());
         let (a, b) = (digest("msk_prod_aaaaaaaaaaaa"), digest("msk_prod_bbbbbbbbbbbb"));
-        let held = cache.fill((KeyApi::Musique, a)).await;
+        let held = musique.fill(a).await;
         assert!(
-            cache.fill((KeyApi::Musique, a)).now_or_never().is_none(),
+            musique.fill(a).now_or_never().is_none(),
             "the same token waits for the first resolution"
         );
         assert!(
-            cache.fill((KeyApi::Musique, b)).now_or_never().is_some(),
+            musique.fill(b).now_or_never().is_some(),
             "another token does not wait"
         );
-        assert!(cache.fill((KeyApi::MusicArk, a)).now_or_never().is_some());
+        assert!(musicark.fill(a).now_or_never().is_some());
         drop(held);
-        assert!(cache.fill((KeyApi::Musique, a)).now_or_never().is_some());
+        assert!(musique.fill(a).now_or_never().is_some());
         assert!(
-            cache.fills.lock().expect("lock").is_empty(),
+            musique.fills.lock().expect("lock").is_empty(),
             "resolved misses leave nothing behind"
         );
     }
 
     #[test]
     fn a_refusal_is_remembered_for_its_api_only() {
-        let cache = KeyCache::default();
+        let (musique, musicark) = (KeyCache::<Key>::default(), KeyCache::<Key>::default());
         let d = digest("mk_live_free0000000000000000000000000000");
-        cache.refuse((KeyApi::Musique, d));
-        assert!(cache.recently_refused(&(KeyApi::Musique, d)));
-        assert!(!cache.recently_refused(&(KeyApi::MusicArk, d)));
+        musique.refuse(d);
+        assert!(musique.recently_refused(&d));
+        assert!(!musicark.recently_refused(&d));
     }
 
     #[test]

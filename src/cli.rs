@@ -5,9 +5,8 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::auth::{Environment, Permissions, Secret, Tier};
 use crate::clock::rfc3339_ms;
-use crate::config::HashCost;
 use crate::db::Db;
-use crate::hasher::Hasher;
+use crate::hasher::{HashCost, Hasher};
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::rate_limit::Limits;
 use crate::state::DEFAULT_TENANT;

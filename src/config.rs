@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::hasher::HashCost;
+
 /// How Musique success bodies are shaped on the wire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,28 +25,6 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
-}
-
-/// How strongly new keys are hashed. `fast` exists for tests and throwaway sandboxes only.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum HashCost {
-    /// argon2id with the crate's recommended parameters (19 MiB, 2 passes).
-    #[default]
-    Default,
-    /// argon2id with the smallest legal parameters (8 KiB, 1 pass).
-    Fast,
 }
 
 /// Each hash worker keeps a 19 MiB block: 64 of them are 1.2 GB.
@@ -115,7 +95,7 @@ pub struct Config {
     /// Host names, besides loopback and the bound address, the control plane answers without
     /// an admin token (comma-separated, e.g. a compose service name: `soundcheck`).
     #[arg(long, env = "SOUNDCHECK_ALLOWED_HOSTS", value_delimiter = ',')]
-    pub allowed_hosts: Vec<crate::control::access::AllowedHost>,
+    pub allowed_hosts: Vec<crate::hosts::AllowedHost>,
 
     /// Time a client has to send a request's head (request line and headers), from its first
     /// byte; a slower connection is closed.
@@ -162,7 +142,7 @@ impl std::str::FromStr for Timeout {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let ms = crate::control::clock::parse_duration_ms(s)
+        let ms = crate::clock::parse_duration_ms(s)
             .filter(|ms| *ms >= 0)
             .ok_or_else(|| format!("{s:?} is not a duration such as 10s, 500ms or 1m30s"))?;
         Timeout(Duration::from_millis(ms as u64)).check()

@@ -1,5 +1,7 @@
 //! Request extractors whose rejections are our errors: handlers never see axum's plain text.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
@@ -83,5 +85,28 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .await
             .map_err(|e| Error::validation(format!("A path parameter is invalid: {}", e.body_text())))?;
         Ok(ApiPath(value))
+    }
+}
+
+/// The caller an API's key middleware authenticated the request as, which it put in the
+/// request's extensions: `Caller<MusiqueCaller>`, `Caller<ArkCaller>`.
+#[derive(Debug)]
+pub struct Caller<T>(pub Arc<T>);
+
+impl<T> Clone for Caller<T> {
+    fn clone(&self) -> Self {
+        Caller(self.0.clone())
+    }
+}
+
+impl<S: Send + Sync, T: Send + Sync + 'static> FromRequestParts<S> for Caller<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<Caller<T>>()
+            .cloned()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
     }
 }

@@ -7,11 +7,10 @@ use serde::Deserialize;
 
 use crate::auth::{Permissions, Secret, Tier, company_token_prefix, parse_musique_token};
 use crate::clock::real_now_ms;
-use crate::config::HashCost;
 use crate::db::Db;
-use crate::hasher::Hasher;
+use crate::hasher::{HashCost, Hasher};
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
-use crate::musicark::{self, catalogue};
+use crate::musicark::store::CatalogueSource;
 use crate::rate_limit::Limits;
 
 const BUNDLED_MUSIQUE: &str = include_str!("../fixtures/musique.json");
@@ -100,8 +99,8 @@ pub struct ArkKeyFixture {
 pub struct Fixtures {
     pub musique: MusiqueFixtures,
     pub musicark: MusicArkFixtures,
-    /// `catalogue.jsonl` of the fixtures directory, or `None` for the bundled one.
-    pub catalogue_path: Option<std::path::PathBuf>,
+    /// `catalogue.jsonl` of the fixtures directory, or the bundled one.
+    pub catalogue: CatalogueSource,
 }
 
 impl Fixtures {
@@ -119,11 +118,14 @@ impl Fixtures {
             .map_err(|e| anyhow::anyhow!("musique.json: {e}"))?;
         let musicark: MusicArkFixtures = serde_json::from_str(&read("musicark.json", BUNDLED_MUSICARK)?)
             .map_err(|e| anyhow::anyhow!("musicark.json: {e}"))?;
-        let catalogue_path = dir.map(|d| d.join("catalogue.jsonl")).filter(|p| p.exists());
+        let catalogue = match dir.map(|d| d.join("catalogue.jsonl")).filter(|p| p.exists()) {
+            Some(path) => CatalogueSource::File(path),
+            None => CatalogueSource::Bundled(BUNDLED_CATALOGUE),
+        };
         let fixtures = Fixtures {
             musique,
             musicark,
-            catalogue_path,
+            catalogue,
         };
         fixtures.validate()?;
         Ok(fixtures)
@@ -175,66 +177,6 @@ impl Fixtures {
         }
         lines
     }
-}
-
-/// Loads the song catalogue into an empty database, checking every derived field of every
-/// song; ids and slugs are unique by the table's constraints. The file is streamed in
-/// batches, so a 100,000-song catalogue never sits in memory whole, and written in one
-/// transaction. Returns how many songs were written (0 when the catalogue was there already).
-/// `path` is a `catalogue.jsonl`, or `None` for the bundled one.
-pub async fn seed_catalogue(db: &Db, path: Option<std::path::PathBuf>) -> anyhow::Result<usize> {
-    use std::io::BufRead;
-    if musicark::store::has_songs(db).await? {
-        return Ok(0);
-    }
-    let reader: Box<dyn BufRead + Send> = match &path {
-        Some(path) => Box::new(std::io::BufReader::new(
-            std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-        )),
-        None => Box::new(BUNDLED_CATALOGUE.as_bytes()),
-    };
-    // Parsing and checking every line is CPU work (seconds for a big catalogue): it runs on
-    // the blocking pool, handing batches over a short channel, so no request waits behind it.
-    let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<catalogue::Song>>>(2);
-    let parser = tokio::task::spawn_blocking(move || {
-        let mut batch = Vec::with_capacity(musicark::store::SEED_BATCH);
-        for (n, line) in reader.lines().enumerate() {
-            let song = line.map_err(anyhow::Error::from).and_then(|line| {
-                if line.trim().is_empty() {
-                    return Ok(None);
-                }
-                let song: catalogue::Song = serde_json::from_str(&line)?;
-                catalogue::check_consistency(&song).map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok(Some(song))
-            });
-            match song {
-                Ok(Some(song)) => batch.push(song),
-                Ok(None) => continue,
-                Err(e) => {
-                    let _ =
-                        batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1)));
-                    return;
-                }
-            }
-            if batch.len() == musicark::store::SEED_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(musicark::store::SEED_BATCH));
-                if batches.blocking_send(Ok(full)).is_err() {
-                    return;
-                }
-            }
-        }
-        let _ = batches.blocking_send(Ok(batch));
-    });
-    let mut tx = db.begin_write().await?;
-    let mut written = 0;
-    while let Some(batch) = parsed.recv().await {
-        let batch = batch?;
-        musicark::store::insert_songs(&mut tx, &batch).await?;
-        written += batch.len();
-    }
-    parser.await?;
-    tx.commit().await?;
-    Ok(written)
 }
 
 /// Creates tenant `tenant_id` with the fixtures, unless it exists. Returns whether it seeded.

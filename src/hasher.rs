@@ -22,8 +22,6 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
-use crate::config::HashCost;
-
 /// Blocks (1 KiB each) a worker keeps at most: the default parameters' 19 MiB.
 pub const STANDARD_BLOCKS: usize = Params::DEFAULT_M_COST as usize;
 
@@ -36,6 +34,28 @@ pub const MAX_T_COST: u32 = 16;
 
 /// The salt length the PHC string format recommends.
 const SALT_LEN: usize = 16;
+
+/// How strongly new keys are hashed. `fast` exists for tests and throwaway sandboxes only.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HashCost {
+    /// argon2id with the crate's recommended parameters (19 MiB, 2 passes).
+    #[default]
+    Default,
+    /// argon2id with the smallest legal parameters (8 KiB, 1 pass).
+    Fast,
+}
 
 /// One worker per core: argon2id is all CPU.
 pub fn default_workers() -> usize {

@@ -8,6 +8,7 @@ use crate::auth::{
 };
 use crate::clock::real_now_ms;
 use crate::db::Db;
+use crate::ids::random_alnum;
 use crate::rate_limit::Limits;
 
 /// A Musique token to store; `token` is the plaintext, hashed before it reaches the database.
@@ -34,21 +35,21 @@ pub struct NewArkKey {
 
 /// A new random Musique token of the documented shape.
 pub fn generate_musique_token(company: &str, environment: Environment) -> String {
-    format!("{company}_{}_{}", environment.as_str(), auth::random_alnum(32))
+    format!("{company}_{}_{}", environment.as_str(), random_alnum(32))
 }
 
 /// A new random legacy company token, `{company}_company_` + 32 alphanumerics.
 pub fn generate_company_token(company: &str) -> String {
-    format!("{company}_company_{}", auth::random_alnum(32))
+    format!("{company}_company_{}", random_alnum(32))
 }
 
 /// A new random MusicArk key, `mk_live_` + 32 alphanumerics.
 pub fn generate_musicark_key() -> String {
-    format!("mk_live_{}", auth::random_alnum(32))
+    format!("mk_live_{}", random_alnum(32))
 }
 
 pub fn new_key_id() -> String {
-    format!("key_{}", auth::random_alnum(16))
+    format!("key_{}", random_alnum(16))
 }
 
 pub async fn insert_musique_key(

@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{self, Error, RequestId};
 use crate::journal::{self, Notes};
-use crate::state::{AppState, DEFAULT_TENANT};
+use crate::state::{Core, DEFAULT_TENANT};
 
 /// JSON bodies up to this size are summarized in the journal; larger ones are not buffered
 /// twice.
@@ -38,7 +38,7 @@ pub struct Entry {
 ///
 /// Below them each API's router stacks its own: error rendering, then per route its key
 /// layer, [`crate::faults::FaultLayer`], and its limit layer, in that order.
-pub fn stack(router: Router, state: AppState, entry: Entry) -> Router {
+pub fn stack(router: Router, state: Core, entry: Entry) -> Router {
     router
         .layer(CatchPanicLayer::custom(|_panic| {
             Error::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -47,7 +47,7 @@ pub fn stack(router: Router, state: AppState, entry: Entry) -> Router {
 }
 
 async fn request_context(
-    State((state, entry)): State<(AppState, Entry)>,
+    State((state, entry)): State<(Core, Entry)>,
     mut req: Request,
     next: Next,
 ) -> Response {

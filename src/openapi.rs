@@ -1,8 +1,10 @@
 //! The OpenAPI documents of both APIs and of the control plane, served with a docs page.
 //!
-//! Operations are described beside their handlers (`#[utoipa::path]`); what every operation of
-//! an API shares (its key, the rate-limit and request-id headers, the 401 and 429 answers,
-//! error examples) is added here once, by each document's modifier. The committed copies
+//! Operations are described beside their handlers (`#[utoipa::path]`) and listed by each
+//! route table (`musique::openapi`, …), at the paths they are served at; here is only what a
+//! whole document says: its info, server, security schemes and tags, and what every
+//! operation of an API shares (its key, the rate-limit and request-id headers, the 401 and
+//! 429 answers, error examples), added once by each document's modifier. The committed copies
 //! under `openapi/` are compared with these in a test; `soundcheck openapi` rewrites
 //! them.
 
@@ -22,6 +24,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{SwaggerUi, Url};
 
 use crate::error::Error;
+use crate::musicark::docs::MusicArkError;
+use crate::musique::docs::MusiqueError;
 use crate::{control, musicark, musique};
 
 /// The docs page at `/docs` (Swagger UI, served by soundcheck itself: nothing comes from a
@@ -77,165 +81,59 @@ pub fn render(document: &Document) -> anyhow::Result<String> {
 }
 
 pub fn musique_document() -> Document {
-    MusiqueDoc::openapi()
+    document(
+        MusiqueDoc::openapi(),
+        musique::openapi(),
+        musique::BASE,
+        &MusiqueModifier,
+    )
 }
 
 pub fn musicark_document() -> Document {
-    MusicArkDoc::openapi()
+    document(
+        MusicArkDoc::openapi(),
+        musicark::openapi(),
+        musicark::BASE,
+        &MusicArkModifier,
+    )
 }
 
 pub fn control_document() -> Document {
-    ControlDoc::openapi()
+    document(
+        ControlDoc::openapi(),
+        control::openapi(),
+        control::BASE,
+        &ControlModifier,
+    )
 }
 
-/// `{"error": {"code", "message", "type", "requestId", …}}` (Musique, and the control plane).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct MusiqueError {
-    error: MusiqueErrorDetail,
+/// A document: what it says of itself (`doc`), the operations of its route table with the
+/// paths under its server written relative to that server, then what all its operations
+/// share (`modifier`).
+fn document(mut doc: Document, operations: Document, server: &str, modifier: &dyn Modify) -> Document {
+    let mut paths = operations.paths;
+    paths.paths = paths
+        .paths
+        .into_iter()
+        .map(|(path, item)| match path.strip_prefix(server) {
+            Some("") => ("/".to_owned(), item),
+            Some(rest) if rest.starts_with('/') => (rest.to_owned(), item),
+            _ => (path, item),
+        })
+        .collect();
+    // Paths keep their route table's order (`preserve_path_order`: the coverage list
+    // follows it); a document lists them sorted, as it always has.
+    paths.paths.sort_keys();
+    doc.paths = paths;
+    if let Some(components) = operations.components {
+        doc.components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .extend(components.schemas);
+    }
+    modifier.modify(&mut doc);
+    doc
 }
-
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct MusiqueErrorDetail {
-    code: String,
-    message: String,
-    #[schema(rename = "type")]
-    kind: String,
-    /// Equal to the `X-Request-Id` header (soundcheck's choice).
-    request_id: String,
-    /// 429 only: seconds until the window reopens.
-    #[schema(required = false)]
-    retry_after: Option<u64>,
-    /// `external_id_not_found` only: the unknown External IDs.
-    #[schema(required = false)]
-    external_ids: Option<Vec<String>>,
-    /// `insufficient_permissions` only.
-    #[schema(required = false)]
-    required_permission: Option<String>,
-}
-
-/// `{"data": null, "meta": {}, "error": {"code", "message", "request_id"}}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct MusicArkError {
-    #[schema(value_type = Option<Object>)]
-    data: Option<()>,
-    #[schema(value_type = Object)]
-    meta: (),
-    error: MusicArkErrorDetail,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct MusicArkErrorDetail {
-    code: String,
-    message: String,
-    request_id: String,
-}
-
-/// `{"data": [summary…], "meta": {total, limit, offset, has_more}, "error": null}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SongList {
-    data: Vec<musicark::index::Summary>,
-    meta: musicark::songs::ListMeta,
-    #[schema(value_type = Option<Object>)]
-    error: Option<()>,
-}
-
-/// `{"data": {section…}, "meta": {tier}, "error": null}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SongProfile {
-    data: musicark::catalogue::Song,
-    meta: musicark::songs::ProfileMeta,
-    #[schema(value_type = Option<Object>)]
-    error: Option<()>,
-}
-
-/// Text and emotional search: `{"data": [summary…], "meta": {total, max_results}, "error": null}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SearchResults {
-    data: Vec<musicark::index::Summary>,
-    meta: musicark::search::SearchMeta,
-    #[schema(value_type = Option<Object>)]
-    error: Option<()>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ColorResults {
-    data: Vec<musicark::search::WithDistance<'static>>,
-    meta: musicark::search::ColorMeta,
-    #[schema(value_type = Option<Object>)]
-    error: Option<()>,
-}
-
-/// `POST /api/integration/auth`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct LegacyAuthBody {
-    external_id: ExternalId,
-    /// `{companyPrefix}_company_{secret}`.
-    company_token: String,
-}
-
-/// The form of an upload.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct UploadForm {
-    /// The MP3, at most 10 MB.
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
-    /// Default: the file name without its extension.
-    #[schema(max_length = 255)]
-    name: Option<String>,
-    #[schema(max_length = 2000)]
-    description: Option<String>,
-    #[schema(max_length = 100)]
-    category: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum Priority {
-    Low,
-    Normal,
-    High,
-    Urgent,
-}
-
-/// A send. Unknown fields are ignored; `null` means the same as leaving a field out.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct SendBody {
-    /// Exactly these stores; leave it out to broadcast to every store in the token's scope.
-    /// Duplicates collapse.
-    #[schema(min_items = 1, max_items = 1000, inline)]
-    external_ids: Option<Vec<ExternalId>>,
-    /// When to send, in the future and no later than 2499-12-31T23:59:59.999Z (soundcheck's
-    /// last instant); absent means now.
-    #[schema(format = DateTime)]
-    schedule_at: Option<String>,
-    #[schema(inline)]
-    priority: Option<Priority>,
-    #[schema(minimum = 1, maximum = 10)]
-    repeat: Option<i64>,
-    #[schema(minimum = 0, maximum = 100)]
-    volume: Option<i64>,
-}
-
-/// An External ID: 1-128 printable characters.
-#[derive(ToSchema)]
-#[schema(value_type = String, min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
-#[allow(dead_code)]
-struct ExternalId(String);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -248,29 +146,7 @@ struct ExternalId(String);
         soundcheck's choice."
     ),
     servers((url = "/api/v1/integration", description = "soundcheck (real host: https://api.musique.app)")),
-    paths(
-        musique::system::info,
-        musique::system::health,
-        musique::audio::list,
-        musique::audio::upload,
-        musique::audio::get,
-        musique::audio::delete,
-        musique::sends::send,
-        musique::audio::media,
-        musique::legacy::docs::legacy_list_audio,
-        musique::legacy::docs::legacy_upload_audio,
-        musique::legacy::docs::legacy_get_audio,
-        musique::legacy::docs::legacy_delete_audio,
-        musique::legacy::docs::legacy_send_audio,
-        musique::legacy::docs::legacy_info,
-        musique::legacy::docs::legacy_health,
-        musique::legacy::docs::legacy_issue_token,
-        musique::legacy::docs::legacy_test_token,
-        musique::legacy::docs::legacy_revoke_token,
-        musique::legacy::docs::legacy_limits,
-    ),
     security(("api_key" = [])),
-    modifiers(&MusiqueModifier),
     tags(
         (name = "Audio", description = "The company's audio library and sends."),
         (name = "System", description = "Info and health."),
@@ -290,15 +166,7 @@ struct MusiqueDoc;
         silent, an operation's description says that the behaviour is soundcheck's choice."
     ),
     servers((url = "/api/v1", description = "soundcheck (real host: https://admin.musicark.dev)")),
-    paths(
-        musicark::songs::list,
-        musicark::songs::get,
-        musicark::search::text,
-        musicark::search::color,
-        musicark::search::emotional,
-    ),
     security(("bearer" = []), ("api_key" = [])),
-    modifiers(&MusicArkModifier),
     tags((name = "Songs"), (name = "Search"))
 )]
 struct MusicArkDoc;
@@ -318,34 +186,7 @@ struct MusicArkDoc;
         Errors use the Musique shape."
     ),
     servers((url = "/_soundcheck", description = "soundcheck")),
-    paths(
-        control::health::health,
-        control::health::coverage,
-        control::tenants::reset_default,
-        control::tenants::create,
-        control::tenants::list,
-        control::tenants::get,
-        control::tenants::remove,
-        control::tenants::reset,
-        control::clock::get,
-        control::clock::set,
-        control::players::get,
-        control::players::set,
-        control::players::sends,
-        control::players::send,
-        control::journal::list,
-        control::journal::clear,
-        control::faults::create,
-        control::faults::list,
-        control::faults::clear,
-        control::faults::remove,
-        control::webhooks::create,
-        control::webhooks::list,
-        control::webhooks::remove,
-        control::webhooks::outbox,
-    ),
     security((), ("admin_token" = [])),
-    modifiers(&ControlModifier),
     tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Webhooks"), (name = "Health"))
 )]
 struct ControlDoc;

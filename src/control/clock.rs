@@ -7,13 +7,13 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::store;
-use super::tenants::{TenantPath, existing, parse_body};
+use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use super::webhooks;
-use crate::clock::{INSTANT_RANGE, TenantClock, in_range, rfc3339_ms};
+use crate::clock::{INSTANT_RANGE, TenantClock, in_range, parse_duration_ms, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -68,37 +68,37 @@ pub struct ClockAnswer {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "getClock",
+    get, path = "/_soundcheck/tenants/{tenant}/clock", tag = "Time", operation_id = "getClock",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The clock.", body = ClockView),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/clock`
-pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<ClockView>> {
-    let tenant = existing(&state, &tenant).await?;
-    Ok(Json(ClockView::of(&state.clocks.get(&tenant))))
+pub async fn get(
+    State(state): State<ControlState>,
+    ExistingTenant(tenant): ExistingTenant,
+) -> Result<Json<ClockView>> {
+    Ok(Json(ClockView::of(&state.core.clocks.get(&tenant))))
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
+    post, path = "/_soundcheck/tenants/{tenant}/clock", tag = "Time", operation_id = "setClock",
     description = "Freeze or run (applied first), jump to `at`, then `advance`. Everything that became due runs before the answer. A tenant's clock shows instants from 1970-01-01T00:00:00.000Z to 2499-12-31T23:59:59.999Z, the range every endpoint of both APIs handles: a change that would leave it is refused with 400 `validation_error` naming the field and the range, and nothing moves; a running clock that reaches the last instant stays there.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = ClockChange, content_type = "application/json"),
     responses(
         (status = 200, description = "The clock, and what ran.", body = ClockAnswer),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants/{id}/clock`
 pub async fn set(
-    State(state): State<AppState>,
-    TenantPath(tenant): TenantPath,
-    JsonValue(body): JsonValue,
+    State(state): State<ControlState>,
+    TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<Json<ClockAnswer>> {
-    let tenant = existing(&state, &tenant).await?;
     let change: ClockChange = parse_body(body)?;
     let at_ms = change
         .at
@@ -122,7 +122,7 @@ pub async fn set(
         ));
     }
 
-    let clock = state.clocks.get(&tenant);
+    let clock = state.core.clocks.get(&tenant);
     let advance_name = if change.advance.is_some() {
         "advance"
     } else {
@@ -141,11 +141,12 @@ pub async fn set(
         clock.advance_ms(by);
     }
     let (offset, frozen) = clock.persisted();
-    store::save_clock(&state.db, &tenant, offset, frozen).await?;
-    let companies = store::company_ids(&state.db, &tenant).await?;
+    store::save_clock(&state.core.db, &tenant, offset, frozen).await?;
+    let companies = store::company_ids(&state.core.db, &tenant).await?;
     let mut ran = state
+        .musique
         .deliveries
-        .advance_companies(&state.db, &companies, clock.now_ms())
+        .advance_companies(&state.core.db, &companies, clock.now_ms())
         .await?;
     // Webhook attempts that came due (new events and retries) go out before the answer.
     // A receiver that never answers must not hold the clock: past the budget, the attempts
@@ -191,55 +192,5 @@ pub fn duration_field(name: &str, text: Option<&str>, ms: Option<i64>) -> Result
             ))
         }),
         (None, ms) => Ok(ms),
-    }
-}
-
-/// `90s`, `1h30m`, `250ms`, `2d`, `-5m`: units d, h, m, s, ms, in any combination.
-pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (sign, mut rest) = match text.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, text),
-    };
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: i64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let number: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit_ms = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total = total.checked_add(number.checked_mul(unit_ms)?)?;
-    }
-    Some(sign * total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_in_any_combination_of_units() {
-        assert_eq!(parse_duration_ms("90s"), Some(90_000));
-        assert_eq!(parse_duration_ms("1h30m"), Some(5_400_000));
-        assert_eq!(parse_duration_ms("250ms"), Some(250));
-        assert_eq!(parse_duration_ms("2d"), Some(172_800_000));
-        assert_eq!(parse_duration_ms("-5m"), Some(-300_000));
-        for bad in ["", "-", "5", "m", "5x", "1.5h", "5 m", "99999999999999999999d"] {
-            assert_eq!(parse_duration_ms(bad), None, "{bad:?}");
-        }
     }
 }

@@ -7,13 +7,13 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::page::{Page, cursor};
 use super::tenants::{TenantPath, parse_body};
-use crate::auth::random_alnum;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::faults::{Definition, Fault};
-use crate::state::AppState;
+use crate::ids::random_alnum;
 
 /// Ours: a fault may delay a request by at most a minute.
 const MAX_LATENCY_MS: u64 = 60_000;
@@ -109,25 +109,26 @@ fn from_spec(spec: FaultSpec) -> Result<Fault> {
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "createFault",
+    post, path = "/_soundcheck/tenants/{tenant}/faults", tag = "Faults", operation_id = "createFault",
     description = "For the tenant's requests matching method and path: answer `status` in the API's error body, add `latencyMs`, or `close` the connection; `times` matches, or with `probability` from `seed`. Checked after the key, before the rate limit.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     request_body(content = FaultSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The fault.", body = Fault),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants/{id}/faults`
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Fault>)> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
     let fault = from_spec(parse_body(body)?)?;
     let fault = state
+        .core
         .runtimes
         .get(&tenant)
         .faults
@@ -152,25 +153,25 @@ pub struct FaultList {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "listFaults",
+    get, path = "/_soundcheck/tenants/{tenant}/faults", tag = "Faults", operation_id = "listFaults",
     description = "Faults in the order they were made, with how often they fired, `limit` at a time (a tenant holds at most 100).",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Faults per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "Faults, with how often they fired.", body = FaultList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/faults?limit=&cursor=`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<FaultList>> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
     let page = Page::of(&query, "faults", 1)?;
     let after = page.number(0)?.map(|n| n as u64);
-    let (faults, total, more) = state.runtimes.get(&tenant).faults.page(after, page.limit);
+    let (faults, total, more) = state.core.runtimes.get(&tenant).faults.page(after, page.limit);
     let next_cursor = more
         .then(|| faults.last())
         .flatten()
@@ -183,35 +184,35 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/faults", tag = "Faults", operation_id = "clearFaults",
+    delete, path = "/_soundcheck/tenants/{tenant}/faults", tag = "Faults", operation_id = "clearFaults",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 204, description = "Removed."),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults`
-pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    state.runtimes.get(&tenant).faults.clear();
+    state.core.runtimes.get(&tenant).faults.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/faults/{fault}", tag = "Faults", operation_id = "deleteFault",
+    delete, path = "/_soundcheck/tenants/{tenant}/faults/{fault}", tag = "Faults", operation_id = "deleteFault",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("fault" = String, Path)),
     responses(
         (status = 204, description = "Removed."),
-        (status = 404, description = "No such tenant or fault.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant or fault.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults/{faultId}`
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ApiPath((tenant, fault)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    if !state.runtimes.get(&tenant).faults.remove(&fault) {
+    if !state.core.runtimes.get(&tenant).faults.remove(&fault) {
         return Err(Error::ResourceNotFound(format!("Fault `{fault}` was not found.")));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -1,16 +1,20 @@
 //! `GET /_soundcheck/health` (no key: version, APIs served, database), `GET
-//! /_soundcheck/coverage` (every operation of both APIs and what it rests on), and the
+//! /_soundcheck/coverage` (every operation of both APIs and what it rests on, read from the
+//! `x-basis` of each operation in their documents), and the
 //! `soundcheck healthcheck` client a container image uses instead of curl.
 
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
 
-use crate::state::AppState;
+use super::ControlState;
+use crate::error::Error;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -31,7 +35,7 @@ pub struct Health {
 }
 
 #[utoipa::path(
-    get, path = "/health", tag = "Health", operation_id = "controlHealth",
+    get, path = "/_soundcheck/health", tag = "Health", operation_id = "controlHealth",
     description = "Needs no key, even with an admin token.",
     responses(
         (status = 200, description = "Healthy.", body = Health),
@@ -39,14 +43,14 @@ pub struct Health {
     )
 )]
 /// `GET /_soundcheck/health`: 200 when the database answers, 503 otherwise.
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn health(State(state): State<ControlState>) -> (StatusCode, Json<Health>) {
     let database = tokio::time::timeout(
         Duration::from_secs(2),
-        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.read),
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.core.db.read),
     )
     .await
     .is_ok_and(|r| r.is_ok());
-    let catalogue = if state.catalogue.initialized() {
+    let catalogue = if state.musicark.catalogue.initialized() {
         "ready"
     } else {
         "loading the song catalogue"
@@ -79,7 +83,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
 }
 
 /// What an operation's behaviour rests on.
-#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// The vendor's public docs say it.
@@ -90,220 +94,85 @@ pub enum Basis {
     OurChoice,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Operation {
     pub api: &'static str,
     pub method: &'static str,
-    pub path: &'static str,
+    pub path: String,
     pub basis: Basis,
-    pub notes: &'static str,
+    pub notes: String,
 }
 
-const fn op(
-    api: &'static str,
-    method: &'static str,
-    path: &'static str,
+/// An operation's `x-basis` extension, as the APIs write it beside each handler:
+/// `{"basis", "notes"}`, and on a legacy path also `v1_equivalent` (its journal note, read by
+/// `musique::legacy`). One extension per operation: utoipa keeps them in a map without a
+/// stable order.
+#[derive(Deserialize)]
+struct XBasis {
     basis: Basis,
-    notes: &'static str,
-) -> Operation {
-    Operation {
-        api,
-        method,
-        path,
-        basis,
-        notes,
-    }
+    notes: String,
 }
-
-/// Every operation of both APIs, from the specs' tags.
-pub const OPERATIONS: &[Operation] = &[
-    op(
-        "musique",
-        "GET",
-        "/api/v1/integration",
-        Basis::VendorDocs,
-        "Name, version and docs URL are documented; the `integration` block comes from the legacy info endpoint.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/v1/integration/health",
-        Basis::VendorDocs,
-        "Services are really checked; the check results are reused for a second.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/v1/integration/audio",
-        Basis::OurChoice,
-        "Listing is documented; pagination is a vendor roadmap item, so `page`/`limit` and the `pagination` block are ours.",
-    ),
-    op(
-        "musique",
-        "POST",
-        "/api/v1/integration/audio",
-        Basis::VendorDocs,
-        "MP3 only, checked by content; 10 MB limit from the legacy docs; duration from the frames.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/v1/integration/audio/{id}",
-        Basis::VendorDocs,
-        "Stats count a destination when its player starts the audio.",
-    ),
-    op(
-        "musique",
-        "DELETE",
-        "/api/v1/integration/audio/{id}",
-        Basis::VendorDocs,
-        "Refused with 409 while a scheduled send is pending.",
-    ),
-    op(
-        "musique",
-        "POST",
-        "/api/v1/integration/audio/{id}/send",
-        Basis::OurReading,
-        "Targeted and broadcast are documented; no `externalIds` = every store in the token's scope is our reading; `[]` → 400 is ours.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/media/audio/{file}",
-        Basis::OurChoice,
-        "Where soundcheck serves the bytes behind each audio object's `url`.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/audio",
-        Basis::VendorDocs,
-        "Legacy path of GET /api/v1/integration/audio: the same handler, state and body.",
-    ),
-    op(
-        "musique",
-        "POST",
-        "/api/audio",
-        Basis::VendorDocs,
-        "Legacy path of POST /api/v1/integration/audio: the same handler, state and body.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/audio/{audioId}",
-        Basis::VendorDocs,
-        "Legacy path of GET /api/v1/integration/audio/{id}.",
-    ),
-    op(
-        "musique",
-        "DELETE",
-        "/api/{audioId}",
-        Basis::VendorDocs,
-        "Legacy path of DELETE /api/v1/integration/audio/{id}; other methods on /api/{x} are 405.",
-    ),
-    op(
-        "musique",
-        "POST",
-        "/api/{audioId}/send",
-        Basis::VendorDocs,
-        "Legacy path of POST /api/v1/integration/audio/{id}/send.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/integration",
-        Basis::VendorDocs,
-        "Legacy path of GET /api/v1/integration.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/integration/health",
-        Basis::VendorDocs,
-        "Legacy path of GET /api/v1/integration/health.",
-    ),
-    op(
-        "musique",
-        "POST",
-        "/api/integration/auth",
-        Basis::OurReading,
-        "`{externalId, companyToken}` → `{token, expires_at: null}` is documented; a prod token with every permission scoped to that External ID, and 401/404 for a bad company token or External ID, are our reading.",
-    ),
-    op(
-        "musique",
-        "POST",
-        "/api/integration/test",
-        Basis::OurReading,
-        "A token scoped to one External ID reports it and its userId; any other token reports null for both (ours).",
-    ),
-    op(
-        "musique",
-        "DELETE",
-        "/api/integration/auth",
-        Basis::VendorDocs,
-        "Revokes the calling key; this server refuses it from the next request.",
-    ),
-    op(
-        "musique",
-        "GET",
-        "/api/integration/limits",
-        Basis::OurReading,
-        "Counts include the limits request itself, as the X-RateLimit-* headers do; usage is limit - remaining (GCRA).",
-    ),
-    op(
-        "musicark",
-        "GET",
-        "/api/v1/songs",
-        Basis::VendorDocs,
-        "Sorting ties and clamping of `limit` are ours.",
-    ),
-    op(
-        "musicark",
-        "GET",
-        "/api/v1/songs/{id}",
-        Basis::VendorDocs,
-        "Fields per tier are documented; omitted empty sections and slug lookup are ours.",
-    ),
-    op(
-        "musicark",
-        "GET",
-        "/api/v1/search/text",
-        Basis::VendorDocs,
-        "Ranking is ours.",
-    ),
-    op(
-        "musicark",
-        "GET",
-        "/api/v1/search/color",
-        Basis::OurReading,
-        "Distance is 100 × ΔEOK (CSS Color 4), our reading of 'OKLCH distance'.",
-    ),
-    op(
-        "musicark",
-        "GET",
-        "/api/v1/search/emotional",
-        Basis::VendorDocs,
-        "Bounds are inclusive; results newest first (ours).",
-    ),
-];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
-    pub operations: &'static [Operation],
+    pub operations: Vec<Operation>,
+}
+
+/// Every operation of both APIs, from their documents (the route tables): read once.
+static COVERAGE: LazyLock<Result<Coverage, String>> = LazyLock::new(|| {
+    let mut operations = Vec::new();
+    for (api, document) in [
+        ("musique", crate::musique::openapi()),
+        ("musicark", crate::musicark::openapi()),
+    ] {
+        operations.extend(operations_of(api, document)?);
+    }
+    Ok(Coverage { operations })
+});
+
+/// The operations of one API's document, in its order, with the `x-basis` each must have.
+fn operations_of(api: &'static str, document: OpenApi) -> Result<Vec<Operation>, String> {
+    let mut operations = Vec::new();
+    for (path, item) in document.paths.paths {
+        for (method, operation) in [
+            ("GET", item.get),
+            ("PUT", item.put),
+            ("POST", item.post),
+            ("DELETE", item.delete),
+            ("PATCH", item.patch),
+        ] {
+            let Some(operation) = operation else { continue };
+            let basis = operation
+                .extensions
+                .and_then(|mut extensions| extensions.remove("x-basis"))
+                .ok_or_else(|| format!("{method} {path} of {api} has no x-basis"))?;
+            let XBasis { basis, notes } = serde_json::from_value(basis)
+                .map_err(|e| format!("the x-basis of {method} {path} of {api}: {e}"))?;
+            operations.push(Operation {
+                api,
+                method,
+                path: path.clone(),
+                basis,
+                notes,
+            });
+        }
+    }
+    Ok(operations)
 }
 
 #[utoipa::path(
-    get, path = "/coverage", tag = "Health", operation_id = "coverage",
+    get, path = "/_soundcheck/coverage", tag = "Health", operation_id = "coverage",
     description = "Every operation of both APIs and what its behaviour rests on.",
     responses(
         (status = 200, description = "The operations.", body = Coverage)
     )
 )]
 /// `GET /_soundcheck/coverage`
-pub async fn coverage() -> Json<Coverage> {
-    Json(Coverage {
-        operations: OPERATIONS,
-    })
+pub async fn coverage() -> Result<Json<&'static Coverage>, Error> {
+    COVERAGE
+        .as_ref()
+        .map(Json)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))
 }
 
 /// `soundcheck healthcheck`: asks a server for `/_soundcheck/health` over plain HTTP/1.1, so
@@ -343,4 +212,17 @@ pub async fn check(addr: SocketAddr) -> anyhow::Result<String> {
         "{addr} answered {status_line:?}: {body}"
     );
     Ok(body.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_api_operation_has_a_basis() {
+        let coverage = COVERAGE.as_ref().expect("every operation has a valid x-basis");
+        for api in ["musique", "musicark"] {
+            assert!(coverage.operations.iter().any(|op| op.api == api), "{api}");
+        }
+    }
 }

@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
+use super::ControlState;
 use super::tenants::TenantPath;
 use crate::error::{Error, Result};
 use crate::extract::QueryPairs;
 use crate::journal::{Entry, Filter};
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -24,18 +24,18 @@ pub struct Listing {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "listRequests",
+    get, path = "/_soundcheck/tenants/{tenant}/requests", tag = "Journal", operation_id = "listRequests",
     description = "Recorded requests, oldest first: the newest `limit`; or, after `after` (an entry id) or `cursor`, the first `limit` after it, with `nextCursor` to walk on. To walk the whole journal: `after=0`, then follow `nextCursor`. Keys are never recorded.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("api" = Option<String>, Query, description = "`musique` or `musicark`."), ("method" = Option<String>, Query), ("path" = Option<String>, Query, description = "A path prefix, or a pattern with `*` (one segment) and `**`."), ("status" = Option<u16>, Query, minimum = 100, maximum = 599), ("since" = Option<String>, Query, description = "RFC 3339, on the tenant's clock."), ("after" = Option<u64>, Query, description = "Entries after this id."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page (instead of `after`)."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Entries per page; default 100.")),
     responses(
         (status = 200, description = "Matching entries.", body = Listing),
-        (status = 400, description = "A bad filter.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad filter.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/requests?api=&method=&path=&status=&since=&after=&limit=`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
     query: QueryPairs,
 ) -> Result<Json<Listing>> {
@@ -84,7 +84,7 @@ pub async fn list(
         since_ms,
         after_id,
     };
-    let (requests, total, more) = state.runtimes.get(&tenant).journal.page(&filter, limit);
+    let (requests, total, more) = state.core.runtimes.get(&tenant).journal.page(&filter, limit);
     let next_cursor = more
         .then(|| requests.last())
         .flatten()
@@ -97,16 +97,16 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}/requests", tag = "Journal", operation_id = "clearRequests",
+    delete, path = "/_soundcheck/tenants/{tenant}/requests", tag = "Journal", operation_id = "clearRequests",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 204, description = "Cleared."),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/requests`
-pub async fn clear(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    state.runtimes.get(&tenant).journal.clear();
+    state.core.runtimes.get(&tenant).journal.clear();
     Ok(StatusCode::NO_CONTENT)
 }

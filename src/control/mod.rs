@@ -10,6 +10,7 @@
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
 //! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
 //! - [`error`]    the control plane's own error kinds and its envelope
+//! - [`state`]    what it holds: the shared core, both APIs' states, the webhook registry
 //! - [`page`]     how every list pages: `limit`, `cursor`, `total`, `nextCursor`
 //! - [`store`]    the SQL: creation snapshots, resets, deletion
 //!
@@ -23,77 +24,79 @@ pub mod health;
 pub mod journal;
 pub mod page;
 pub mod players;
+pub mod state;
 pub mod store;
 pub mod tenants;
 pub mod webhooks;
+
+use std::convert::identity;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::AdminToken;
 use crate::error::Error;
-use crate::state::AppState;
+pub use state::ControlState;
 
 pub const BASE: &str = "/_soundcheck";
 
 /// The control plane's route table. Health is open to all (container health checks carry
 /// no token); everything else sits behind the admin token when one is configured, and
-/// behind [`access`]'s checks otherwise.
-pub fn routes(state: AppState) -> Router {
-    let at = |path: &str| format!("{BASE}{path}");
-    let guarded = Router::new()
-        .route(&at("/coverage"), get(health::coverage))
-        .route(&at("/reset"), post(tenants::reset_default))
-        .route(&at("/tenants"), post(tenants::create).get(tenants::list))
-        .route(
-            &at("/tenants/{tenant}"),
-            get(tenants::get).delete(tenants::remove),
-        )
-        .route(&at("/tenants/{tenant}/reset"), post(tenants::reset))
-        .route(&at("/tenants/{tenant}/clock"), get(clock::get).post(clock::set))
-        .route(
-            &at("/tenants/{tenant}/locations/{external_id}/player"),
-            get(players::get).post(players::set),
-        )
-        .route(&at("/tenants/{tenant}/sends"), get(players::sends))
-        .route(&at("/tenants/{tenant}/sends/{send_id}"), get(players::send))
-        .route(
-            &at("/tenants/{tenant}/requests"),
-            get(journal::list).delete(journal::clear),
-        )
-        .route(
-            &at("/tenants/{tenant}/faults"),
-            post(faults::create).get(faults::list).delete(faults::clear),
-        )
-        .route(&at("/tenants/{tenant}/faults/{fault}"), delete(faults::remove))
-        .route(
-            &at("/tenants/{tenant}/webhooks"),
-            post(webhooks::create).get(webhooks::list),
-        )
-        .route(
-            &at("/tenants/{tenant}/webhooks/{webhook}"),
-            delete(webhooks::remove),
-        )
-        .route(&at("/tenants/{tenant}/outbox"), get(webhooks::outbox))
-        .route_layer(middleware::from_fn_with_state(state.clone(), guard));
-    Router::new()
-        .route(&at("/health"), get(health::health))
-        .merge(guarded)
+/// behind [`access`]'s checks otherwise. Each route is routed at the path of its document
+/// ([`openapi`]).
+pub fn routes<S: Clone + Send + Sync + 'static>(state: ControlState) -> Router<S> {
+    let checks = middleware::from_fn_with_state(state.clone(), guard);
+    let (router, _) = table(|routes| routes.route_layer(checks.clone())).split_for_parts();
+    router
         .layer(crate::error::Render(error::render_error))
         .with_state(state)
 }
 
+/// Every control-plane operation's document, at the path it is served at: the route table's.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    table(identity).into_openapi()
+}
+
+/// The routes and their documents. `guarded` puts [`guard`] on the routes it is given (the
+/// documents are the same without it).
+fn table(
+    guarded: impl Fn(OpenApiRouter<ControlState>) -> OpenApiRouter<ControlState>,
+) -> OpenApiRouter<ControlState> {
+    let guarded = guarded(
+        OpenApiRouter::new()
+            .routes(routes!(health::coverage))
+            .routes(routes!(tenants::reset_default))
+            .routes(routes!(tenants::create, tenants::list))
+            .routes(routes!(tenants::get, tenants::remove))
+            .routes(routes!(tenants::reset))
+            .routes(routes!(clock::get, clock::set))
+            .routes(routes!(players::get, players::set))
+            .routes(routes!(players::sends))
+            .routes(routes!(players::send))
+            .routes(routes!(journal::list, journal::clear))
+            .routes(routes!(faults::create, faults::list, faults::clear))
+            .routes(routes!(faults::remove))
+            .routes(routes!(webhooks::create, webhooks::list))
+            .routes(routes!(webhooks::remove))
+            .routes(routes!(webhooks::outbox)),
+    );
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .merge(guarded)
+}
+
 /// Every control request but health: with `--admin-token` it needs `Authorization: Bearer`,
 /// without one it must not come from another web site; a body must be JSON either way.
-async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let checked = match &state.config.admin_token {
+async fn guard(State(state): State<ControlState>, req: Request, next: Next) -> Response {
+    let checked = match &state.core.config.admin_token {
         Some(expected) => admin_token(expected, &req),
-        None => access::check_site(&state.config, req.headers(), req.uri()),
+        None => access::check_site(&state.core.config, req.headers(), req.uri()),
     };
     if let Err(err) = checked.and_then(|()| access::check_body(req.method(), req.headers())) {
         return err.into_response();

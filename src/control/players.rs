@@ -8,9 +8,10 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use super::clock::duration_field;
 use super::page::{self, Page, cursor};
-use super::tenants::{TenantPath, existing, parse_body};
+use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use crate::auth::Environment;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
@@ -18,7 +19,6 @@ use crate::musique::deliveries::{
     self, DEFAULT_FAIL_AFTER_MS, Destination, HistoryItem, PlayerView, SendView,
 };
 use crate::musique::store::{self as musique_store, SendRow};
-use crate::state::AppState;
 
 /// Ours: an offline player fails a delivery after at most a week.
 const MAX_FAIL_AFTER_MS: i64 = 7 * 86_400_000;
@@ -35,7 +35,7 @@ struct LocationRow {
 /// The tenant's location with this External ID; `?company=` picks among companies that
 /// share it.
 async fn location(
-    state: &AppState,
+    state: &ControlState,
     tenant: &str,
     external_id: &str,
     query: &QueryPairs,
@@ -47,7 +47,7 @@ async fn location(
     )
     .bind(tenant)
     .bind(external_id)
-    .fetch_all(&state.db.read)
+    .fetch_all(&state.core.db.read)
     .await?;
     let company = query.get("company");
     let mut rows: Vec<LocationRow> = rows
@@ -84,40 +84,40 @@ fn destination(row: &LocationRow) -> Destination {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "getPlayer",
+    get, path = "/_soundcheck/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "getPlayer",
     description = "Now playing, the first `limit` of the queue (`queueTotal` counts it all), and a page of the history: played and failed, newest first; follow `nextCursor` for older ones.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "History entries (and queued deliveries) per answer; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous answer: the history goes on from there.")),
     responses(
         (status = 200, description = "Now playing, queue and history.", body = PlayerView),
-        (status = 400, description = "A bad `environment`, `limit` or `cursor`, or an ambiguous External ID.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `environment`, `limit` or `cursor`, or an ambiguous External ID.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant or store.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET …/locations/{externalId}/player?environment=prod|dev&company=&limit=&cursor=`
 pub async fn get(
-    State(state): State<AppState>,
-    ApiPath((tenant, external_id)): ApiPath<(String, String)>,
+    State(state): State<ControlState>,
+    ApiPath((_tenant, external_id)): ApiPath<(String, String)>,
     query: QueryPairs,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<PlayerView>> {
-    let tenant = existing(&state, &tenant).await?;
     let row = location(&state, &tenant, &external_id, &query).await?;
     let environment = environment(&query)?;
     let page = Page::of(&query, "history", 2)?;
-    let now_ms = state.clocks.get(&tenant).now_ms();
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
     Ok(Json(player_page(&state, &row, environment, now_ms, &page).await?))
 }
 
 /// The player, its history merged from memory (what finished lately) and SQLite.
 async fn player_page(
-    state: &AppState,
+    state: &ControlState,
     row: &LocationRow,
     environment: Environment,
     now_ms: i64,
     page: &Page,
 ) -> Result<PlayerView> {
     let before = page.number(0)?.zip(page.text(1));
-    let _settled = state.deliveries.reading().await;
-    let (mut view, mut history) = state.deliveries.player_view(
+    let _settled = state.musique.deliveries.reading().await;
+    let (mut view, mut history) = state.musique.deliveries.player_view(
         row.company_id,
         &destination(row),
         environment,
@@ -125,7 +125,8 @@ async fn player_page(
         page.limit,
         before,
     );
-    let stored = musique_store::history_page(&state.db, row.id, environment, before, page.limit + 1).await?;
+    let stored =
+        musique_store::history_page(&state.core.db, row.id, environment, before, page.limit + 1).await?;
     history.extend(stored.into_iter().map(deliveries::stored_history_item));
     history.sort_unstable_by(|a, b| (b.finished_ms, &b.send_id).cmp(&(a.finished_ms, &a.send_id)));
     history.truncate(page.limit + 1);
@@ -146,25 +147,24 @@ pub struct PlayerChange {
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "setPlayer",
+    post, path = "/_soundcheck/tenants/{tenant}/locations/{external_id}/player", tag = "Players", operation_id = "setPlayer",
     description = "Takes the player offline or online, now on the tenant's clock. Offline, deliveries wait and fail after `failAfter` (default 5 minutes).",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("external_id" = String, Path, description = "The store's External ID."), ("environment" = Option<String>, Query, description = "`prod` (default) or `dev`."), ("company" = Option<String>, Query, description = "The company prefix, when several share the External ID.")),
     request_body(content = PlayerChange, content_type = "application/json"),
     responses(
         (status = 200, description = "The player, as `GET` shows it with the default `limit`.", body = PlayerView),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant or store.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant or store.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST …/locations/{externalId}/player` `{"online": false, "failAfter": "2m"}`: the change
 /// takes effect now on the tenant's clock.
 pub async fn set(
-    State(state): State<AppState>,
-    ApiPath((tenant, external_id)): ApiPath<(String, String)>,
+    State(state): State<ControlState>,
+    ApiPath((_tenant, external_id)): ApiPath<(String, String)>,
     query: QueryPairs,
-    JsonValue(body): JsonValue,
+    TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<Json<PlayerView>> {
-    let tenant = existing(&state, &tenant).await?;
     let row = location(&state, &tenant, &external_id, &query).await?;
     let environment = environment(&query)?;
     let change: PlayerChange = parse_body(body)?;
@@ -176,9 +176,9 @@ pub async fn set(
             MAX_FAIL_AFTER_MS / 86_400_000
         )));
     }
-    let now_ms = state.clocks.get(&tenant).now_ms();
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
     // Recorded in SQLite and by the players before anyone rebuilds them from SQLite.
-    let recording = state.deliveries.gate(row.company_id).await;
+    let recording = state.musique.deliveries.gate(row.company_id).await;
     sqlx::query(
         "INSERT INTO player_events (tenant_id, location_id, environment, at_ms, online, fail_after_ms)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -189,10 +189,10 @@ pub async fn set(
     .bind(now_ms)
     .bind(change.online)
     .bind(fail_after_ms)
-    .execute(&state.db.write)
+    .execute(&state.core.db.write)
     .await?;
     let location = destination(&row);
-    state.deliveries.set_online(
+    state.musique.deliveries.set_online(
         row.company_id,
         &location,
         environment,
@@ -217,31 +217,31 @@ pub struct SendList {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
+    get, path = "/_soundcheck/tenants/{tenant}/sends", tag = "Players", operation_id = "listSends",
     description = "Sends, newest first (by creation on the tenant's clock, then the order they were made), with each destination's status, `limit` at a time; follow `nextCursor` for older ones. Sends made meanwhile do not disturb the walk.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("audioId" = Option<String>, Query, description = "Only this audio's sends."), ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Sends per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "A page of sends.", body = SendList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/sends?audioId=&limit=&cursor=`: a page of sends, newest
 /// first, with each destination's status.
 pub async fn sends(
-    State(state): State<AppState>,
-    TenantPath(tenant): TenantPath,
+    State(state): State<ControlState>,
     query: QueryPairs,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<SendList>> {
-    let tenant = existing(&state, &tenant).await?;
     let page = Page::of(&query, "sends", 2)?;
     let after = page.number(0)?.zip(page.number(1)?);
     let audio_id = query.get("audioId");
-    let companies = super::store::company_ids(&state.db, &tenant).await?;
-    let now_ms = state.clocks.get(&tenant).now_ms();
-    let _settled = state.deliveries.reading().await;
-    let total = musique_store::count_sends(&state.db, &tenant, audio_id).await?;
-    let mut rows = musique_store::sends_page(&state.db, &tenant, audio_id, after, page.limit + 1).await?;
+    let companies = super::store::company_ids(&state.core.db, &tenant).await?;
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
+    let _settled = state.musique.deliveries.reading().await;
+    let total = musique_store::count_sends(&state.core.db, &tenant, audio_id).await?;
+    let mut rows =
+        musique_store::sends_page(&state.core.db, &tenant, audio_id, after, page.limit + 1).await?;
     let next_cursor = page::next(&mut rows, page.limit, |r: &SendRow| {
         cursor("sends", &[&r.created_at_ms, &r.seq])
     });
@@ -256,15 +256,18 @@ pub async fn sends(
 /// The sends' views: destinations still held from memory (read first), the rest from their
 /// stored outcomes. The caller holds [`crate::musique::deliveries::Deliveries::reading`].
 async fn send_views(
-    state: &AppState,
+    state: &ControlState,
     companies: &[i64],
     now_ms: i64,
     rows: Vec<SendRow>,
 ) -> Result<Vec<SendView>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let wanted: HashSet<&str> = ids.iter().copied().collect();
-    let held = state.deliveries.live_destinations(companies, now_ms, &wanted);
-    let stored = musique_store::destinations(&state.db, &ids).await?;
+    let held = state
+        .musique
+        .deliveries
+        .live_destinations(companies, now_ms, &wanted);
+    let stored = musique_store::destinations(&state.core.db, &ids).await?;
     let mut by_send: HashMap<&str, Vec<&musique_store::DestinationRow>> = HashMap::new();
     for d in &stored {
         by_send.entry(d.send_id.as_str()).or_default().push(d);
@@ -280,23 +283,23 @@ async fn send_views(
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}/sends/{send_id}", tag = "Players", operation_id = "getSend",
+    get, path = "/_soundcheck/tenants/{tenant}/sends/{send_id}", tag = "Players", operation_id = "getSend",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`."), ("send_id" = String, Path)),
     responses(
         (status = 200, description = "The send.", body = SendView),
-        (status = 404, description = "No such tenant or send.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant or send.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}/sends/{sendId}`
 pub async fn send(
-    State(state): State<AppState>,
-    ApiPath((tenant, send_id)): ApiPath<(String, String)>,
+    State(state): State<ControlState>,
+    ApiPath((_tenant, send_id)): ApiPath<(String, String)>,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<SendView>> {
-    let tenant = existing(&state, &tenant).await?;
-    let companies = super::store::company_ids(&state.db, &tenant).await?;
-    let now_ms = state.clocks.get(&tenant).now_ms();
-    let _settled = state.deliveries.reading().await;
-    let rows = musique_store::send_row(&state.db, &tenant, &send_id).await?;
+    let companies = super::store::company_ids(&state.core.db, &tenant).await?;
+    let now_ms = state.core.clocks.get(&tenant).now_ms();
+    let _settled = state.musique.deliveries.reading().await;
+    let rows = musique_store::send_row(&state.core.db, &tenant, &send_id).await?;
     send_views(&state, &companies, now_ms, rows.into_iter().collect())
         .await?
         .into_iter()

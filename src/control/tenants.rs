@@ -5,26 +5,27 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::ControlState;
 use super::error::ControlKind;
 use super::store;
 use crate::admission::{ClientIp, RETRY_AFTER_SECS};
-use crate::auth::{Environment, Permissions, Secret, Tier, random_alnum};
+use crate::auth::{Environment, Permissions, Secret, Tier};
 use crate::clock::{TenantClock, real_now_ms, rfc3339_ms};
-use crate::config::HashCost;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::extract::JsonValue;
-use crate::hasher::Hasher;
+use crate::hasher::{HashCost, Hasher};
+use crate::ids::random_alnum;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
 use crate::rate_limit::Limits;
-use crate::state::{AppState, DEFAULT_TENANT};
+use crate::state::DEFAULT_TENANT;
 
 const MAX_STORES: u32 = 1_000;
 const MAX_KEYS: usize = 20;
@@ -552,11 +553,56 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
     }
 }
 
+/// The `{tenant}` of a control path, checked to exist (as [`existing`] checks); an unknown
+/// tenant answers 404. Put it after the handler's other parts: the check has always come
+/// after them.
+#[derive(Debug)]
+pub struct ExistingTenant(pub String);
+
+impl<S> FromRequestParts<S> for ExistingTenant
+where
+    ControlState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let TenantPath(tenant) = TenantPath::from_request_parts(parts, state).await?;
+        existing(&ControlState::from_ref(state), &tenant)
+            .await
+            .map(ExistingTenant)
+    }
+}
+
+/// The [`ExistingTenant`] of a handler that takes a body, with the body. The body is read
+/// before the tenant is looked up, so that a body too large, too slow or not JSON answers
+/// before an unknown tenant does, as it always has.
+#[derive(Debug)]
+pub struct TenantBody<B>(pub String, pub B);
+
+impl<S, B> FromRequest<S> for TenantBody<B>
+where
+    ControlState: FromRef<S>,
+    S: Send + Sync,
+    B: FromRequest<S, Rejection = Error> + Send,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let (mut parts, body) = req.into_parts();
+        let TenantPath(tenant) = TenantPath::from_request_parts(&mut parts, state).await?;
+        let body = B::from_request(Request::from_parts(parts, body), state).await?;
+        let tenant = existing(&ControlState::from_ref(state), &tenant).await?;
+        Ok(TenantBody(tenant, body))
+    }
+}
+
 /// The tenant's id if it exists (in this process or, made by the CLI, in the database).
-pub async fn existing(state: &AppState, tenant: &str) -> Result<String> {
-    match store::tenant(&state.db, tenant).await? {
+pub async fn existing(state: &ControlState, tenant: &str) -> Result<String> {
+    match store::tenant(&state.core.db, tenant).await? {
         Some(row) => {
             state
+                .core
                 .clocks
                 .get_or_load(&row.id, row.clock_offset_ms, row.clock_frozen_ms);
             Ok(row.id)
@@ -568,25 +614,25 @@ pub async fn existing(state: &AppState, tenant: &str) -> Result<String> {
 }
 
 #[utoipa::path(
-    post, path = "/tenants", tag = "Tenants", operation_id = "createTenant",
+    post, path = "/_soundcheck/tenants", tag = "Tenants", operation_id = "createTenant",
     description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once. Unless the body asks for `\"hashCost\": \"default\"`, they are stored as cheap argon2id hashes (`fast`: 8 KiB, 1 pass), so that a test can make its own tenant in milliseconds; `hashCost` and `hashParameters` in the answer say which. One client address may have `--tenant-creations-in-flight` (default 32) creations in flight at once.",
     request_body(content = TenantSpec, content_type = "application/json"),
     responses(
         (status = 201, description = "The tenant, with its secrets.", body = Created),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "The company prefix is taken.", body = crate::openapi::MusiqueError),
-        (status = 429, description = "This client has too many creations in flight, or the key hashing queue is full; `Retry-After` says when to come back.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 409, description = "The company prefix is taken.", body = crate::musique::docs::MusiqueError),
+        (status = 429, description = "This client has too many creations in flight, or the key hashing queue is full; `Retry-After` says when to come back.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants`
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Created>)> {
     let spec: TenantSpec = parse_body(body)?;
-    let limits = &state.admission.tenant_creations;
+    let limits = &state.core.admission.tenant_creations;
     let _slot = limits.try_acquire(client).ok_or_else(|| Error::RateLimited {
         retry_after_secs: RETRY_AFTER_SECS,
         message: format!(
@@ -594,13 +640,22 @@ pub async fn create(
             limits.limit()
         ),
     })?;
-    let mut created = create_tenant(&state.db, &state.hasher, spec, state.config.tenant_hash_cost).await?;
-    state.clocks.insert(
+    let mut created = create_tenant(
+        &state.core.db,
+        &state.core.hasher,
+        spec,
+        state.core.config.tenant_hash_cost,
+    )
+    .await?;
+    state.core.clocks.insert(
         &created.id,
         TenantClock::new(created.clock.offset_ms, created.clock.frozen_ms()),
     );
-    state.runtimes.add_prefix(&created.musique.company, &created.id);
-    let base = crate::musique::audio::base_url(&headers, &state);
+    state
+        .core
+        .runtimes
+        .add_prefix(&created.musique.company, &created.id);
+    let base = crate::musique::audio::base_url(&headers, &state.core);
     created.musique.base_url = Some(format!("{base}{}", crate::musique::BASE));
     created.musicark.base_url = Some(format!("{base}{}", crate::musicark::BASE));
     Ok((StatusCode::CREATED, Json(created)))
@@ -639,11 +694,12 @@ pub struct KeyView {
     pub revoked: bool,
 }
 
-async fn view(state: &AppState, row: store::TenantRow) -> Result<TenantView> {
-    let companies = store::companies(&state.db, &row.id).await?;
-    let locations = store::locations(&state.db, &row.id).await?;
-    let keys = keys::list(&state.db).await.map_err(Error::Internal)?;
+async fn view(state: &ControlState, row: store::TenantRow) -> Result<TenantView> {
+    let companies = store::companies(&state.core.db, &row.id).await?;
+    let locations = store::locations(&state.core.db, &row.id).await?;
+    let keys = keys::list(&state.core.db).await.map_err(Error::Internal)?;
     let clock = state
+        .core
         .clocks
         .get_or_load(&row.id, row.clock_offset_ms, row.clock_frozen_ms);
     Ok(TenantView {
@@ -683,16 +739,19 @@ async fn view(state: &AppState, row: store::TenantRow) -> Result<TenantView> {
 }
 
 #[utoipa::path(
-    get, path = "/tenants/{tenant}", tag = "Tenants", operation_id = "getTenant",
+    get, path = "/_soundcheck/tenants/{tenant}", tag = "Tenants", operation_id = "getTenant",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The tenant, without secrets.", body = TenantView),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants/{id}`
-pub async fn get(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<Json<TenantView>> {
-    let row = store::tenant(&state.db, &tenant)
+pub async fn get(
+    State(state): State<ControlState>,
+    TenantPath(tenant): TenantPath,
+) -> Result<Json<TenantView>> {
+    let row = store::tenant(&state.core.db, &tenant)
         .await?
         .ok_or_else(|| Error::ResourceNotFound(format!("Tenant `{tenant}` was not found.")))?;
     Ok(Json(view(&state, row).await?))
@@ -710,24 +769,24 @@ pub struct TenantList {
 }
 
 #[utoipa::path(
-    get, path = "/tenants", tag = "Tenants", operation_id = "listTenants",
+    get, path = "/_soundcheck/tenants", tag = "Tenants", operation_id = "listTenants",
     description = "Tenants, oldest first, `limit` at a time; follow `nextCursor` for the rest. Tenants made meanwhile come at the end.",
     params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "Tenants per page; default 100."), ("cursor" = Option<String>, Query, description = "The `nextCursor` of the previous page.")),
     responses(
         (status = 200, description = "A page of tenants.", body = TenantList),
-        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::openapi::MusiqueError)
+        (status = 400, description = "A bad `limit` or `cursor`.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `GET /_soundcheck/tenants?limit=&cursor=`
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     query: crate::extract::QueryPairs,
 ) -> Result<Json<TenantList>> {
     use super::page::{Page, cursor, next};
     let page = Page::of(&query, "tenants", 2)?;
     let (created, id) = (page.number(0)?.unwrap_or(i64::MIN), page.text(1).unwrap_or(""));
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
-        .fetch_one(&state.db.read)
+        .fetch_one(&state.core.db.read)
         .await?;
     let mut tenants: Vec<store::TenantRow> = sqlx::query_as(
         "SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms FROM tenants
@@ -736,7 +795,7 @@ pub async fn list(
     .bind(created)
     .bind(id)
     .bind(page.limit as i64 + 1)
-    .fetch_all(&state.db.read)
+    .fetch_all(&state.core.db.read)
     .await?;
     let next_cursor = next(&mut tenants, page.limit, |t| {
         cursor("tenants", &[&t.created_at_ms, &t.id])
@@ -749,64 +808,66 @@ pub async fn list(
 }
 
 /// Forgets everything the running server holds for a tenant's keys and companies.
-fn forget(state: &AppState, tenant: &str, key_ids: &[String], company_ids: &[i64]) {
-    state.keys.evict_tenant(tenant);
+fn forget(state: &ControlState, tenant: &str, key_ids: &[String], company_ids: &[i64]) {
+    state.musique.keys.evict_tenant(tenant);
+    state.musicark.keys.evict_tenant(tenant);
     state.webhooks.forget(tenant);
-    state.forget_limiters(tenant);
-    state.quotas.forget(key_ids);
+    state.musique.forget_limiters(tenant);
+    state.musicark.quotas.forget(key_ids);
     for company in company_ids {
-        state.musique.remove_company(*company);
-        state.deliveries.remove_company(*company);
+        state.musique.libraries.remove_company(*company);
+        state.musique.deliveries.remove_company(*company);
     }
 }
 
 #[utoipa::path(
-    delete, path = "/tenants/{tenant}", tag = "Tenants", operation_id = "deleteTenant",
+    delete, path = "/_soundcheck/tenants/{tenant}", tag = "Tenants", operation_id = "deleteTenant",
     description = "Removes the tenant and everything it owns; its keys stop working at once.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "The default tenant cannot be deleted.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError),
+        (status = 409, description = "The default tenant cannot be deleted.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}`
-pub async fn remove(State(state): State<AppState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
+pub async fn remove(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     if tenant == DEFAULT_TENANT {
         return Err(ControlKind::Conflict(
             "The default tenant holds the fixtures and cannot be deleted; reset it instead.".to_owned(),
         )
         .into());
     }
-    let (key_ids, company_ids) = store::owned_ids(&state.db, &tenant).await?;
-    let _paused = state.quotas.pause().await;
-    if !store::delete(&state.db, &tenant).await? {
+    let (key_ids, company_ids) = store::owned_ids(&state.core.db, &tenant).await?;
+    let _paused = (state.musicark.quotas.pause().await, state.musique.pause().await);
+    if !store::delete(&state.core.db, &tenant).await? {
         return Err(Error::ResourceNotFound(format!(
             "Tenant `{tenant}` was not found."
         )));
     }
     forget(&state, &tenant, &key_ids, &company_ids);
-    state.runtimes.remove(&tenant);
-    state.clocks.remove(&tenant);
+    state.core.runtimes.remove(&tenant);
+    state.core.clocks.remove(&tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Puts a tenant back as it was created: same tokens, no audio, sends, usage, journal or
 /// faults, its first clock.
-pub async fn reset_tenant(state: &AppState, tenant: &str) -> Result<()> {
-    let (key_ids, company_ids) = store::owned_ids(&state.db, tenant).await?;
-    // No quota count may be written behind for a key while its usage is being wiped.
-    let _paused = state.quotas.pause().await;
-    let seed = store::restore(&state.db, tenant)
+pub async fn reset_tenant(state: &ControlState, tenant: &str) -> Result<()> {
+    let (key_ids, company_ids) = store::owned_ids(&state.core.db, tenant).await?;
+    // No quota count or window may be written behind for a key while its usage is being wiped.
+    let _paused = (state.musicark.quotas.pause().await, state.musique.pause().await);
+    let seed = store::restore(&state.core.db, tenant)
         .await
         .map_err(Error::Internal)?
         .ok_or_else(|| Error::ResourceNotFound(format!("Tenant `{tenant}` was not found.")))?;
     forget(state, tenant, &key_ids, &company_ids);
-    if let Some(runtime) = state.runtimes.existing(tenant) {
+    if let Some(runtime) = state.core.runtimes.existing(tenant) {
         runtime.journal.clear();
         runtime.faults.clear();
     }
     state
+        .core
         .clocks
         .get(tenant)
         .restore(seed.clock_offset_ms, seed.clock_frozen_ms);
@@ -814,17 +875,17 @@ pub async fn reset_tenant(state: &AppState, tenant: &str) -> Result<()> {
 }
 
 #[utoipa::path(
-    post, path = "/tenants/{tenant}/reset", tag = "Tenants", operation_id = "resetTenant",
+    post, path = "/_soundcheck/tenants/{tenant}/reset", tag = "Tenants", operation_id = "resetTenant",
     description = "Back to its creation state: same tokens; no audio, sends, usage, limiter state, journal or faults; its first clock.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The tenant as reset.", body = TenantView),
-        (status = 404, description = "No such tenant.", body = crate::openapi::MusiqueError)
+        (status = 404, description = "No such tenant.", body = crate::musique::docs::MusiqueError)
     )
 )]
 /// `POST /_soundcheck/tenants/{id}/reset`
 pub async fn reset(
-    State(state): State<AppState>,
+    State(state): State<ControlState>,
     TenantPath(tenant): TenantPath,
 ) -> Result<Json<TenantView>> {
     reset_tenant(&state, &tenant).await?;
@@ -832,7 +893,7 @@ pub async fn reset(
 }
 
 #[utoipa::path(
-    post, path = "/reset", tag = "Tenants", operation_id = "resetDefault",
+    post, path = "/_soundcheck/reset", tag = "Tenants", operation_id = "resetDefault",
     description = "The default tenant back to the fixtures; no other tenant is touched.",
     responses(
         (status = 200, description = "The default tenant as reset.", body = TenantView)
@@ -840,7 +901,7 @@ pub async fn reset(
 )]
 /// `POST /_soundcheck/reset`: the default tenant back to the fixtures; no other tenant is
 /// touched.
-pub async fn reset_default(State(state): State<AppState>) -> Result<Json<TenantView>> {
+pub async fn reset_default(State(state): State<ControlState>) -> Result<Json<TenantView>> {
     reset_tenant(&state, DEFAULT_TENANT).await?;
     get(State(state), TenantPath(DEFAULT_TENANT.to_owned())).await
 }

@@ -1,7 +1,10 @@
 //! The MusicArk API: route table, key and quota middleware, envelope and error format.
 //!
+//! - [`state`]     what the API holds: the shared core, its key cache, quotas, the index
+//! - [`auth`]      the verified caller, and how its key is found and proven
 //! - [`catalogue`] the song profile types and the seeded generator behind the fixtures
 //! - [`color`]     OKLab/OKLCH maths (Ottosson) and the ΔEOK distance
+//! - [`docs`]      the types only the document names: error body, enveloped successes
 //! - [`index`]     the in-memory index lists and searches read
 //! - [`params`]    query parameters: defaults, clamps, named 400s
 //! - [`quota`]     the monthly quota per key
@@ -9,66 +12,62 @@
 //! - [`search`]    text, colour and emotional search
 //! - [`store`]     the SQL behind them
 
+pub mod auth;
 pub mod catalogue;
 pub mod color;
+pub mod docs;
 pub mod index;
 pub mod params;
 pub mod quota;
 pub mod search;
 pub mod songs;
+pub mod state;
 pub mod store;
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::auth::{self, ArkCaller as Caller};
 use crate::error::{Error, Render};
+use crate::extract::Caller;
 use crate::faults::FaultLayer;
 use crate::journal::Notes;
-use crate::state::AppState;
 use index::Catalogue;
+pub use state::ArkState;
 
 pub const BASE: &str = "/api/v1";
 
-/// The MusicArk routes under `/api/v1`, all behind the key and quota middleware.
-pub fn routes(state: AppState) -> Router {
-    let v1 = |path: &str| format!("{BASE}{path}");
-    Router::new()
-        .route(&v1("/songs"), get(songs::list))
-        .route(&v1("/songs/{id}"), get(songs::get))
-        .route(&v1("/search/text"), get(search::text))
-        .route(&v1("/search/color"), get(search::color))
-        .route(&v1("/search/emotional"), get(search::emotional))
+/// The MusicArk routes under `/api/v1`, all behind the key and quota middleware, each routed
+/// at the path of its document ([`openapi`]).
+pub fn routes<S: Clone + Send + Sync + 'static>(state: ArkState) -> Router<S> {
+    let (router, _) = table()
         .route_layer(middleware::from_fn_with_state(state.clone(), take_quota))
-        .route_layer(FaultLayer::new(state.runtimes.clone()))
+        .route_layer(FaultLayer::new(state.core.runtimes.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(Render(render_error))
-        .with_state(state)
+        .split_for_parts();
+    router.layer(Render(render_error)).with_state(state)
 }
 
-/// The caller a request was authenticated as, put there by [`authenticate`].
-#[derive(Clone, Debug)]
-pub struct ArkCaller(pub Arc<Caller>);
+/// Every MusicArk operation's document, at the path it is served at: the route table's.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    table().into_openapi()
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ArkCaller {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<ArkCaller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
-    }
+fn table() -> OpenApiRouter<ArkState> {
+    OpenApiRouter::new()
+        .routes(routes!(songs::list))
+        .routes(routes!(songs::get))
+        .routes(routes!(search::text))
+        .routes(routes!(search::color))
+        .routes(routes!(search::emotional))
 }
 
 /// The key of a request: `Authorization: Bearer` wins over `?api_key=` (spec §1).
@@ -100,7 +99,7 @@ fn form_urlencoded_get(query: &str, name: &str) -> Option<String> {
 /// Key → caller, attributed to its tenant in the journal. Outermost of the key layers: then
 /// the tenant's faults, then [`take_quota`]. Order of checks (spec §2): 401, then 429, then
 /// the handler's 400 and 404.
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Next) -> Response {
     let key = match presented_key(&req) {
         Ok(key) => key,
         Err(err) => return err.into_response(),
@@ -119,20 +118,20 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     {
         notes.note("Both a bearer key and `api_key` were given; soundcheck used the header.");
     }
-    req.extensions_mut().insert(ArkCaller(caller));
+    req.extensions_mut().insert(Caller(caller));
     next.run(req).await
 }
 
 /// The key's monthly quota, then the quota headers on every response the key gets. Below
 /// the fault layer, so a faulted request consumes nothing.
-async fn take_quota(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(ArkCaller(caller)) = req.extensions().get::<ArkCaller>().cloned() else {
+async fn take_quota(State(state): State<ArkState>, req: Request, next: Next) -> Response {
+    let Some(Caller(caller)) = req.extensions().get::<Caller<auth::ArkCaller>>().cloned() else {
         return Error::Internal(anyhow::anyhow!("route is missing the key middleware")).into_response();
     };
     let now_ms = caller.clock.now_ms();
     let info = match state
         .quotas
-        .take(&state.db, &caller.key_id, caller.monthly_limit, now_ms)
+        .take(&state.core.db, &caller.key_id, caller.monthly_limit, now_ms)
         .await
     {
         Ok(Ok(info)) => info,
@@ -171,14 +170,14 @@ pub fn envelope(data: &impl Serialize, meta: &impl Serialize) -> Result<Response
 
 /// The catalogue index: on first use the catalogue is seeded into an empty database, then
 /// indexed from SQLite (a warm-up task starts this at boot).
-pub async fn catalogue_index(state: &AppState) -> Result<Arc<Catalogue>, Error> {
+pub async fn catalogue_index(state: &ArkState) -> Result<Arc<Catalogue>, Error> {
     let index = state
         .catalogue
         .get_or_try_init(|| async {
-            crate::fixtures::seed_catalogue(&state.db, state.catalogue_source.clone())
+            store::seed_catalogue(&state.core.db, &state.catalogue_source)
                 .await
                 .map_err(Error::Internal)?;
-            let rows = store::summaries(&state.db).await?;
+            let rows = store::summaries(&state.core.db).await?;
             let catalogue = tokio::task::spawn_blocking(move || Catalogue::build(rows))
                 .await
                 .map_err(|e| Error::Internal(e.into()))?;

@@ -5,13 +5,13 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::auth::ArkCaller;
 use super::color::{self, Oklch};
 use super::index::{Summary, fold};
 use super::params::{MAX_RESULTS, bounded_float, bounded_int, clamped_int};
-use super::{ArkCaller, catalogue_index, envelope};
+use super::{ArkState, catalogue_index, envelope};
 use crate::error::{Error, Result};
-use crate::extract::QueryPairs;
-use crate::state::AppState;
+use crate::extract::{Caller, QueryPairs};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchMeta {
@@ -28,21 +28,24 @@ fn max_results(query: &QueryPairs) -> Result<i64> {
 const NO_MATCH: u8 = u8::MAX;
 
 #[utoipa::path(
-    get, path = "/search/text", tag = "Search", operation_id = "searchText",
+    get, path = "/api/v1/search/text", tag = "Search", operation_id = "searchText",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Ranking is ours."})),
+    ),
     description = "Case- and accent-insensitive match in title, artist or album. Ranking (exact title, title prefix, title, artist, album, then newest) is soundcheck's choice.",
     params(
         ("q" = String, Query, description = "The text to find; blank is a 400.", min_length = 1),
         ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
     ),
     responses(
-        (status = 200, description = "Matching songs, best first.", body = crate::openapi::SearchResults),
-        (status = 400, description = "`q` is missing or blank, or `max_results` is below 1.", body = crate::openapi::MusicArkError),
+        (status = 200, description = "Matching songs, best first.", body = crate::musicark::docs::SearchResults),
+        (status = 400, description = "`q` is missing or blank, or `max_results` is below 1.", body = crate::musicark::docs::MusicArkError),
     )
 )]
 /// `GET /search/text?q=`.
 pub async fn text(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let q = query.get("q").map(str::trim).unwrap_or_default();
@@ -120,7 +123,10 @@ pub struct ColorMeta {
 }
 
 #[utoipa::path(
-    get, path = "/search/color", tag = "Search", operation_id = "searchColor",
+    get, path = "/api/v1/search/color", tag = "Search", operation_id = "searchColor",
+    extensions(
+        ("x-basis" = json!({"basis": "our_reading", "notes": "Distance is 100 × ΔEOK (CSS Color 4), our reading of 'OKLCH distance'."})),
+    ),
     description = "Songs within `max_distance` of an OKLCH colour, nearest first. Distance = 100 × ΔEOK (CSS Color 4), soundcheck's reading of 'OKLCH distance'.",
     params(
         ("h" = f64, Query, description = "Hue, degrees.", minimum = 0, maximum = 360),
@@ -130,14 +136,14 @@ pub struct ColorMeta {
         ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
     ),
     responses(
-        (status = 200, description = "Songs by distance.", body = crate::openapi::ColorResults),
-        (status = 400, description = "A parameter is missing or out of range.", body = crate::openapi::MusicArkError),
+        (status = 200, description = "Songs by distance.", body = crate::musicark::docs::ColorResults),
+        (status = 400, description = "A parameter is missing or out of range.", body = crate::musicark::docs::MusicArkError),
     )
 )]
 /// `GET /search/color?h=&l=&c=`: songs within `max_distance` (100 × ΔEOK), nearest first.
 pub async fn color(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let h = bounded_float(&query, "h", 0.0, 360.0, false)?
@@ -208,7 +214,10 @@ pub const DIMENSIONS: [&str; 8] = [
 ];
 
 #[utoipa::path(
-    get, path = "/search/emotional", tag = "Search", operation_id = "searchEmotional",
+    get, path = "/api/v1/search/emotional", tag = "Search", operation_id = "searchEmotional",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Bounds are inclusive; results newest first (ours)."})),
+    ),
     description = "Inclusive bounds 1-1000 on each emotional dimension; results newest first (soundcheck's choice). `min_x` greater than `max_x` is a 400.",
     params(
         ("min_valence" = Option<i64>, Query, minimum = 1, maximum = 1000),
@@ -230,14 +239,14 @@ pub const DIMENSIONS: [&str; 8] = [
         ("max_results" = Option<i64>, Query, description = "How many results, default 20; above 100 counts as 100 (soundcheck's choice).", minimum = 1),
     ),
     responses(
-        (status = 200, description = "Songs inside every bound.", body = crate::openapi::SearchResults),
-        (status = 400, description = "A bound is out of range, not an integer, or min > max.", body = crate::openapi::MusicArkError),
+        (status = 200, description = "Songs inside every bound.", body = crate::musicark::docs::SearchResults),
+        (status = 400, description = "A bound is out of range, not an integer, or min > max.", body = crate::musicark::docs::MusicArkError),
     )
 )]
 /// `GET /search/emotional`: inclusive bounds 1–1000 on each dimension, newest first.
 pub async fn emotional(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let mut bounds = [(1, 1000); 8];

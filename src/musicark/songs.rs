@@ -6,14 +6,14 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::auth::ArkCaller;
 use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
 use super::index::{Summary, word_index};
 use super::params::{MAX_RESULTS, clamped_int, word};
-use super::{ArkCaller, catalogue_index, envelope, store};
+use super::{ArkState, catalogue_index, envelope, store};
 use crate::auth::Tier;
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, QueryPairs};
-use crate::state::AppState;
+use crate::extract::{ApiPath, Caller, QueryPairs};
 
 const SORTS: [&str; 3] = ["published_at", "title", "artist"];
 
@@ -26,7 +26,10 @@ pub struct ListMeta {
 }
 
 #[utoipa::path(
-    get, path = "/songs", tag = "Songs", operation_id = "listSongs",
+    get, path = "/api/v1/songs", tag = "Songs", operation_id = "listSongs",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Sorting ties and clamping of `limit` are ours."})),
+    ),
     description = "Published songs as summary items. Tie-breaks of the sorts and clamping `limit` above 100 are soundcheck's choice.",
     params(
         ("limit" = Option<i64>, Query, description = "Default 20; above 100 counts as 100.", minimum = 1),
@@ -36,14 +39,14 @@ pub struct ListMeta {
         ("energy_shape" = Option<String>, Query, description = "One of the documented energy shapes.", pattern = "^(steady|build|rise|peak|wave|cascade|bloom|burst)$"),
     ),
     responses(
-        (status = 200, description = "One page of songs.", body = crate::openapi::SongList),
-        (status = 400, description = "A parameter is out of range or not in its vocabulary.", body = crate::openapi::MusicArkError),
+        (status = 200, description = "One page of songs.", body = crate::musicark::docs::SongList),
+        (status = 400, description = "A parameter is out of range or not in its vocabulary.", body = crate::musicark::docs::MusicArkError),
     )
 )]
 /// `GET /songs`.
 pub async fn list(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
     let limit = clamped_int(&query, "limit", 20, 1, MAX_RESULTS)?;
@@ -170,24 +173,27 @@ pub struct ProfileMeta {
 }
 
 #[utoipa::path(
-    get, path = "/songs/{id}", tag = "Songs", operation_id = "getSong",
+    get, path = "/api/v1/songs/{id}", tag = "Songs", operation_id = "getSong",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Fields per tier are documented; omitted empty sections and slug lookup are ours."})),
+    ),
     description = "The nested profile; the key's tier decides which fields are present, and a section with nothing visible is left out (soundcheck's choice, as is finding a song by its slug).",
     params(("id" = String, Path, description = "The song's UUID or its slug.")),
     responses(
-        (status = 200, description = "The song's profile for this tier.", body = crate::openapi::SongProfile),
-        (status = 404, description = "No published song has this id or slug.", body = crate::openapi::MusicArkError),
+        (status = 200, description = "The song's profile for this tier.", body = crate::musicark::docs::SongProfile),
+        (status = 404, description = "No published song has this id or slug.", body = crate::musicark::docs::MusicArkError),
     )
 )]
 /// `GET /songs/{id}`: by id or by slug.
 pub async fn get(
-    State(state): State<AppState>,
-    ArkCaller(caller): ArkCaller,
+    State(state): State<ArkState>,
+    Caller(caller): Caller<ArkCaller>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let not_found = || Error::ResourceNotFound(format!("No song has the id or slug {id:?}."));
     // The catalogue is seeded in the background at first start; wait for it like lists do.
     catalogue_index(&state).await?;
-    let Some((published_at_ms, profile)) = store::profile(&state.db, &id).await? else {
+    let Some((published_at_ms, profile)) = store::profile(&state.core.db, &id).await? else {
         return Err(not_found());
     };
     // A song published after the tenant's clock does not exist yet.

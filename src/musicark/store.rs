@@ -16,6 +16,84 @@ pub async fn has_songs(db: &Db) -> sqlx::Result<bool> {
     Ok(found.is_some())
 }
 
+/// Where an empty database's catalogue comes from: one song per line, JSON.
+#[derive(Clone)]
+pub enum CatalogueSource {
+    /// A `catalogue.jsonl` file.
+    File(std::path::PathBuf),
+    /// The text of one, built into the binary.
+    Bundled(&'static str),
+}
+
+/// Printed with the states that hold it: of the bundled text (megabytes), only its size.
+impl std::fmt::Debug for CatalogueSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CatalogueSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            CatalogueSource::Bundled(text) => write!(f, "Bundled({} bytes)", text.len()),
+        }
+    }
+}
+
+/// Loads the song catalogue into an empty database, checking every derived field of every
+/// song; ids and slugs are unique by the table's constraints. The file is streamed in
+/// batches, so a 100,000-song catalogue never sits in memory whole, and written in one
+/// transaction. Returns how many songs were written (0 when the catalogue was there already).
+pub async fn seed_catalogue(db: &Db, source: &CatalogueSource) -> anyhow::Result<usize> {
+    use std::io::BufRead;
+    if has_songs(db).await? {
+        return Ok(0);
+    }
+    let reader: Box<dyn BufRead + Send> = match source {
+        CatalogueSource::File(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        )),
+        CatalogueSource::Bundled(text) => Box::new(text.as_bytes()),
+    };
+    // Parsing and checking every line is CPU work (seconds for a big catalogue): it runs on
+    // the blocking pool, handing batches over a short channel, so no request waits behind it.
+    let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<catalogue::Song>>>(2);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(SEED_BATCH);
+        for (n, line) in reader.lines().enumerate() {
+            let song = line.map_err(anyhow::Error::from).and_then(|line| {
+                if line.trim().is_empty() {
+                    return Ok(None);
+                }
+                let song: catalogue::Song = serde_json::from_str(&line)?;
+                catalogue::check_consistency(&song).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(Some(song))
+            });
+            match song {
+                Ok(Some(song)) => batch.push(song),
+                Ok(None) => continue,
+                Err(e) => {
+                    let _ =
+                        batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {}: {e}", n + 1)));
+                    return;
+                }
+            }
+            if batch.len() == SEED_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(SEED_BATCH));
+                if batches.blocking_send(Ok(full)).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = batches.blocking_send(Ok(batch));
+    });
+    let mut tx = db.begin_write().await?;
+    let mut written = 0;
+    while let Some(batch) = parsed.recv().await {
+        let batch = batch?;
+        insert_songs(&mut tx, &batch).await?;
+        written += batch.len();
+    }
+    parser.await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
 /// Inserts songs within the caller's transaction (seeding writes the whole catalogue in one,
 /// so a crash leaves all of it or none).
 pub async fn insert_songs(

@@ -8,17 +8,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::Caller;
+use super::MusiqueState;
+use super::auth::MusiqueCaller;
 use super::error::MusiqueKind;
 use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
-use crate::auth::random_alnum;
 use crate::clock::Rfc3339Ms;
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, QueryPairs};
+use crate::extract::{ApiPath, Caller, QueryPairs};
+use crate::ids::random_alnum;
 use crate::journal::Notes;
-use crate::state::AppState;
+use crate::state::Core;
 
 /// The documented upload limit, 10 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -112,10 +113,10 @@ fn json_bytes(value: &impl Serialize, objects: usize) -> Result<Response> {
 }
 
 /// Where this server is reachable, as the client addressed it.
-pub fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+pub fn base_url(headers: &HeaderMap, core: &Core) -> String {
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
         Some(host) if !host.is_empty() => format!("http://{host}"),
-        _ => format!("http://{}", state.config.addr),
+        _ => format!("http://{}", core.config.addr),
     }
 }
 
@@ -160,7 +161,10 @@ pub fn int_param(
 }
 
 #[utoipa::path(
-    get, path = "/audio", tag = "Audio", operation_id = "listAudio",
+    get, path = "/api/v1/integration/audio", tag = "Audio", operation_id = "listAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "our_choice", "notes": "Listing is documented; pagination is a vendor roadmap item, so `page`/`limit` and the `pagination` block are ours."})),
+    ),
     description = "The company's library, newest first. Pagination is a roadmap item in the vendor's docs: `page`, `limit` and the `pagination` block are soundcheck's choice.",
     params(
         ("page" = Option<i64>, Query, description = "Page number, from 1.", minimum = 1, maximum = 1000000),
@@ -168,13 +172,13 @@ pub fn int_param(
     ),
     responses(
         (status = 200, description = "One page of the library.", body = AudioList),
-        (status = 400, description = "`page` or `limit` out of range.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "`page` or `limit` out of range.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `GET /audio`: newest first, `page` ≥ 1, `limit` 1–100.
 pub async fn list(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     notes: Notes,
     headers: HeaderMap,
     query: QueryPairs,
@@ -188,11 +192,11 @@ pub async fn list(
         );
     }
     let key = Library::from(&*caller).key();
-    let base = base_url(&headers, &state);
+    let base = base_url(&headers, &state.core);
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
-            state.musique.page(key, page, limit, |rows, total| {
+            state.libraries.page(key, page, limit, |rows, total| {
                 let total_pages = (total + limit - 1) / limit;
                 let list = AudioList {
                     audio: rows
@@ -213,27 +217,30 @@ pub async fn list(
 }
 
 #[utoipa::path(
-    get, path = "/audio/{id}", tag = "Audio", operation_id = "getAudio",
+    get, path = "/api/v1/integration/audio/{id}", tag = "Audio", operation_id = "getAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Stats count a destination when its player starts the audio."})),
+    ),
     params(("id" = String, Path, description = "The audio's id, `aud_` + 14 characters.")),
     responses(
         (status = 200, description = "The audio object with its stats.", body = AudioObject),
-        (status = 404, description = "No such audio in this company's library.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such audio in this company's library.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `GET /audio/{id}`.
 pub async fn get(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     caller.require("audio.read")?;
     let key = Library::from(&*caller).key();
-    let base = base_url(&headers, &state);
+    let base = base_url(&headers, &state.core);
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
-            state.musique.get(key, &id, |meta| {
+            state.libraries.get(key, &id, |meta| {
                 json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base), 1)
             })
         })
@@ -249,24 +256,27 @@ pub struct Deleted {
 }
 
 #[utoipa::path(
-    delete, path = "/audio/{id}", tag = "Audio", operation_id = "deleteAudio",
+    delete, path = "/api/v1/integration/audio/{id}", tag = "Audio", operation_id = "deleteAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Refused with 409 while a scheduled send is pending."})),
+    ),
     params(("id" = String, Path, description = "The audio's id.")),
     responses(
         (status = 200, description = "Deleted, bytes included.", body = Deleted),
-        (status = 404, description = "No such audio.", body = crate::openapi::MusiqueError),
-        (status = 409, description = "A scheduled send of it is still pending.", body = crate::openapi::MusiqueError),
+        (status = 404, description = "No such audio.", body = crate::musique::docs::MusiqueError),
+        (status = 409, description = "A scheduled send of it is still pending.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `DELETE /audio/{id}`: refused while a scheduled send of it is pending.
 pub async fn delete(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Deleted>> {
     caller.require("audio.delete")?;
     match store::delete_audio(
-        &state.db,
-        &state.musique,
+        &state.core.db,
+        &state.libraries,
         &state.deliveries,
         Library::from(&*caller),
         &id,
@@ -294,20 +304,23 @@ struct UploadForm {
 }
 
 #[utoipa::path(
-    post, path = "/audio", tag = "Audio", operation_id = "uploadAudio",
+    post, path = "/api/v1/integration/audio", tag = "Audio", operation_id = "uploadAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "MP3 only, checked by content; 10 MB limit from the legacy docs; duration from the frames."})),
+    ),
     description = "Upload an MP3, checked by its content (not its name); the duration comes from its frames.",
-    request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+    request_body(content = crate::musique::docs::UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The stored audio object.", body = AudioObject),
-        (status = 400, description = "No `file` part, or a text part too long.", body = crate::openapi::MusiqueError),
-        (status = 413, description = "The file is over 10 MB.", body = crate::openapi::MusiqueError),
-        (status = 415, description = "The file is not a valid MP3.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "No `file` part, or a text part too long.", body = crate::musique::docs::MusiqueError),
+        (status = 413, description = "The file is over 10 MB.", body = crate::musique::docs::MusiqueError),
+        (status = 415, description = "The file is not a valid MP3.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `POST /audio`: multipart with a `file` part, checked to be MP3 by its content.
 pub async fn upload(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     notes: Notes,
     headers: HeaderMap,
     multipart: std::result::Result<Multipart, MultipartRejection>,
@@ -399,8 +412,8 @@ pub async fn upload(
         bytes,
         created_at_ms,
     };
-    let meta = store::insert_audio(&state.db, &state.musique, Library::from(&*caller), new).await?;
-    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state)), 1)
+    let meta = store::insert_audio(&state.core.db, &state.libraries, Library::from(&*caller), new).await?;
+    json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state.core)), 1)
 }
 
 /// The file name without its extension, or a neutral name when the client sent none.
@@ -472,6 +485,9 @@ fn multipart_error(err: MultipartError) -> Error {
 
 #[utoipa::path(
     get, path = "/media/audio/{file}", tag = "Media", operation_id = "getAudioFile",
+    extensions(
+        ("x-basis" = json!({"basis": "our_choice", "notes": "Where soundcheck serves the bytes behind each audio object's `url`."})),
+    ),
     description = "Where soundcheck serves the bytes behind an audio object's `url` (soundcheck's choice): keyless and unguessable, like a CDN URL. Supports one `Range`.",
     security(()),
     params(
@@ -481,19 +497,19 @@ fn multipart_error(err: MultipartError) -> Error {
     responses(
         (status = 200, description = "The MP3.", content_type = "audio/mpeg", body = Vec<u8>),
         (status = 206, description = "The requested range.", content_type = "audio/mpeg", body = Vec<u8>),
-        (status = 404, description = "No such file.", body = crate::openapi::MusiqueError),
-        (status = 416, description = "The range starts past the end of the file (`Content-Range: bytes */{length}`). A `Range` of another unit or not in the `bytes` grammar is ignored (200).", body = crate::openapi::MusiqueError,
+        (status = 404, description = "No such file.", body = crate::musique::docs::MusiqueError),
+        (status = 416, description = "The range starts past the end of the file (`Content-Range: bytes */{length}`). A `Range` of another unit or not in the `bytes` grammar is ignored (200).", body = crate::musique::docs::MusiqueError,
             headers(("Content-Range" = String, description = "`bytes */{length}`: the file's length (RFC 9110)."))),
     )
 )]
 /// `GET /media/audio/{id}.mp3`: the stored bytes, with single-range support.
 pub async fn media(
-    State(state): State<AppState>,
+    State(state): State<MusiqueState>,
     ApiPath(file): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let id = file.strip_suffix(".mp3").unwrap_or(&file);
-    let bytes = store::audio_bytes(&state.db, id)
+    let bytes = store::audio_bytes(&state.core.db, id)
         .await?
         .ok_or_else(|| MusiqueKind::AudioNotFound(id.to_owned()))?;
     let total = bytes.len() as u64;

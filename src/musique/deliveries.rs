@@ -664,6 +664,9 @@ pub struct Deliveries {
     companies: RwLock<HashMap<i64, Arc<Shared>>>,
     /// Events of watched companies, waiting for the webhook outbox.
     events: Mutex<Vec<Event>>,
+    /// Notified when a watched company gets a send, so that whoever delivers the events does
+    /// not wait for its next tick to send `send.created`.
+    sent: tokio::sync::Notify,
     /// Views hold it shared; the write-behind holds it exclusively to commit outcomes and drop
     /// them from memory, and a rebuild from SQLite to replace a company.
     settled: tokio::sync::RwLock<()>,
@@ -991,15 +994,23 @@ impl Deliveries {
     /// A send just made: recorded, then the company's players run to the instant it was made,
     /// so an immediate send waits in the players' queues (4 bytes a destination) rather than
     /// as a pending arrival until somebody reads. Not for a watched company: each of its runs
-    /// also scans every delivery for webhook milestones, too dear for every send; the
-    /// dispatcher's next tick runs it.
+    /// also scans every delivery for webhook milestones, too dear for every send; whoever
+    /// takes the events, woken here, runs it.
     pub fn add_send(&self, company_id: i64, input: SendInput, destinations: &[Destination]) {
         let created_ms = input.created_ms;
         let shared = self.record_send(company_id, input, destinations);
         let watched = shared.read().watched;
-        if !watched {
+        if watched {
+            self.sent.notify_one();
+        } else {
             shared.advance(created_ms, &self.events);
         }
+    }
+
+    /// Resolves once a watched company got a send since the last wait (one wake-up stands for
+    /// any number of sends): its `send.created` is among the events to take.
+    pub async fn sent_to_watched(&self) {
+        self.sent.notified().await;
     }
 
     /// Records a send, running nothing.

@@ -5,7 +5,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::MusiqueCaller;
 use crate::error::{ApiKind, Error};
 
 /// What only the Musique API refuses.
@@ -55,16 +54,6 @@ impl ApiKind for MusiqueKind {
 impl From<MusiqueKind> for Error {
     fn from(err: MusiqueKind) -> Self {
         Error::Api(Box::new(err))
-    }
-}
-
-impl MusiqueCaller {
-    pub fn require(&self, permission: &'static str) -> Result<(), Error> {
-        if self.permissions.has(permission) {
-            Ok(())
-        } else {
-            Err(MusiqueKind::Forbidden(permission).into())
-        }
     }
 }
 

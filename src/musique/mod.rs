@@ -1,5 +1,7 @@
 //! The Musique Partner API: route table, key middleware and error format.
 //!
+//! - [`state`]  what the API holds: the shared core, its key cache, libraries, players, limiters
+//! - [`auth`]   the verified caller, and how its key is found and proven
 //! - [`audio`]  upload, list, get, delete, and the bytes served at each object's `url`
 //! - [`sends`]  targeted and broadcast sends, immediate or scheduled
 //! - [`system`] `GET /` and `GET /health`
@@ -9,117 +11,155 @@
 //! - [`deliveries`] every store's simulated player, fed by sends; the stats they produce
 //! - [`player`] one player's rules: priorities, repeats, offline waits
 //! - [`mp3`]    MP3 validation and duration by content
+//! - [`docs`]   the types only the document names: error body, upload form, send body
 //! - [`error`]  the Musique-only error kinds and the error envelope
 
 pub mod audio;
+pub mod auth;
 pub mod deliveries;
+pub mod docs;
 pub mod error;
 pub mod legacy;
 pub mod library;
 pub mod mp3;
 pub mod player;
 pub mod sends;
+pub mod state;
 pub mod store;
 pub mod system;
 
-use std::sync::Arc;
+use std::convert::identity;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{MethodFilter, MethodRouter, any, get};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-use crate::auth::{self, MusiqueCaller};
+use crate::auth::parse_musique_token;
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
 use crate::error::{Error, Render};
+use crate::extract::Caller;
 use crate::faults::FaultLayer;
 use crate::journal::Notes;
 use crate::rate_limit::RateInfo;
-use crate::state::AppState;
+use auth::MusiqueCaller;
+pub use state::MusiqueState;
 
 pub const BASE: &str = "/api/v1/integration";
 
 /// The route table of the V1 API and of the legacy paths (spec §1) on the same handlers, all
 /// behind the `X-API-Key` middleware but the legacy token issuer, and the public audio file
-/// URLs (like a CDN's, unguessable and keyless).
-pub fn routes(state: AppState) -> Router {
-    let v1 = |path: &str| format!("{BASE}{path}");
+/// URLs (like a CDN's, unguessable and keyless). Each route is routed at the path of its
+/// document ([`openapi`]).
+pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
     let keyed = middleware::from_fn_with_state(state.clone(), authenticate);
-    let faulted = FaultLayer::new(state.runtimes.clone());
+    let faulted = FaultLayer::new(state.core.runtimes.clone());
     let limited = middleware::from_fn_with_state(state.clone(), limit);
-    // Static segments win over `{audioId}`, so `/api/audio` and `/api/integration` are theirs;
-    // any other `/api/{x}` serves DELETE only (405 otherwise).
-    let legacy = Router::new()
-        .route(
-            "/api/audio",
-            get(audio::list)
-                .post(audio::upload)
-                .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
-        )
-        .route("/api/audio/{audioId}", get(audio::get))
-        .route("/api/{audioId}", delete(audio::delete))
-        .route("/api/{audioId}/send", post(sends::send))
-        .route("/api/integration", get(system::info))
-        .route("/api/integration/health", get(system::health))
-        .route("/api/integration/test", post(legacy::test))
-        .route("/api/integration/limits", get(legacy::limits))
-        .route("/api/integration/auth", delete(legacy::revoke))
-        .route_layer(limited.clone())
-        .route_layer(faulted.clone())
-        .route_layer(keyed.clone())
-        // The one Musique route without X-API-Key: the company token in the body is its key.
-        .route("/api/integration/auth", post(legacy::issue_token))
-        // MusicArk's base path would be caught by `/api/{audioId}`: it stays unrouted.
-        .route("/api/v1", any(crate::middleware::not_found))
-        .route("/api/v1/send", any(crate::middleware::not_found))
-        .route_layer(middleware::from_fn(legacy::note_v1_equivalent));
-    Router::new()
-        // The docs' base URL is written both with and without the trailing slash.
-        .route(BASE, get(system::info))
-        .route(&v1("/"), get(system::info))
-        .route(&v1("/health"), get(system::health))
-        .route(
-            &v1("/audio"),
-            get(audio::list)
-                .post(audio::upload)
+    let (router, _) = table(|routes| {
+        routes
+            .route_layer(limited.clone())
+            .route_layer(faulted.clone())
+            .route_layer(keyed.clone())
+    })
+    .split_for_parts();
+    router.layer(Render(error::render_error)).with_state(state)
+}
+
+/// Every Musique operation's document, at the path it is served at: the route table's.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    table(identity).into_openapi()
+}
+
+/// The routes and their documents. `keyed` puts the key middleware on the routes it is given
+/// (the documents are the same without it).
+// The legacy docs functions are `#[deprecated]` so that their operations are; routing them
+// is no use of them.
+#[allow(deprecated)]
+fn table(
+    keyed: impl Fn(OpenApiRouter<MusiqueState>) -> OpenApiRouter<MusiqueState>,
+) -> OpenApiRouter<MusiqueState> {
+    use legacy::docs;
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(system::info))
+        // The docs' base URL is written both with and without the trailing slash; the
+        // document has it once.
+        .route(&format!("{BASE}/"), get(system::info))
+        .routes(routes!(system::health))
+        .routes(
+            routes!(audio::list, audio::upload)
                 // The multipart body may exceed the 10 MB file limit by its other parts; the
                 // file part itself is measured while it streams in (audio::upload).
                 .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
         )
-        .route(&v1("/audio/{id}"), get(audio::get).delete(audio::delete))
-        .route(&v1("/audio/{id}/send"), post(sends::send))
-        .route_layer(limited)
-        .route_layer(faulted)
-        .route_layer(keyed)
+        .routes(routes!(audio::get, audio::delete))
+        .routes(routes!(sends::send));
+    // Static segments win over `{audioId}`, so `/api/audio` and `/api/integration` are theirs;
+    // any other `/api/{x}` serves DELETE only (405 otherwise).
+    let legacy = OpenApiRouter::new()
+        .routes(served_by(routes!(docs::legacy_list_audio), audio::list))
+        .routes(
+            served_by(routes!(docs::legacy_upload_audio), audio::upload)
+                .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
+        )
+        .routes(served_by(routes!(docs::legacy_get_audio), audio::get))
+        .routes(served_by(routes!(docs::legacy_delete_audio), audio::delete))
+        .routes(served_by(routes!(docs::legacy_send_audio), sends::send))
+        .routes(served_by(routes!(docs::legacy_info), system::info))
+        .routes(served_by(routes!(docs::legacy_health), system::health))
+        .routes(served_by(routes!(docs::legacy_revoke_token), legacy::revoke))
+        .routes(served_by(routes!(docs::legacy_test_token), legacy::test))
+        .routes(served_by(routes!(docs::legacy_limits), legacy::limits));
+    let legacy = keyed(legacy)
+        // The one Musique route without X-API-Key: the company token in the body is its key.
+        .routes(served_by(routes!(docs::legacy_issue_token), legacy::issue_token))
+        // MusicArk's base path would be caught by `/api/{audioId}`: it stays unrouted (and
+        // undocumented).
+        .route("/api/v1", any(crate::middleware::not_found))
+        .route("/api/v1/send", any(crate::middleware::not_found))
+        .route_layer(middleware::from_fn(legacy::note_v1_equivalent));
+    keyed(v1)
+        // The audio files answer without a key, like a CDN's.
+        .routes(routes!(audio::media))
         .merge(legacy)
-        .route("/media/audio/{file}", get(audio::media))
-        .layer(Render(error::render_error))
-        .with_state(state)
 }
 
-/// The caller a request was authenticated as, put there by [`authenticate`].
-#[derive(Clone, Debug)]
-pub struct Caller(pub Arc<MusiqueCaller>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
+/// A legacy operation: documented by its bodiless function in [`legacy::docs`], served by
+/// `handler` (a V1 handler, or a token endpoint) on the method its document gives.
+fn served_by<H, T>(
+    documented: UtoipaMethodRouter<MusiqueState>,
+    handler: H,
+) -> UtoipaMethodRouter<MusiqueState>
+where
+    H: Handler<T, MusiqueState>,
+    T: 'static,
+{
+    let (schemas, paths, _) = documented;
+    let mut router = MethodRouter::new();
+    for item in paths.paths.values() {
+        for (filter, operation) in [
+            (MethodFilter::GET, &item.get),
+            (MethodFilter::PUT, &item.put),
+            (MethodFilter::POST, &item.post),
+            (MethodFilter::DELETE, &item.delete),
+            (MethodFilter::PATCH, &item.patch),
+        ] {
+            if operation.is_some() {
+                router = router.on(filter, handler.clone());
+            }
+        }
     }
+    (schemas, paths, router)
 }
 
 /// `X-API-Key` → caller, attributed to its tenant in the journal. Outermost of the key
 /// layers: then the tenant's faults, then [`limit`].
-async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next: Next) -> Response {
     let notes = Notes::of(req.extensions());
     let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
         None => return Error::MissingKey.into_response(),
@@ -132,14 +172,14 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         Err(err) => {
             // A token names its company even when it is wrong: the request goes to that
             // company's tenant's journal.
-            if let Some(parsed) = auth::parse_musique_token(&token) {
-                notes.attribute_tenant(state.runtimes.tenant_of_prefix(Some(parsed.company)));
+            if let Some(parsed) = parse_musique_token(&token) {
+                notes.attribute_tenant(state.core.runtimes.tenant_of_prefix(Some(parsed.company)));
             }
             return err.into_response();
         }
     };
     notes.attribute(&caller.tenant_id, &caller.key_id);
-    if auth::parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
+    if parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
         notes.note("The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.");
     }
     req.extensions_mut().insert(Caller(caller));
@@ -149,8 +189,8 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
 /// The caller's rate limit, then the header triple on every response the key gets (and the
 /// `{"data", "timestamp"}` wrapping when configured). Below the fault layer, so a faulted
 /// request consumes nothing.
-async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(Caller(caller)) = req.extensions().get::<Caller>().cloned() else {
+async fn limit(State(state): State<MusiqueState>, req: Request, next: Next) -> Response {
+    let Some(Caller(caller)) = req.extensions().get::<Caller<MusiqueCaller>>().cloned() else {
         return Error::Internal(anyhow::anyhow!("route is missing the key middleware")).into_response();
     };
     let info = match caller.limiter.check() {
@@ -169,7 +209,7 @@ async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
     };
     let mut response = next.run(req).await;
-    if state.config.envelope == Envelope::Wrapped {
+    if state.core.config.envelope == Envelope::Wrapped {
         response = wrap(response, caller.clock.now_ms()).await;
     }
     // `GET /api/integration/limits` leaves the reading its body reports, so that its headers

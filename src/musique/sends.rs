@@ -6,16 +6,16 @@ use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Caller;
+use super::MusiqueState;
+use super::auth::MusiqueCaller;
 use super::error::MusiqueKind;
 use super::store::{self, Library, NewSend, SendOutcome};
-use crate::auth::random_alnum;
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, JsonValue};
+use crate::extract::{ApiPath, Caller, JsonValue};
+use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::keys::validate_external_id;
-use crate::state::AppState;
 
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 /// Ours: the docs set no bound; a list longer than this is surely a client bug.
@@ -215,21 +215,24 @@ pub struct SendResponse {
 }
 
 #[utoipa::path(
-    post, path = "/audio/{id}/send", tag = "Audio", operation_id = "sendAudio",
+    post, path = "/api/v1/integration/audio/{id}/send", tag = "Audio", operation_id = "sendAudio",
+    extensions(
+        ("x-basis" = json!({"basis": "our_reading", "notes": "Targeted and broadcast are documented; no `externalIds` = every store in the token's scope is our reading; `[]` → 400 is ours."})),
+    ),
     description = "Targeted (`externalIds`) or broadcast (no `externalIds`: every store in the token's scope, our reading of the docs). All or nothing: one unknown External ID and nothing is sent. An empty list is a 400 (soundcheck's choice).",
     params(("id" = String, Path, description = "The audio's id.")),
-    request_body(content = crate::openapi::SendBody, content_type = "application/json"),
+    request_body(content = crate::musique::docs::SendBody, content_type = "application/json"),
     responses(
         (status = 200, description = "The send.", body = SendResponse),
-        (status = 400, description = "A field is missing, mistyped or out of range, or the body is not JSON.", body = crate::openapi::MusiqueError),
-        (status = 404, description = "Unknown audio, or unknown / out-of-scope External IDs.", body = crate::openapi::MusiqueError),
-        (status = 413, description = "The body is over 256 KB.", body = crate::openapi::MusiqueError),
+        (status = 400, description = "A field is missing, mistyped or out of range, or the body is not JSON.", body = crate::musique::docs::MusiqueError),
+        (status = 404, description = "Unknown audio, or unknown / out-of-scope External IDs.", body = crate::musique::docs::MusiqueError),
+        (status = 413, description = "The body is over 256 KB.", body = crate::musique::docs::MusiqueError),
     )
 )]
 /// `POST /audio/{id}/send`.
 pub async fn send(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
     notes: Notes,
     ApiPath(audio_id): ApiPath<String>,
     JsonValue(body): JsonValue,
@@ -252,8 +255,13 @@ pub async fn send(
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let destinations = match store::create_send(&state.db, &state.deliveries, Library::from(&*caller), &new)
-        .await?
+    let destinations = match store::create_send(
+        &state.core.db,
+        &state.deliveries,
+        Library::from(&*caller),
+        &new,
+    )
+    .await?
     {
         SendOutcome::Created(destinations) => destinations,
         SendOutcome::AudioNotFound => return Err(MusiqueKind::AudioNotFound(audio_id).into()),
@@ -264,7 +272,6 @@ pub async fn send(
             ));
         }
     };
-    crate::control::webhooks::send_created(&state, &caller.tenant_id);
     let (status, destination_status) = match request.schedule_at_ms {
         Some(_) => ("scheduled", "scheduled"),
         None => ("sent", "queued"),

@@ -5,10 +5,11 @@
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 
+use super::auth::MusiqueCaller;
 use super::deliveries::{self, Deliveries, Destination, Outcome, SendInput};
 use super::library::{AudioMeta, Libraries, LibraryKey};
 use super::player::{Priority, Status};
-use crate::auth::{Environment, MusiqueCaller};
+use crate::auth::Environment;
 use crate::db::Db;
 
 /// Whose library a query touches.

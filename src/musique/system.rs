@@ -6,11 +6,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::Caller;
+use super::MusiqueState;
+use super::auth::MusiqueCaller;
 use super::store;
 use crate::clock::{real_now_ms, rfc3339_ms};
 use crate::error::Result;
-use crate::state::AppState;
+use crate::extract::Caller;
 
 pub const API_VERSION: &str = "1.0.0";
 pub const DOCS_URL: &str = "https://docs.musique.app";
@@ -37,14 +38,20 @@ pub struct Info {
 }
 
 #[utoipa::path(
-    get, path = "/", tag = "System", operation_id = "apiInfo",
+    get, path = "/api/v1/integration", tag = "System", operation_id = "apiInfo",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Name, version and docs URL are documented; the `integration` block comes from the legacy info endpoint."})),
+    ),
     description = "API name, version and docs URL, plus the calling token's integration (from the legacy info endpoint).",
     responses((status = 200, description = "About the API and this token.", body = Info))
 )]
-pub async fn info(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<Info>> {
+pub async fn info(
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
+) -> Result<Json<Info>> {
     let locations = match &caller.scope {
         Some(ids) => ids.len() as i64,
-        None => store::location_count(&state.db, caller.company_id).await?,
+        None => store::location_count(&state.core.db, caller.company_id).await?,
     };
     Ok(Json(Info {
         name: "Musique Partner API",
@@ -84,12 +91,18 @@ fn up(ok: bool) -> &'static str {
 }
 
 #[utoipa::path(
-    get, path = "/health", tag = "System", operation_id = "health",
+    get, path = "/api/v1/integration/health", tag = "System", operation_id = "health",
+    extensions(
+        ("x-basis" = json!({"basis": "vendor_docs", "notes": "Services are really checked; the check results are reused for a second."})),
+    ),
     responses((status = 200, description = "Each service, really checked.", body = Health))
 )]
 /// Each service is really checked, at most once a second: the read pool answers, the single
 /// writer is open (and answers, when idle), and the background key watcher is beating.
-pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Json<Health> {
+pub async fn health(
+    State(state): State<MusiqueState>,
+    Caller(caller): Caller<MusiqueCaller>,
+) -> Json<Health> {
     let [database, storage, messaging] = checks(&state).await;
     let status = match (database, storage && messaging) {
         (false, _) => "down",
@@ -108,7 +121,7 @@ pub async fn health(State(state): State<AppState>, Caller(caller): Caller) -> Js
     })
 }
 
-async fn checks(state: &AppState) -> [bool; 3] {
+async fn checks(state: &MusiqueState) -> [bool; 3] {
     const FRESH_MS: i64 = 1_000;
     let cached = *state.health.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((at, results)) = cached
@@ -117,19 +130,19 @@ async fn checks(state: &AppState) -> [bool; 3] {
         return results;
     }
     let database = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db.read)
+        .fetch_one(&state.core.db.read)
         .await
         .is_ok();
     // A writer busy with a long transaction (seeding a catalogue, a 10 MB upload) is up:
     // health must not queue behind it. An idle one is asked to read.
-    let storage = match state.db.write.try_acquire() {
+    let storage = match state.core.db.write.try_acquire() {
         Some(mut conn) => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audio_blobs WHERE 0")
             .fetch_one(&mut *conn)
             .await
             .is_ok(),
-        None => !state.db.write.is_closed(),
+        None => !state.core.db.write.is_closed(),
     };
-    let messaging = real_now_ms() - state.watcher_beat_ms.load(Ordering::Acquire) < 5_000;
+    let messaging = real_now_ms() - state.core.watcher_beat_ms.load(Ordering::Acquire) < 5_000;
     let results = [database, storage, messaging];
     *state.health.lock().unwrap_or_else(|e| e.into_inner()) = Some((real_now_ms(), results));
     results

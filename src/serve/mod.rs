@@ -197,7 +197,7 @@ fn announce(limits: &Limits) {
 /// it was for is unknown, so the body is the shape Musique and the control plane share. It
 /// carries a request id like every other answer, so a client's log can name it.
 fn refusal_response(max: usize) -> Bytes {
-    let request_id = format!("req_{}", crate::auth::random_alnum(20));
+    let request_id = format!("req_{}", crate::ids::random_alnum(20));
     let body = serde_json::json!({
         "error": {
             "code": "too_many_connections",

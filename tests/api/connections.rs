@@ -24,7 +24,7 @@ const BOUNDARY: &str = "soundcheck-test-boundary";
 /// debug build, which would count against the short timeouts here.
 async fn spawn(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let app = TestApp::spawn_with(tweak).await;
-    soundcheck::musicark::catalogue_index(&app.state)
+    soundcheck::musicark::catalogue_index(&app.state.musicark)
         .await
         .expect("the catalogue loads");
     app
@@ -567,7 +567,7 @@ async fn an_upload_queued_behind_a_slow_one_is_not_timed_while_it_waits() {
         read_response(&mut slow).await
     });
     let deadline = Instant::now() + BOUND;
-    while app.state.uploads.available_permits() > 0 {
+    while app.state.musique.uploads.available_permits() > 0 {
         assert!(Instant::now() < deadline, "the slow upload never started");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -8,9 +8,10 @@ use chrono::DateTime;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use soundcheck::App;
+use soundcheck::AppState;
 use soundcheck::clock::TenantClock;
 use soundcheck::config::Config;
-use soundcheck::state::{AppState, DEFAULT_TENANT};
+use soundcheck::state::DEFAULT_TENANT;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -114,7 +115,7 @@ impl TestApp {
 
     /// The default tenant's clock.
     pub fn clock(&self) -> Arc<TenantClock> {
-        self.state.clocks.get(DEFAULT_TENANT)
+        self.state.core.clocks.get(DEFAULT_TENANT)
     }
 
     /// Freezes the default tenant's clock at an RFC 3339 instant.
@@ -191,7 +192,7 @@ impl TestApp {
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.state.db.read)
+            .fetch_one(&self.state.core.db.read)
             .await
             .expect("count")
     }

@@ -562,7 +562,7 @@ async fn a_clock_stored_outside_the_range_loads_at_the_nearest_edge() {
             .bind(offset)
             .bind(frozen)
             .bind(tenant)
-            .execute(&app.state.db.write)
+            .execute(&app.state.core.db.write)
             .await
             .expect("update");
     }

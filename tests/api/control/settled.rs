@@ -9,7 +9,7 @@ use crate::helpers::*;
 async fn company_of(app: &TestApp, tenant: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM companies WHERE tenant_id = ?")
         .bind(tenant)
-        .fetch_one(&app.state.db.read)
+        .fetch_one(&app.state.core.db.read)
         .await
         .expect("the tenant's company")
 }
@@ -17,8 +17,9 @@ async fn company_of(app: &TestApp, tenant: &str) -> i64 {
 /// Writes every finished delivery behind now, as the background task does every 200 ms.
 async fn settle(app: &TestApp) {
     app.state
+        .musique
         .deliveries
-        .write_behind(&app.state.db, true)
+        .write_behind(&app.state.core.db, true)
         .await
         .expect("write-behind");
 }
@@ -54,11 +55,15 @@ async fn finished_deliveries_leave_memory_and_every_view_still_shows_them() {
         now["sendId"].as_str().expect("id")
     );
     let sent_before = get(&app, &send_path).await;
-    assert_eq!(app.state.deliveries.held(company), (2, 4), "nothing written yet");
+    assert_eq!(
+        app.state.musique.deliveries.held(company),
+        (2, 4),
+        "nothing written yet"
+    );
 
     settle(&app).await;
     assert_eq!(
-        app.state.deliveries.held(company),
+        app.state.musique.deliveries.held(company),
         (1, 1),
         "only the scheduled send is left in memory"
     );
@@ -93,7 +98,7 @@ async fn finished_deliveries_leave_memory_and_every_view_still_shows_them() {
 
     app.move_clock(tenant.id(), json!({"advance": "1h"})).await;
     settle(&app).await;
-    assert_eq!(app.state.deliveries.held(company), (0, 0));
+    assert_eq!(app.state.musique.deliveries.held(company), (0, 0));
     let list = get(&app, &format!("/tenants/{}/sends", tenant.id())).await;
     assert_eq!(list["total"], 2);
     assert_eq!(list["sends"][0]["sendId"], later["sendId"]);
@@ -107,7 +112,7 @@ async fn finished_deliveries_leave_memory_and_every_view_still_shows_them() {
     let app = app.restart().await;
     assert_eq!(get(&app, &send_path).await, sent);
     settle(&app).await;
-    assert_eq!(app.state.deliveries.held(company), (0, 0));
+    assert_eq!(app.state.musique.deliveries.held(company), (0, 0));
     assert_eq!(app.count("delivery_outcomes").await, 4);
     let (_, restarted) = app.get_json(&format!("/audio/{audio}"), &token).await;
     assert_eq!(restarted["stats"], stats["stats"]);
@@ -133,7 +138,7 @@ async fn a_player_history_pages_newest_first_across_what_left_memory() {
     settle(&app).await;
     app.move_clock(tenant.id(), json!({"advance": "10s"})).await;
     let company = company_of(&app, tenant.id()).await;
-    assert_eq!(app.state.deliveries.held(company), (2, 2));
+    assert_eq!(app.state.musique.deliveries.held(company), (2, 2));
 
     let path = format!("/tenants/{}/locations/store_001/player?limit=2", tenant.id());
     let mut walked = Vec::new();
@@ -189,7 +194,7 @@ async fn moving_the_clock_back_replays_deliveries_that_left_memory() {
     );
     app.move_clock(tenant.id(), json!({"advance": "1h5s"})).await;
     settle(&app).await;
-    assert_eq!(app.state.deliveries.held(company), (0, 0));
+    assert_eq!(app.state.musique.deliveries.held(company), (0, 0));
     assert_eq!(get(&app, &send_path).await["destinations"][0]["status"], "played");
 
     // Back before it was due: scheduled again, and not counted, as before it left memory.
@@ -205,7 +210,7 @@ async fn moving_the_clock_back_replays_deliveries_that_left_memory() {
     );
     let (_, audio_view) = app.get_json(&format!("/audio/{audio}"), &token).await;
     assert_eq!(audio_view["stats"]["timesPlayed"], 0);
-    assert_eq!(app.state.deliveries.held(company), (1, 1));
+    assert_eq!(app.state.musique.deliveries.held(company), (1, 1));
 
     // And forward again: it plays again.
     let moved = app.move_clock(tenant.id(), json!({"advance": "1h5s"})).await;
@@ -236,7 +241,7 @@ async fn a_deleted_audio_takes_its_sends_and_their_outcomes_along() {
     assert_eq!(response.status().as_u16(), 200);
     app.move_clock(tenant.id(), json!({"advance": "10s"})).await;
     settle(&app).await;
-    assert_eq!(app.state.deliveries.held(company), (0, 0));
+    assert_eq!(app.state.musique.deliveries.held(company), (0, 0));
     assert_eq!(app.count("delivery_outcomes").await, 2, "the kept audio's two");
     let list = get(&app, &format!("/tenants/{}/sends", tenant.id())).await;
     assert_eq!(list["total"], 1);

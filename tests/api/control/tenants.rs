@@ -257,7 +257,7 @@ async fn bad_tenant_requests_are_clear_400s_404s_and_409s() {
 async fn a_client_with_its_creations_in_flight_gets_429_in_the_control_envelope() {
     let app = TestApp::spawn_with(|c| c.tenant_creations_in_flight = 2).await;
     let loopback = Some(std::net::IpAddr::from([127, 0, 0, 1]));
-    let limits = app.state.admission.tenant_creations.clone();
+    let limits = app.state.core.admission.tenant_creations.clone();
 
     let first = limits.try_acquire(loopback).expect("a free slot");
     app.create_tenant(json!({})).await;
@@ -306,7 +306,7 @@ async fn stored_parameters(app: &TestApp, tenant: &str) -> Vec<String> {
          UNION ALL SELECT company_token_hash FROM companies WHERE tenant_id = ?1",
     )
     .bind(tenant)
-    .fetch_all(&app.state.db.read)
+    .fetch_all(&app.state.core.db.read)
     .await
     .expect("hashes");
     hashes
@@ -317,7 +317,7 @@ async fn stored_parameters(app: &TestApp, tenant: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_tenant_says_how_its_secrets_are_hashed_and_is_stored_so() {
-    let app = TestApp::spawn_with(|c| c.hash_cost = soundcheck::config::HashCost::Default).await;
+    let app = TestApp::spawn_with(|c| c.hash_cost = soundcheck::hasher::HashCost::Default).await;
     // Throwaway tenants get the cheap preset unless they ask, whatever `--hash-cost` says.
     let cheap = app.create_tenant(json!({})).await;
     assert_eq!(cheap.0["hashCost"], "fast", "{}", cheap.0);
@@ -353,7 +353,7 @@ async fn a_tenant_says_how_its_secrets_are_hashed_and_is_stored_so() {
     );
     let (status, body) = app.get_json("/health", &strong.token("prod")).await;
     assert_eq!(status, 200, "a default-cost token verifies: {body}");
-    let stats = app.state.hasher.stats();
+    let stats = app.state.core.hasher.stats();
     assert!(
         stats.blocks_held <= 2 * 19456,
         "two workers, one block each: {stats:?}"

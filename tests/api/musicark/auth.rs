@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use soundcheck::auth::{Secret, Tier};
-use soundcheck::config::HashCost;
+use soundcheck::hasher::HashCost;
 use soundcheck::keys::{self, NewArkKey};
 use soundcheck::state::DEFAULT_TENANT;
 
@@ -155,8 +155,14 @@ async fn the_api_key_parameter_alone_is_enough() {
 async fn a_mk_test_key_is_accepted_like_a_live_one() {
     let app = TestApp::spawn().await;
     let token = "mk_test_a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6";
-    let hash = app.state.hasher.hash(token, HashCost::Fast).await.expect("hash");
-    let mut tx = app.state.db.begin_write().await.expect("transaction");
+    let hash = app
+        .state
+        .core
+        .hasher
+        .hash(token, HashCost::Fast)
+        .await
+        .expect("hash");
+    let mut tx = app.state.core.db.begin_write().await.expect("transaction");
     let key = NewArkKey {
         tenant_id: DEFAULT_TENANT.into(),
         tier: Tier::Pro,

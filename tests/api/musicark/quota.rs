@@ -30,10 +30,15 @@ fn assert_quota(response: &reqwest::Response, limit: &str, remaining: &str, rese
 
 /// The counts SQLite holds for `month`, one per key used, after writing them behind now.
 async fn stored_counts(app: &TestApp, month: &str) -> Vec<i64> {
-    app.state.quotas.flush(&app.state.db).await.expect("flush");
+    app.state
+        .musicark
+        .quotas
+        .flush(&app.state.core.db)
+        .await
+        .expect("flush");
     sqlx::query_scalar("SELECT count FROM musicark_usage WHERE month = ? ORDER BY count")
         .bind(month)
-        .fetch_all(&app.state.db.read)
+        .fetch_all(&app.state.core.db.read)
         .await
         .expect("usage")
 }

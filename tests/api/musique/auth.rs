@@ -99,11 +99,11 @@ async fn a_key_revoked_in_the_database_is_refused_within_a_second() {
     assert_eq!(status, 200, "the key works and is now cached");
 
     let id: String = sqlx::query_scalar("SELECT id FROM api_keys WHERE lookup = 'msk_dev_fedcba09'")
-        .fetch_one(&app.state.db.read)
+        .fetch_one(&app.state.core.db.read)
         .await
         .expect("fixture key");
     assert!(
-        soundcheck::keys::revoke(&app.state.db, &id)
+        soundcheck::keys::revoke(&app.state.core.db, &id)
             .await
             .expect("revoke")
     );

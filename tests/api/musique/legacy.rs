@@ -313,7 +313,7 @@ async fn an_issued_token_is_stored_hashed_and_works_at_once_on_both_path_familie
 
     let hash: String = sqlx::query_scalar("SELECT hash FROM api_keys WHERE lookup = ?")
         .bind(&token[..17])
-        .fetch_one(&app.state.db.read)
+        .fetch_one(&app.state.core.db.read)
         .await
         .expect("the key row");
     assert!(hash.starts_with("$argon2id$") && !hash.contains(secret));
@@ -524,7 +524,7 @@ async fn a_revoked_legacy_token_is_refused_on_the_very_next_request() {
     assert_eq!(status, 401, "it cannot revoke itself twice");
     let revoked: Option<i64> = sqlx::query_scalar("SELECT revoked_at_ms FROM api_keys WHERE lookup = ?")
         .bind(&token[..17])
-        .fetch_one(&app.state.db.read)
+        .fetch_one(&app.state.core.db.read)
         .await
         .expect("the key row");
     assert!(revoked.is_some());
@@ -748,14 +748,14 @@ async fn a_database_seeded_before_company_tokens_gets_them_on_its_next_start() {
     let app = TestApp::spawn().await;
     // As a database seeded before company tokens existed: none in the rows or the snapshot.
     sqlx::query("UPDATE companies SET company_token_hash = NULL")
-        .execute(&app.state.db.write)
+        .execute(&app.state.core.db.write)
         .await
         .expect("clear");
     sqlx::query(
         "UPDATE tenants SET seed = json_set(seed, '$.companies[0].company_token_hash', NULL,
                                                   '$.companies[1].company_token_hash', NULL)",
     )
-    .execute(&app.state.db.write)
+    .execute(&app.state.core.db.write)
     .await
     .expect("clear the snapshot");
     assert_eq!(
@@ -797,7 +797,7 @@ async fn with_the_wrapped_envelope_the_issued_token_is_wrapped_too() {
 async fn company_id(app: &TestApp, prefix: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM companies WHERE prefix = ?")
         .bind(prefix)
-        .fetch_one(&app.state.db.read)
+        .fetch_one(&app.state.core.db.read)
         .await
         .expect("company")
 }
@@ -811,7 +811,7 @@ fn wrong_msk_token(i: usize) -> String {
 async fn a_company_with_its_requests_in_flight_gets_429s_in_the_musique_envelope() {
     let app = TestApp::spawn_with(|c| c.legacy_auth_in_flight = 2).await;
     let msk = company_id(&app, "msk").await;
-    let limits = app.state.admission.legacy_auth.clone();
+    let limits = app.state.core.admission.legacy_auth.clone();
 
     // One of two in flight: the next still gets its answer (the bound itself).
     let first = limits.try_acquire(msk).expect("a free slot");
@@ -895,8 +895,8 @@ async fn a_burst_of_wrong_company_tokens_gets_401s_or_429s_and_verified_keys_ans
     for response in verified {
         assert_eq!(response.expect("request").status(), 200);
     }
-    assert_eq!(app.state.admission.legacy_auth.held(&msk), 0);
-    let stats = app.state.hasher.stats();
+    assert_eq!(app.state.core.admission.legacy_auth.held(&msk), 0);
+    let stats = app.state.core.hasher.stats();
     assert!(
         stats.peak_running <= app.config.hash_workers,
         "never more hashes at once than workers: {stats:?}"

@@ -48,7 +48,7 @@ async fn saved_rows(app: &TestApp, tenant: &str) -> i64 {
          WHERE k.tenant_id = ?",
     )
     .bind(tenant)
-    .fetch_one(&app.state.db.read)
+    .fetch_one(&app.state.core.db.read)
     .await
     .expect("count")
 }
@@ -150,7 +150,7 @@ async fn a_reset_gives_the_allowance_back_and_a_restart_keeps_it_given() {
         assert_eq!(list(&app, &token).await.0, 200);
     }
     assert_eq!(list(&app, &token).await.0, 429);
-    app.state.flush_windows().await.expect("flush");
+    app.state.musique.flush_windows().await.expect("flush");
     assert_eq!(saved_rows(&app, tenant.id()).await, 1);
 
     let (status, body) = app
@@ -201,13 +201,13 @@ async fn deleting_a_tenant_deletes_its_saved_windows() {
     let gone = limited_tenant(&app, (3, 100, 1000)).await;
     list(&app, &kept.token("prod")).await;
     list(&app, &gone.token("prod")).await;
-    app.state.flush_windows().await.expect("flush");
+    app.state.musique.flush_windows().await.expect("flush");
     assert_eq!(saved_rows_anywhere(&app).await, 2);
     let (status, _) = app
         .control_json(Method::DELETE, &format!("/tenants/{}", gone.id()), None)
         .await;
     assert_eq!(status, 204);
-    app.state.flush_windows().await.expect("flush");
+    app.state.musique.flush_windows().await.expect("flush");
     assert_eq!(saved_rows_anywhere(&app).await, 1);
     assert_eq!(saved_rows(&app, kept.id()).await, 1);
 }

@@ -1,0 +1,46 @@
+//! The control plane's state: the shared core, both APIs' states (it resets and inspects
+//! what they hold) and the webhook registry.
+
+use std::sync::Arc;
+
+use super::webhooks::Registry;
+use crate::musicark::ArkState;
+use crate::musique::MusiqueState;
+use crate::state::Core;
+
+/// Cloned by every extractor and middleware of the control plane: one reference count to bump.
+#[derive(Clone, Debug)]
+pub struct ControlState(Arc<Inner>);
+
+impl std::ops::Deref for ControlState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Inner {
+    pub core: Core,
+    pub musique: MusiqueState,
+    pub musicark: ArkState,
+    /// Which tenants have delivery webhooks, and the dispatcher's wake-up.
+    pub webhooks: Arc<Registry>,
+}
+
+impl ControlState {
+    pub fn new(
+        core: Core,
+        musique: MusiqueState,
+        musicark: ArkState,
+        webhooks: Arc<Registry>,
+    ) -> ControlState {
+        ControlState(Arc::new(Inner {
+            core,
+            musique,
+            musicark,
+            webhooks,
+        }))
+    }
+}
