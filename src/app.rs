@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::response::Response;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -13,6 +14,7 @@ use crate::clock::{Clocks, TenantClock, real_now_ms};
 use crate::config::Config;
 use crate::control::{self, ControlState};
 use crate::db::Db;
+use crate::error::Error;
 use crate::fixtures::{self, Fixtures};
 use crate::hasher::Hasher;
 use crate::musicark::{self, ArkState};
@@ -159,7 +161,53 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed);
-    middleware::stack(app, state.core)
+    stack(app, state.core)
+}
+
+/// The shared stack around `router`, told which API each path belongs to.
+pub fn stack(router: Router, core: Core) -> Router {
+    let entry = middleware::Entry {
+        journal_api: |path| match Api::of_path(path) {
+            Api::Musique => Some("musique"),
+            Api::MusicArk => Some("musicark"),
+            Api::Control => None,
+        },
+        render: render_by_path,
+    };
+    middleware::stack(router, core, entry)
+}
+
+/// Whose a path is, for what no API's router answered (unknown paths, methods, panics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Api {
+    Musique,
+    MusicArk,
+    Control,
+}
+
+impl Api {
+    /// `/api/v1/integration` and the legacy `/api/…` paths are Musique's, the rest of
+    /// `/api/v1` is MusicArk's; everything else (docs included) the control plane's.
+    fn of_path(path: &str) -> Api {
+        if path.starts_with("/api/v1/integration") || path.starts_with("/media/") {
+            Api::Musique
+        } else if path == "/api/v1" || path.starts_with("/api/v1/") {
+            Api::MusicArk
+        } else if path.starts_with("/api") {
+            Api::Musique
+        } else {
+            Api::Control
+        }
+    }
+}
+
+/// An error no API rendered, in the envelope of the API its path belongs to.
+fn render_by_path(err: &Error, path: &str, request_id: &str) -> Response {
+    match Api::of_path(path) {
+        Api::Musique => musique::error::render_error(err, request_id),
+        Api::MusicArk => musicark::render_error(err, request_id),
+        Api::Control => control::error::render_error(err, request_id),
+    }
 }
 
 /// Writes MusicArk's quota counts behind, every 200 ms.

@@ -1,57 +1,65 @@
-//! Error kinds shared by both APIs; each API renders them in its own wire format.
+//! Error kinds every API shares, and how an error travels to the API that renders it.
 //!
-//! A handler returns `Result<_, Error>` and never chooses a format: the request's context
-//! (set by the outermost middleware) says which API it belongs to and carries the request id.
+//! A handler returns `Result<_, Error>` and never chooses a format: [`Error`]'s response is
+//! only a status with the error in its extensions. Each API's router renders it in its own
+//! envelope ([`Render`]); what no API rendered (fallbacks, panics) the entry renders by path.
+//! Kinds only one API produces live with that API, behind [`Error::Api`].
 
-use axum::http::StatusCode;
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
-use crate::{control, musicark, musique};
+/// The id of a request, set by the outermost layer in the request's extensions and shown in
+/// every error body and in `X-Request-Id`. Inline, so copying it costs no allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; RequestId::LEN]);
 
-/// Which wire format a request's errors take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Api {
-    Musique,
-    MusicArk,
-    Control,
-}
+impl RequestId {
+    const LEN: usize = 4 + 20;
 
-impl Api {
-    /// The API a path belongs to: `/api/v1/integration` and the legacy `/api/…` paths are
-    /// Musique's, the rest of `/api/v1` is MusicArk's.
-    pub fn of_path(path: &str) -> Api {
-        if path.starts_with("/api/v1/integration") || path.starts_with("/media/") {
-            Api::Musique
-        } else if path == "/api/v1" || path.starts_with("/api/v1/") {
-            Api::MusicArk
-        } else if path.starts_with("/api") {
-            Api::Musique
-        } else {
-            Api::Control
+    /// `req_` and 20 random lowercase letters and digits.
+    pub fn generate() -> RequestId {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut bytes = [0u8; RequestId::LEN];
+        bytes[..4].copy_from_slice(b"req_");
+        let mut rng = rand::rng();
+        for byte in &mut bytes[4..] {
+            *byte = ALPHABET[rng.random_range(0..ALPHABET.len())];
         }
+        RequestId(bytes)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever written into it.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
-/// What the outermost middleware knows about the request being served.
-#[derive(Clone, Debug)]
-pub struct RequestContext {
-    pub request_id: String,
-    pub api: Api,
-    /// What handlers tell the request journal (API requests only).
-    pub journal: Option<crate::control::journal::SharedDraft>,
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-tokio::task_local! {
-    pub static REQUEST: RequestContext;
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-/// The current request's context; outside a request (unit tests), a placeholder.
-pub fn current() -> RequestContext {
-    REQUEST.try_with(Clone::clone).unwrap_or_else(|_| RequestContext {
-        request_id: String::new(),
-        api: Api::Control,
-        journal: None,
-    })
+/// An error kind one API defines; its renderer finds it again with [`Error::api`].
+pub trait ApiKind: fmt::Display + fmt::Debug + Send + Sync + Any {
+    fn status(&self) -> StatusCode;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,52 +69,23 @@ pub enum Error {
     /// A field or parameter is missing, mistyped or out of range; the message names it.
     #[error("{0}")]
     Validation(String),
-    #[error("No file was uploaded: send the MP3 in a multipart form field named `file`.")]
-    MissingFile,
     #[error("No API key was given.")]
     MissingKey,
     #[error("The API key is invalid or has been revoked.")]
     InvalidKey,
-    /// The legacy token endpoint's credential, sent in the body instead of `X-API-Key`.
-    #[error("No company token was given: send it as `companyToken` in the body.")]
-    MissingCompanyToken,
-    #[error("The company token is invalid.")]
-    InvalidCompanyToken,
-    #[error("This API key lacks the `{0}` permission.")]
-    Forbidden(&'static str),
-    #[error("Audio `{0}` was not found.")]
-    AudioNotFound(String),
-    #[error("Unknown External IDs: {}. Nothing was sent.", .0.join(", "))]
-    ExternalIdsNotFound(Vec<String>),
-    #[error("External ID `{0}` is not a location of this company.")]
-    ExternalIdNotFound(String),
-    /// A resource of the MusicArk catalogue.
+    /// A resource the path names does not exist; the message names it.
     #[error("{0}")]
     ResourceNotFound(String),
     #[error("No route matches {0}.")]
     RouteNotFound(String),
     #[error("Method {method} is not allowed on {path}.")]
     MethodNotAllowed { method: String, path: String },
-    #[error(
-        "Audio `{0}` has a scheduled send that is still pending; it cannot be deleted until that send has gone out."
-    )]
-    ScheduledSendsPending(String),
-    #[error("The file is larger than the {limit_mb} MB limit.")]
-    FileTooLarge { limit_mb: u64 },
     #[error("The request body is larger than the {limit_kb} KB limit.")]
     PayloadTooLarge { limit_kb: u64 },
-    #[error("{0}")]
-    UnsupportedFormat(String),
     /// A `Range` of `bytes` that starts past the end of the file (RFC 9110 §15.5.17).
     #[error("The range `{range}` cannot be satisfied: the file has {total} bytes.")]
     RangeNotSatisfiable { range: String, total: u64 },
-    /// A control-plane request from another web site (its `Origin` or `Sec-Fetch-Site`).
-    #[error("{0}")]
-    CrossSiteRequest(String),
-    /// A control-plane request whose `Host` is not a name of this server (DNS rebinding).
-    #[error("{0}")]
-    HostNotAllowed(String),
-    /// A control-plane body that is not declared as JSON.
+    /// A body that is not declared as JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{message}")]
@@ -114,9 +93,6 @@ pub enum Error {
     /// A request body stalled or came too slowly; its connection is closed after the answer.
     #[error("{0}")]
     BodyTimeout(crate::serve::BodyTimeout),
-    /// A control-plane resource exists already (a company prefix, say).
-    #[error("{0}")]
-    Conflict(String),
     /// An error a test asked for through the control plane's faults.
     #[error("{message}")]
     Injected {
@@ -124,6 +100,9 @@ pub enum Error {
         code: Option<String>,
         message: String,
     },
+    /// A kind only one API produces.
+    #[error("{0}")]
+    Api(Box<dyn ApiKind>),
     #[error("An internal error occurred.")]
     Internal(#[from] anyhow::Error),
 }
@@ -141,29 +120,18 @@ impl Error {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::InvalidJson(_) | Error::Validation(_) | Error::MissingFile => StatusCode::BAD_REQUEST,
-            Error::MissingKey
-            | Error::InvalidKey
-            | Error::MissingCompanyToken
-            | Error::InvalidCompanyToken => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::AudioNotFound(_)
-            | Error::ExternalIdsNotFound(_)
-            | Error::ExternalIdNotFound(_)
-            | Error::ResourceNotFound(_)
-            | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Error::InvalidJson(_) | Error::Validation(_) => StatusCode::BAD_REQUEST,
+            Error::MissingKey | Error::InvalidKey => StatusCode::UNAUTHORIZED,
+            Error::ResourceNotFound(_) | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Error::ScheduledSendsPending(_) | Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::UnsupportedFormat(_) | Error::UnsupportedMediaType(_) => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            Error::CrossSiteRequest(_) | Error::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Injected { status, .. } => *status,
+            Error::Api(kind) => kind.status(),
         }
     }
 
@@ -171,36 +139,150 @@ impl Error {
     pub fn public_message(&self) -> String {
         self.to_string()
     }
+
+    /// The API-specific kind, if this is one of `K`.
+    pub fn api<K: ApiKind>(&self) -> Option<&K> {
+        match self {
+            Error::Api(kind) => {
+                let kind: &dyn Any = &**kind;
+                kind.downcast_ref::<K>()
+            }
+            _ => None,
+        }
+    }
 }
+
+/// An error on its way to a renderer, in a response's extensions.
+#[derive(Clone, Debug)]
+struct Unrendered(Arc<Error>);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let ctx = current();
-        if let Error::Internal(cause) = &self {
-            // The cause goes to the log, with the request id to find it by; never to the client.
-            tracing::error!(request_id = %ctx.request_id, error = ?cause, "internal error");
-        }
-        let mut response = match ctx.api {
-            Api::MusicArk => musicark::render_error(&self, &ctx),
-            Api::Musique => musique::render_error(&self, &ctx),
-            Api::Control => control::render_error(&self, &ctx),
-        };
-        if let Error::RangeNotSatisfiable { total, .. } = &self {
-            // RFC 9110 §14.4: a 416 says how long the representation is.
-            if let Ok(value) = axum::http::HeaderValue::from_str(&format!("bytes */{total}")) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::CONTENT_RANGE, value);
-            }
-        }
-        if let Error::BodyTimeout(_) = self {
-            // The rest of the body may still come; the connection cannot carry another request.
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-        }
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = self.status();
+        response.extensions_mut().insert(Unrendered(Arc::new(self)));
         response
+    }
+}
+
+/// An API's envelope: the body, status and headers of an error, given the request id.
+pub type Renderer = fn(&Error, &str) -> Response;
+
+/// Renders the error a response carries, if any, with `render`. The headers and extensions
+/// layers put on the way out (rate-limit headers, say) are kept; the body and the renderer's
+/// headers replace the placeholder's.
+pub fn render(response: Response, request_id: &str, render: impl FnOnce(&Error) -> Response) -> Response {
+    if response.extensions().get::<Unrendered>().is_none() {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let Some(Unrendered(err)) = parts.extensions.remove::<Unrendered>() else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Error::Internal(cause) = &*err {
+        // The cause goes to the log, with the request id to find it by; never to the client.
+        tracing::error!(request_id = %request_id, error = ?cause, "internal error");
+    }
+    let (rendered, body) = render(&err).into_parts();
+    parts.status = rendered.status;
+    for (name, value) in rendered.headers {
+        if let Some(name) = name {
+            parts.headers.insert(name, value);
+        }
+    }
+    if let Error::RangeNotSatisfiable { total, .. } = &*err {
+        // RFC 9110 §14.4: a 416 says how long the representation is.
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes */{total}")) {
+            parts.headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    if let Error::BodyTimeout(_) = &*err {
+        // The rest of the body may still come; the connection cannot carry another request.
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Response::from_parts(parts, body)
+}
+
+/// The layer of an API's router that renders its errors in the API's envelope.
+#[derive(Clone, Copy)]
+pub struct Render(pub Renderer);
+
+impl<S> Layer<S> for Render {
+    type Service = RenderService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RenderService {
+            inner,
+            render: self.0,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RenderService<S> {
+    inner: S,
+    render: Renderer,
+}
+
+impl<S> Service<Request> for RenderService<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RenderFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let request_id = req.extensions().get::<RequestId>().copied();
+        RenderFuture {
+            inner: self.inner.call(req),
+            request_id,
+            render: self.render,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct RenderFuture<F> {
+        #[pin]
+        inner: F,
+        request_id: Option<RequestId>,
+        render: Renderer,
+    }
+}
+
+impl<F, E> Future for RenderFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        // Whose envelope a request no route served takes is the path's to say, not the
+        // router's that caught it (Musique's `/api/{audioId}` catches MusicArk's base path):
+        // the entry renders those.
+        if response
+            .extensions()
+            .get::<Unrendered>()
+            .is_some_and(|Unrendered(err)| {
+                matches!(**err, Error::RouteNotFound(_) | Error::MethodNotAllowed { .. })
+            })
+        {
+            return Poll::Ready(Ok(response));
+        }
+        let request_id = this.request_id.as_ref().map_or("", RequestId::as_str);
+        let render = *this.render;
+        Poll::Ready(Ok(self::render(response, request_id, |err| {
+            render(err, request_id)
+        })))
     }
 }
 

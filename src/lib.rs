@@ -17,6 +17,9 @@
 //! - [`rate_limit`] Musique's minute/hour/day limits on governor
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
+//! - [`journal`]    the request journal, and the notes each API request carries to it
+//! - [`faults`]     faults on purpose, and the layer that applies them
+//! - [`tenancy`]    each tenant's journal and faults, and which tenant a company prefix is
 //! - [`state`]      the shared core: config, pools, clocks, hasher, tenants' runtimes
 //! - [`musique`]    the Musique Partner API
 //! - [`musicark`]   the MusicArk API
@@ -33,10 +36,12 @@ pub mod control;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod fixtures;
 pub mod hasher;
 pub mod hosts;
 pub mod ids;
+pub mod journal;
 pub mod keys;
 pub mod middleware;
 pub mod musicark;
@@ -45,5 +50,6 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod serve;
 pub mod state;
+pub mod tenancy;
 
-pub use app::{App, AppState};
+pub use app::{App, AppState, stack};

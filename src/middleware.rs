@@ -1,6 +1,5 @@
 //! The tower stack shared by every route, in one function, its order explained.
 
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Router;
@@ -11,88 +10,84 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::auth::parse_musique_token;
-use crate::control::journal::{self, Draft};
-use crate::error::{Api, Error, REQUEST, RequestContext};
-use crate::ids::random_alnum;
-use crate::state::Core;
+use crate::error::{self, Error, RequestId};
+use crate::journal::{self, Notes};
+use crate::state::{Core, DEFAULT_TENANT};
 
 /// JSON bodies up to this size are summarized in the journal; larger ones are not buffered
 /// twice.
 const JOURNAL_BODY_BYTES: u64 = 16 * 1024;
 
+/// What the entry tells the shared stack of the APIs it assembled.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// The API a path belongs to, by the name the journal records; `None` for paths the
+    /// journal does not record (the control plane, the docs).
+    pub journal_api: fn(&str) -> Option<&'static str>,
+    /// Renders an error no API's router rendered (fallbacks, panics, the docs), given the
+    /// request's path and id.
+    pub render: fn(&Error, &str, &str) -> Response,
+}
+
 /// Wraps the whole app. Outermost first:
-/// 1. `request_context` gives the request its id and API, logs it, records it in its tenant's
-///    journal, and stamps `X-Request-Id` on whatever comes back, so it must see every
-///    response, even a panic's;
-/// 2. `CatchPanicLayer` turns a panic into a 500 in the API's envelope (inside the context,
-///    so the body carries the request id).
-pub fn stack(router: Router, state: Core) -> Router {
+/// 1. `request_context` gives the request its id (a [`RequestId`] extension), logs it,
+///    records an API request in its tenant's journal (with a [`Notes`] extension the layers
+///    and handlers below write to), renders what no API rendered, and stamps `X-Request-Id`
+///    on whatever comes back, so it must see every response, even a panic's;
+/// 2. `CatchPanicLayer` turns a panic into a 500, rendered by the first.
+///
+/// Below them each API's router stacks its own: error rendering, then per route its key
+/// layer, [`crate::faults::FaultLayer`], and its limit layer, in that order.
+pub fn stack(router: Router, state: Core, entry: Entry) -> Router {
     router
         .layer(CatchPanicLayer::custom(|_panic| {
             Error::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
-        .layer(middleware::from_fn_with_state(state, request_context))
+        .layer(middleware::from_fn_with_state((state, entry), request_context))
 }
 
-async fn request_context(State(state): State<Core>, req: Request, next: Next) -> Response {
+async fn request_context(
+    State((state, entry)): State<(Core, Entry)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
-    let request_id = format!("req_{}", random_alnum(20));
+    let request_id = RequestId::generate();
     let method = req.method().clone();
     // The path only: a MusicArk query may carry `api_key`, and keys are never logged.
     let path = req.uri().path().to_owned();
-    let api = Api::of_path(&path);
-    let api_name = match api {
-        Api::Musique => Some("musique"),
-        Api::MusicArk => Some("musicark"),
-        Api::Control => None,
+    req.extensions_mut().insert(request_id);
+    let render = |response: Response| {
+        error::render(response, request_id.as_str(), |err| {
+            (entry.render)(err, &path, request_id.as_str())
+        })
     };
-    let Some(api_name) = api_name else {
-        let ctx = RequestContext {
-            request_id: request_id.clone(),
-            api,
-            journal: None,
-        };
-        let response = REQUEST.scope(ctx, next.run(req)).await;
-        return finish(response, &request_id, &method, &path, started);
+    let Some(api_name) = (entry.journal_api)(&path) else {
+        let response = render(next.run(req).await);
+        return finish(response, request_id.as_str(), &method, &path, started);
     };
 
     // What the journal needs of the request, taken before the handler consumes it.
     let query = req.uri().query().map(journal::redact_query);
-    // A Musique token names its company even when it is wrong: the request goes to that
-    // company's tenant's journal.
-    let prefix = req
-        .headers()
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| parse_musique_token(t.trim()))
-        .map(|t| t.company.to_owned());
-    let draft = Arc::new(Mutex::new(Draft::default()));
-    let ctx = RequestContext {
-        request_id: request_id.clone(),
-        api,
-        journal: Some(draft.clone()),
-    };
-    let response = REQUEST
-        .scope(ctx, async {
-            match summarize_body(req).await {
-                Ok((req, body)) => {
-                    if let Some(body) = body {
-                        journal::describe_body(body);
-                    }
-                    next.run(req).await
-                }
-                Err(err) => err.into_response(),
+    let notes = Notes::recording();
+    req.extensions_mut().insert(notes.clone());
+    let response = match summarize_body(req).await {
+        Ok((req, body)) => {
+            if let Some(body) = body {
+                notes.describe_body(body);
             }
-        })
-        .await;
-
-    let draft = std::mem::take(&mut *draft.lock().unwrap_or_else(|e| e.into_inner()));
-    let tenant = match &draft.tenant {
-        Some(tenant) => tenant.clone(),
-        None => state.runtimes.tenant_of_prefix(prefix.as_deref()),
+            next.run(req).await
+        }
+        Err(err) => err.into_response(),
     };
-    let at_ms = state.clocks.get(&tenant).now_ms();
+    let response = render(response);
+
+    let mut draft = notes.take();
+    // The API's key layer names the tenant, even for a key it refused when the key says
+    // whose it is; anything else is the default tenant's.
+    let tenant = draft.tenant.take();
+    let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
+    let at_ms = state.clocks.get(tenant).now_ms();
     let entry = journal::entry(
         api_name,
         method.to_string(),
@@ -100,12 +95,12 @@ async fn request_context(State(state): State<Core>, req: Request, next: Next) ->
         query,
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0,
-        request_id.clone(),
+        request_id.as_str().to_owned(),
         at_ms,
         draft,
     );
-    state.runtimes.get(&tenant).journal.push(entry);
-    finish(response, &request_id, &method, &path, started)
+    state.runtimes.get(tenant).journal.push(entry);
+    finish(response, request_id.as_str(), &method, &path, started)
 }
 
 fn finish(
@@ -168,7 +163,7 @@ async fn summarize_body(req: Request) -> Result<(Request, Option<String>), Error
     })
 }
 
-/// Unknown paths, in the envelope of the API the path belongs to.
+/// Unknown paths, rendered at the top in the envelope of the API the path belongs to.
 pub async fn not_found(req: Request) -> Error {
     Error::RouteNotFound(format!("{} {}", req.method(), req.uri().path()))
 }

@@ -8,12 +8,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use crate::admission::Admission;
 use crate::clock::{Clocks, real_now_ms};
 use crate::config::Config;
-use crate::control::runtime::Runtimes;
 use crate::db::Db;
 use crate::hasher::Hasher;
+use crate::tenancy::Runtimes;
 
-/// The tenant that holds the default fixtures.
-pub const DEFAULT_TENANT: &str = "default";
+pub use crate::tenancy::DEFAULT_TENANT;
 
 /// Cloned by every state that holds it and by handlers that need only it: one reference
 /// count to bump, not one per part.

@@ -47,36 +47,6 @@ const LAYERS: &[(&str, Layer)] = &[
 /// entry that is no longer a violation, so an entry is removed as soon as its import goes.
 #[rustfmt::skip]
 const KNOWN: &[(&str, &str)] = &[
-    ("auth", "error"), // closes an import cycle
-    ("control", "auth"), // closes an import cycle
-    ("control", "error"), // closes an import cycle
-    ("control", "extract"), // closes an import cycle
-    ("control", "keys"), // closes an import cycle
-    ("control", "musicark"), // closes an import cycle
-    ("control", "musique"), // closes an import cycle
-    ("control", "state"), // closes an import cycle
-    ("error", "control"), // shared code imports no API, control or entry module
-    ("error", "musicark"), // shared code imports no API, control or entry module
-    ("error", "musique"), // shared code imports no API, control or entry module
-    ("extract", "error"), // closes an import cycle
-    ("keys", "auth"), // closes an import cycle
-    ("middleware", "auth"), // closes an import cycle
-    ("middleware", "control"), // shared code imports no API, control or entry module
-    ("middleware", "error"), // closes an import cycle
-    ("middleware", "state"), // closes an import cycle
-    ("musicark", "auth"), // closes an import cycle
-    ("musicark", "control"), // an API imports no control module
-    ("musicark", "error"), // closes an import cycle
-    ("musicark", "extract"), // closes an import cycle
-    ("musicark", "state"), // closes an import cycle
-    ("musique", "auth"), // closes an import cycle
-    ("musique", "control"), // an API imports no control module
-    ("musique", "error"), // closes an import cycle
-    ("musique", "extract"), // closes an import cycle
-    ("musique", "keys"), // closes an import cycle
-    ("musique", "middleware"), // closes an import cycle
-    ("musique", "state"), // closes an import cycle
-    ("state", "control"), // shared code imports no API, control or entry module
 ];
 
 fn layer_of(layers: &[(&str, Layer)], module: &str) -> Option<Layer> {

@@ -20,6 +20,7 @@
 
 use axum::http::{HeaderMap, Method, Uri, header};
 
+use super::error::ControlKind;
 use crate::config::Config;
 use crate::error::Error;
 use crate::hosts::{Authority, Host, parse_origin};
@@ -55,13 +56,14 @@ fn host_allowed(config: &Config, host: &Host) -> bool {
 /// Refuses a control request that a web page of another site could have sent (see the
 /// module's rules). Called only when no admin token is configured.
 pub fn check_site(config: &Config, headers: &HeaderMap, uri: &Uri) -> Result<(), Error> {
-    let refuse_host = |shown: String| {
-        Error::HostNotAllowed(format!(
+    let refuse_host = |shown: String| -> Error {
+        ControlKind::HostNotAllowed(format!(
             "Host `{shown}` is not a name of this server. Without an admin token the control \
              plane answers only loopback names (localhost, 127.0.0.1, [::1]), the address it is \
              bound to and the hosts of --allowed-hosts (SOUNDCHECK_ALLOWED_HOSTS): add this \
              host there, or set --admin-token."
         ))
+        .into()
     };
     let mut own = None;
     for value in headers.get_all(header::HOST) {
@@ -80,13 +82,14 @@ pub fn check_site(config: &Config, headers: &HeaderMap, uri: &Uri) -> Result<(),
         }
     }
 
-    let refuse_site = |what: String| {
-        Error::CrossSiteRequest(format!(
+    let refuse_site = |what: String| -> Error {
+        ControlKind::CrossSiteRequest(format!(
             "This control-plane request comes from another web site ({what}). Without an admin \
              token the control plane answers only its own pages, pages of loopback origins \
              (http://localhost:PORT, http://127.0.0.1:PORT, http://[::1]:PORT) and clients that \
              are not browsers."
         ))
+        .into()
     };
     let mut origins = headers.get_all(header::ORIGIN).iter().peekable();
     if origins.peek().is_none() {
@@ -261,7 +264,10 @@ mod tests {
         let config = Config::for_tests(":memory:");
         let uri = Uri::from_static("http://evil.example/_soundcheck/reset");
         let err = check_site(&config, &headers(&[("host", "127.0.0.1")]), &uri).expect_err("refused");
-        assert!(matches!(err, Error::HostNotAllowed(_)), "{err}");
+        assert!(
+            matches!(err.api::<ControlKind>(), Some(ControlKind::HostNotAllowed(_))),
+            "{err}"
+        );
     }
 
     #[test]

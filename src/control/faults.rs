@@ -1,18 +1,10 @@
-//! Faults on purpose: for a tenant's requests matching a method and a path pattern, answer
-//! with a chosen status in the API's own error body, add latency, or drop the connection;
-//! for the next N matches, or with a probability drawn from a seeded generator.
-//!
-//! Faults are checked once the key is known (a request's tenant is its key's) and before the
-//! rate limit, so a faulted request consumes no quota.
-
-use std::sync::Mutex;
-use std::time::Duration;
+//! The fault admin endpoints: create, list, clear and remove a tenant's faults, and the
+//! parsing of a fault's definition. The faults themselves, and the layer that applies them,
+//! are shared machinery ([`crate::faults`]).
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::ControlState;
@@ -20,8 +12,8 @@ use super::page::{Page, cursor};
 use super::tenants::{TenantPath, parse_body};
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
+use crate::faults::{Definition, Fault};
 use crate::ids::random_alnum;
-use crate::state::Core;
 
 /// Ours: a fault may delay a request by at most a minute.
 const MAX_LATENCY_MS: u64 = 60_000;
@@ -58,76 +50,50 @@ pub struct FaultSpec {
     pub seed: u64,
 }
 
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Fault {
-    pub id: String,
-    pub method: Option<String>,
-    pub path: String,
-    pub status: Option<u16>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub latency_ms: u64,
-    pub close: bool,
-    pub times: Option<u32>,
-    pub probability: Option<f64>,
-    pub seed: u64,
-    /// Requests that matched method and path.
-    pub matched: u64,
-    /// Requests the fault fired on.
-    pub fired: u64,
-    /// How many more times it fires; `null` for no limit.
-    pub remaining: Option<u32>,
-    #[serde(skip)]
-    rng: SplitMix64,
-    /// Its place in the tenant's list, for paging: deletions leave the others' places.
-    #[serde(skip)]
-    seq: u64,
-}
-
-impl Fault {
-    fn from_spec(spec: FaultSpec) -> Result<Fault> {
-        let method = match spec.method.as_deref().map(str::trim) {
-            None | Some("*") | Some("") => None,
-            Some(m) => Some(
-                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| Error::validation(format!("`method` {m:?} is not an HTTP method.")))?
-                    .to_string(),
-            ),
-        };
-        if !spec.path.starts_with('/') {
-            return Err(Error::validation("`path` must start with `/`."));
-        }
-        if let Some(status) = spec.status
-            && !(400..=599).contains(&status)
-        {
-            return Err(Error::validation("`status` must be an error status, 400-599."));
-        }
-        if spec.latency_ms > MAX_LATENCY_MS {
-            return Err(Error::validation(format!(
-                "`latencyMs` must be at most {MAX_LATENCY_MS}."
-            )));
-        }
-        if spec.status.is_none() && !spec.close && spec.latency_ms == 0 {
-            return Err(Error::validation(
-                "A fault needs an effect: `status`, `latencyMs` or `close`.",
-            ));
-        }
-        if spec.status.is_some() && spec.close {
-            return Err(Error::validation(
-                "`status` and `close` exclude each other: a closed connection has no status.",
-            ));
-        }
-        if spec.times == Some(0) {
-            return Err(Error::validation("`times` must be at least 1."));
-        }
-        if let Some(p) = spec.probability
-            && !(p > 0.0 && p <= 1.0)
-        {
-            return Err(Error::validation("`probability` must be in (0, 1]."));
-        }
-        Ok(Fault {
-            id: format!("flt_{}", random_alnum(12)),
+/// A fault from its definition as a client sent it, checked.
+fn from_spec(spec: FaultSpec) -> Result<Fault> {
+    let method = match spec.method.as_deref().map(str::trim) {
+        None | Some("*") | Some("") => None,
+        Some(m) => Some(
+            Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| Error::validation(format!("`method` {m:?} is not an HTTP method.")))?
+                .to_string(),
+        ),
+    };
+    if !spec.path.starts_with('/') {
+        return Err(Error::validation("`path` must start with `/`."));
+    }
+    if let Some(status) = spec.status
+        && !(400..=599).contains(&status)
+    {
+        return Err(Error::validation("`status` must be an error status, 400-599."));
+    }
+    if spec.latency_ms > MAX_LATENCY_MS {
+        return Err(Error::validation(format!(
+            "`latencyMs` must be at most {MAX_LATENCY_MS}."
+        )));
+    }
+    if spec.status.is_none() && !spec.close && spec.latency_ms == 0 {
+        return Err(Error::validation(
+            "A fault needs an effect: `status`, `latencyMs` or `close`.",
+        ));
+    }
+    if spec.status.is_some() && spec.close {
+        return Err(Error::validation(
+            "`status` and `close` exclude each other: a closed connection has no status.",
+        ));
+    }
+    if spec.times == Some(0) {
+        return Err(Error::validation("`times` must be at least 1."));
+    }
+    if let Some(p) = spec.probability
+        && !(p > 0.0 && p <= 1.0)
+    {
+        return Err(Error::validation("`probability` must be in (0, 1]."));
+    }
+    Ok(Fault::new(
+        format!("flt_{}", random_alnum(12)),
+        Definition {
             method,
             path: spec.path,
             status: spec.status,
@@ -138,170 +104,8 @@ impl Fault {
             times: spec.times,
             probability: spec.probability,
             seed: spec.seed,
-            matched: 0,
-            fired: 0,
-            remaining: spec.times,
-            rng: SplitMix64(spec.seed),
-            seq: 0,
-        })
-    }
-
-    fn matches(&self, method: &Method, path: &str) -> bool {
-        self.method.as_deref().is_none_or(|m| m == method.as_str()) && path_matches(&self.path, path)
-    }
-}
-
-/// What a fired fault does to the request.
-#[derive(Debug)]
-pub struct Action {
-    pub fault_id: String,
-    pub latency: Duration,
-    pub status: Option<(StatusCode, Option<String>, Option<String>)>,
-    pub close: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct Faults {
-    rules: Mutex<Vec<Fault>>,
-    /// The next fault's `seq`.
-    next_seq: std::sync::atomic::AtomicU64,
-    /// Whether any fault is listed: every request of the tenant asks, most when none is.
-    any: std::sync::atomic::AtomicBool,
-}
-
-impl Faults {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
-        self.rules.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Changes the list, keeping `any` in step.
-    fn edit<R>(&self, f: impl FnOnce(&mut Vec<Fault>) -> R) -> R {
-        let mut rules = self.lock();
-        let result = f(&mut rules);
-        self.any
-            .store(!rules.is_empty(), std::sync::atomic::Ordering::Release);
-        result
-    }
-
-    /// The first fault that matches and fires, counted.
-    pub fn take(&self, method: &Method, path: &str) -> Option<Action> {
-        if !self.any.load(std::sync::atomic::Ordering::Acquire) {
-            return None;
-        }
-        let mut rules = self.lock();
-        for fault in rules.iter_mut() {
-            if fault.remaining == Some(0) || !fault.matches(method, path) {
-                continue;
-            }
-            fault.matched += 1;
-            if let Some(p) = fault.probability
-                && fault.rng.next_f64() >= p
-            {
-                continue;
-            }
-            fault.fired += 1;
-            if let Some(left) = &mut fault.remaining {
-                *left -= 1;
-            }
-            return Some(Action {
-                fault_id: fault.id.clone(),
-                latency: Duration::from_millis(fault.latency_ms),
-                status: fault.status.map(|s| {
-                    (
-                        StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                        fault.code.clone(),
-                        fault.message.clone(),
-                    )
-                }),
-                close: fault.close,
-            });
-        }
-        None
-    }
-
-    pub fn list(&self) -> Vec<Fault> {
-        self.lock().clone()
-    }
-
-    /// Up to `limit` faults after the one whose `seq` is `after`, in the order they were
-    /// made; the total; and whether more follow.
-    pub fn page(&self, after: Option<u64>, limit: usize) -> (Vec<Fault>, usize, bool) {
-        let rules = self.lock();
-        let mut page: Vec<Fault> = (rules.iter())
-            .filter(|f| after.is_none_or(|a| f.seq > a))
-            .take(limit + 1)
-            .cloned()
-            .collect();
-        let more = page.len() > limit;
-        page.truncate(limit);
-        (page, rules.len(), more)
-    }
-
-    pub fn clear(&self) {
-        self.edit(Vec::clear);
-    }
-}
-
-/// Applies the tenant's faults to a request; `Some` is the whole answer.
-pub async fn intercept(core: &Core, tenant: &str, method: &Method, path: &str) -> Option<Response> {
-    let action = core.runtimes.existing(tenant)?.faults.take(method, path)?;
-    super::journal::note(format!("fault {} injected", action.fault_id));
-    if !action.latency.is_zero() {
-        tokio::time::sleep(action.latency).await;
-    }
-    if action.close {
-        // A body that fails before its first byte makes hyper drop the connection without
-        // writing the response head.
-        let failing = futures_util::stream::once(async {
-            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection closed by a fault"))
-        });
-        return Some(Body::from_stream(failing).into_response());
-    }
-    let (status, code, message) = action.status?;
-    Some(
-        Error::Injected {
-            status,
-            code,
-            message: message.unwrap_or_else(|| {
-                format!(
-                    "Injected by soundcheck fault {}: {}.",
-                    action.fault_id,
-                    status.canonical_reason().unwrap_or("error")
-                )
-            }),
-        }
-        .into_response(),
-    )
-}
-
-/// `*` matches one path segment, `**` any number (as the last segment); anything else
-/// matches itself.
-pub fn path_matches(pattern: &str, path: &str) -> bool {
-    let mut want = pattern.trim_end_matches('/').split('/');
-    let mut have = path.trim_end_matches('/').split('/');
-    loop {
-        match (want.next(), have.next()) {
-            (Some("**"), _) => return true,
-            (Some(w), Some(h)) if w == "*" || w == h => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
-}
-
-/// A tiny seeded generator (SplitMix64): the same seed fires on the same matches every run.
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
+        },
+    ))
 }
 
 #[utoipa::path(
@@ -322,21 +126,18 @@ pub async fn create(
     JsonValue(body): JsonValue,
 ) -> Result<(StatusCode, Json<Fault>)> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    let mut fault = Fault::from_spec(parse_body(body)?)?;
-    let runtime = state.core.runtimes.get(&tenant);
-    runtime.faults.edit(|rules| {
-        if rules.len() >= MAX_FAULTS {
-            return Err(Error::validation(format!(
+    let fault = from_spec(parse_body(body)?)?;
+    let fault = state
+        .core
+        .runtimes
+        .get(&tenant)
+        .faults
+        .add(fault, MAX_FAULTS)
+        .ok_or_else(|| {
+            Error::validation(format!(
                 "A tenant may hold at most {MAX_FAULTS} faults; remove some first."
-            )));
-        }
-        fault.seq = runtime
-            .faults
-            .next_seq
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        rules.push(fault.clone());
-        Ok(())
-    })?;
+            ))
+        })?;
     Ok((StatusCode::CREATED, Json(fault)))
 }
 
@@ -411,13 +212,7 @@ pub async fn remove(
     ApiPath((tenant, fault)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     let tenant = super::tenants::existing(&state, &tenant).await?;
-    let runtime = state.core.runtimes.get(&tenant);
-    let removed = runtime.faults.edit(|rules| {
-        let before = rules.len();
-        rules.retain(|f| f.id != fault);
-        rules.len() != before
-    });
-    if !removed {
+    if !state.core.runtimes.get(&tenant).faults.remove(&fault) {
         return Err(Error::ResourceNotFound(format!("Fault `{fault}` was not found.")));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -426,17 +221,6 @@ pub async fn remove(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_patterns_match_segments() {
-        let send = "/api/v1/integration/audio/aud_x/send";
-        assert!(path_matches("/api/v1/integration/audio/*/send", send));
-        assert!(path_matches("/api/v1/integration/**", send));
-        assert!(!path_matches("/api/v1/integration/audio/*", send));
-        assert!(path_matches("/api/v1/songs", "/api/v1/songs"));
-        assert!(path_matches("/api/v1/songs/", "/api/v1/songs"));
-        assert!(!path_matches("/api/v1/songs", "/api/v1/songs/x"));
-    }
 
     fn spec(times: Option<u32>, probability: Option<f64>) -> FaultSpec {
         FaultSpec {
@@ -454,42 +238,21 @@ mod tests {
     }
 
     #[test]
-    fn a_fault_fires_exactly_n_times_on_matching_requests() {
-        let faults = Faults::default();
-        faults.edit(|r| r.push(Fault::from_spec(spec(Some(2), None)).expect("valid")));
-        assert!(faults.take(&Method::POST, "/a/b").is_none(), "method differs");
-        assert!(faults.take(&Method::GET, "/a/b").is_some());
-        assert!(faults.take(&Method::GET, "/x").is_none(), "path differs");
-        assert!(faults.take(&Method::GET, "/a/c").is_some());
-        assert!(faults.take(&Method::GET, "/a/d").is_none(), "spent");
-        let listed = &faults.list()[0];
-        assert_eq!((listed.matched, listed.fired, listed.remaining), (2, 2, Some(0)));
-    }
-
-    #[test]
-    fn a_seeded_probability_fires_the_same_way_every_run() {
-        let run = || {
-            let faults = Faults::default();
-            faults.edit(|r| r.push(Fault::from_spec(spec(None, Some(0.3))).expect("valid")));
-            (0..200)
-                .map(|_| faults.take(&Method::GET, "/a/b").is_some())
-                .collect::<Vec<_>>()
-        };
-        let first = run();
-        assert_eq!(first, run());
-        let fired = first.iter().filter(|f| **f).count();
-        assert!((40..=80).contains(&fired), "about 30% of 200, got {fired}");
-    }
-
-    #[test]
     fn faults_without_an_effect_or_with_bad_values_are_refused() {
         let mut s = spec(None, None);
         s.status = None;
-        assert!(Fault::from_spec(s).is_err());
-        assert!(Fault::from_spec(spec(Some(0), None)).is_err());
-        assert!(Fault::from_spec(spec(None, Some(1.5))).is_err());
+        assert!(from_spec(s).is_err());
+        assert!(from_spec(spec(Some(0), None)).is_err());
+        assert!(from_spec(spec(None, Some(1.5))).is_err());
         let mut s = spec(None, None);
         s.status = Some(302);
-        assert!(Fault::from_spec(s).is_err());
+        assert!(from_spec(s).is_err());
+    }
+
+    #[test]
+    fn a_spec_makes_a_fault_with_its_method_upper_cased() {
+        let fault = from_spec(spec(Some(2), None)).expect("valid");
+        assert_eq!(fault.method.as_deref(), Some("GET"));
+        assert_eq!(fault.remaining, Some(2));
     }
 }

@@ -9,8 +9,8 @@
 //! - [`faults`]   errors, latency and dropped connections on purpose
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
 //! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
+//! - [`error`]    the control plane's own error kinds and its envelope
 //! - [`state`]    what it holds: the shared core, both APIs' states, the webhook registry
-//! - [`runtime`]  what each tenant keeps in memory only (journal, faults)
 //! - [`page`]     how every list pages: `limit`, `cursor`, `total`, `nextCursor`
 //! - [`store`]    the SQL: creation snapshots, resets, deletion
 //!
@@ -18,12 +18,12 @@
 
 pub mod access;
 pub mod clock;
+pub mod error;
 pub mod faults;
 pub mod health;
 pub mod journal;
 pub mod page;
 pub mod players;
-pub mod runtime;
 pub mod state;
 pub mod store;
 pub mod tenants;
@@ -31,18 +31,17 @@ pub mod webhooks;
 
 use std::convert::identity;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::AdminToken;
-use crate::error::{Error, RequestContext};
+use crate::error::Error;
 pub use state::ControlState;
 
 pub const BASE: &str = "/_soundcheck";
@@ -54,7 +53,9 @@ pub const BASE: &str = "/_soundcheck";
 pub fn routes<S: Clone + Send + Sync + 'static>(state: ControlState) -> Router<S> {
     let checks = middleware::from_fn_with_state(state.clone(), guard);
     let (router, _) = table(|routes| routes.route_layer(checks.clone())).split_for_parts();
-    router.with_state(state)
+    router
+        .layer(crate::error::Render(error::render_error))
+        .with_state(state)
 }
 
 /// Every control-plane operation's document, at the path it is served at: the route table's.
@@ -117,60 +118,4 @@ fn admin_token(expected: &AdminToken, req: &Request) -> Result<(), Error> {
         Some(token) if Sha256::digest(token) == Sha256::digest(&expected.0) => Ok(()),
         Some(_) => Err(Error::InvalidKey),
     }
-}
-
-/// The control plane's error codes.
-fn code_and_type(err: &Error) -> (&str, &'static str) {
-    match err {
-        Error::InvalidJson(_) => ("invalid_json", "invalid_request_error"),
-        Error::Validation(_) | Error::MissingFile | Error::UnsupportedFormat(_) => {
-            ("validation_error", "invalid_request_error")
-        }
-        Error::MissingKey | Error::MissingCompanyToken => ("missing_admin_token", "authentication_error"),
-        Error::InvalidKey | Error::InvalidCompanyToken => ("invalid_admin_token", "authentication_error"),
-        Error::Forbidden(_) => ("forbidden", "permission_error"),
-        Error::CrossSiteRequest(_) => ("cross_site_request", "permission_error"),
-        Error::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
-        Error::UnsupportedMediaType(_) => ("unsupported_media_type", "invalid_request_error"),
-        Error::RangeNotSatisfiable { .. } => ("range_not_satisfiable", "invalid_request_error"),
-        Error::AudioNotFound(_)
-        | Error::ExternalIdsNotFound(_)
-        | Error::ExternalIdNotFound(_)
-        | Error::ResourceNotFound(_)
-        | Error::RouteNotFound(_) => ("not_found", "not_found_error"),
-        Error::MethodNotAllowed { .. } => ("method_not_allowed", "invalid_request_error"),
-        Error::ScheduledSendsPending(_) | Error::Conflict(_) => ("conflict", "conflict_error"),
-        Error::FileTooLarge { .. } | Error::PayloadTooLarge { .. } => {
-            ("payload_too_large", "invalid_request_error")
-        }
-        Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
-        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
-        Error::Internal(_) => ("internal_error", "api_error"),
-        Error::Injected { code, .. } => (code.as_deref().unwrap_or("injected"), "api_error"),
-    }
-}
-
-pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
-    let (code, kind) = code_and_type(err);
-    let body = json!({
-        "error": {
-            "code": code,
-            "message": err.public_message(),
-            "type": kind,
-            "requestId": ctx.request_id,
-        }
-    });
-    let mut response = (err.status(), Json(body)).into_response();
-    if let Error::RateLimited { retry_after_secs, .. } = err {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
-    }
-    if matches!(err, Error::MissingKey | Error::InvalidKey) {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static(r#"Bearer realm="soundcheck-control""#),
-        );
-    }
-    response
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ControlState;
+use super::error::ControlKind;
 use super::store;
 use crate::admission::{ClientIp, RETRY_AFTER_SECS};
 use crate::auth::{Environment, Permissions, Secret, Tier};
@@ -431,10 +432,11 @@ pub async fn create_tenant(db: &Db, hasher: &Hasher, spec: TenantSpec, cost: Has
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(Error::Conflict(format!(
+        return Err(ControlKind::Conflict(format!(
             "Company prefix `{}` is taken; choose another or leave it out to get a generated one.",
             plan.company
-        )));
+        ))
+        .into());
     }
     let (company_id, _) = keys::ensure_company(&mut tx, &id, &plan.company, &plan.company_name)
         .await
@@ -831,9 +833,10 @@ fn forget(state: &ControlState, tenant: &str, key_ids: &[String], company_ids: &
 /// `DELETE /_soundcheck/tenants/{id}`
 pub async fn remove(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
     if tenant == DEFAULT_TENANT {
-        return Err(Error::Conflict(
+        return Err(ControlKind::Conflict(
             "The default tenant holds the fixtures and cannot be deleted; reset it instead.".to_owned(),
-        ));
+        )
+        .into());
     }
     let (key_ids, company_ids) = store::owned_ids(&state.core.db, &tenant).await?;
     let _paused = (state.musicark.quotas.pause().await, state.musique.pause().await);

@@ -36,9 +36,10 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::control::{faults, journal};
-use crate::error::{Error, RequestContext};
+use crate::error::{Error, Render};
 use crate::extract::Caller;
+use crate::faults::FaultLayer;
+use crate::journal::Notes;
 use index::Catalogue;
 pub use state::ArkState;
 
@@ -48,9 +49,11 @@ pub const BASE: &str = "/api/v1";
 /// at the path of its document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: ArkState) -> Router<S> {
     let (router, _) = table()
+        .route_layer(middleware::from_fn_with_state(state.clone(), take_quota))
+        .route_layer(FaultLayer::new(state.core.runtimes.clone()))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .split_for_parts();
-    router.with_state(state)
+    router.layer(Render(render_error)).with_state(state)
 }
 
 /// Every MusicArk operation's document, at the path it is served at: the route table's.
@@ -93,8 +96,9 @@ fn form_urlencoded_get(query: &str, name: &str) -> Option<String> {
         .find_map(|(k, v)| (k == name).then_some(v))
 }
 
-/// Key → caller → monthly quota; then the quota headers on every response the key gets.
-/// Order of checks (spec §2): 401, then 429, then the handler's 400 and 404.
+/// Key → caller, attributed to its tenant in the journal. Outermost of the key layers: then
+/// the tenant's faults, then [`take_quota`]. Order of checks (spec §2): 401, then 429, then
+/// the handler's 400 and 404.
 async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Next) -> Response {
     let key = match presented_key(&req) {
         Ok(key) => key,
@@ -104,20 +108,26 @@ async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Nex
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };
-    journal::attribute(&caller.tenant_id, &caller.key_id);
+    let notes = Notes::of(req.extensions());
+    notes.attribute(&caller.tenant_id, &caller.key_id);
     if key.len() != "mk_live_".len() + 32 {
-        journal::note("The key's secret part is not the documented 32 characters; soundcheck accepts 16-64.");
+        notes.note("The key's secret part is not the documented 32 characters; soundcheck accepts 16-64.");
     }
     if req.headers().contains_key(header::AUTHORIZATION)
         && form_urlencoded_get(req.uri().query().unwrap_or_default(), "api_key").is_some()
     {
-        journal::note("Both a bearer key and `api_key` were given; soundcheck used the header.");
+        notes.note("Both a bearer key and `api_key` were given; soundcheck used the header.");
     }
-    if let Some(response) =
-        faults::intercept(&state.core, &caller.tenant_id, req.method(), req.uri().path()).await
-    {
-        return response;
-    }
+    req.extensions_mut().insert(Caller(caller));
+    next.run(req).await
+}
+
+/// The key's monthly quota, then the quota headers on every response the key gets. Below
+/// the fault layer, so a faulted request consumes nothing.
+async fn take_quota(State(state): State<ArkState>, req: Request, next: Next) -> Response {
+    let Some(Caller(caller)) = req.extensions().get::<Caller<auth::ArkCaller>>().cloned() else {
+        return Error::Internal(anyhow::anyhow!("route is missing the key middleware")).into_response();
+    };
     let now_ms = caller.clock.now_ms();
     let info = match state
         .quotas
@@ -136,7 +146,6 @@ async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Nex
         }
         Err(err) => return Error::from(err).into_response(),
     };
-    req.extensions_mut().insert(Caller(caller));
     let mut response = next.run(req).await;
     info.write_headers(response.headers_mut());
     response
@@ -178,51 +187,45 @@ pub async fn catalogue_index(state: &ArkState) -> Result<Arc<Catalogue>, Error> 
     Ok(index.clone())
 }
 
+/// The `code` a status gets when nothing more precise names it.
+fn code_of_status(status: axum::http::StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        429 => "rate_limit_exceeded",
+        500 => "internal_error",
+        s if s >= 500 => "service_unavailable",
+        _ => "bad_request",
+    }
+}
+
 /// Each error kind's `code` in MusicArk's envelope (spec §1).
 fn code(err: &Error) -> &str {
     match err {
-        Error::InvalidJson(_)
-        | Error::Validation(_)
-        | Error::MissingFile
-        | Error::FileTooLarge { .. }
-        | Error::PayloadTooLarge { .. }
-        | Error::UnsupportedFormat(_) => "bad_request",
-        Error::MissingKey | Error::InvalidKey | Error::MissingCompanyToken | Error::InvalidCompanyToken => {
-            "unauthorized"
-        }
-        Error::Forbidden(_) | Error::CrossSiteRequest(_) | Error::HostNotAllowed(_) => "forbidden",
+        Error::InvalidJson(_) | Error::Validation(_) | Error::PayloadTooLarge { .. } => "bad_request",
+        Error::MissingKey | Error::InvalidKey => "unauthorized",
         Error::UnsupportedMediaType(_) => "unsupported_media_type",
         Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
-        Error::AudioNotFound(_)
-        | Error::ExternalIdsNotFound(_)
-        | Error::ExternalIdNotFound(_)
-        | Error::ResourceNotFound(_)
-        | Error::RouteNotFound(_) => "not_found",
+        Error::ResourceNotFound(_) | Error::RouteNotFound(_) => "not_found",
         Error::MethodNotAllowed { .. } => "method_not_allowed",
-        Error::ScheduledSendsPending(_) | Error::Conflict(_) => "conflict",
         Error::RateLimited { .. } => "rate_limit_exceeded",
         Error::BodyTimeout(_) => "request_timeout",
         Error::Internal(_) => "internal_error",
-        Error::Injected { status, code, .. } => code.as_deref().unwrap_or(match status.as_u16() {
-            400 => "bad_request",
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            429 => "rate_limit_exceeded",
-            500 => "internal_error",
-            s if s >= 500 => "service_unavailable",
-            _ => "bad_request",
-        }),
+        Error::Injected { status, code, .. } => code.as_deref().unwrap_or(code_of_status(*status)),
+        // MusicArk has no kinds of its own; another API's never reaches its routes.
+        Error::Api(kind) => code_of_status(kind.status()),
     }
 }
 
 /// `{"data": null, "meta": {}, "error": {"code", "message"}}`, with RFC 6750's
 /// `WWW-Authenticate` on a 401.
-pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
+pub fn render_error(err: &Error, request_id: &str) -> Response {
     let body = json!({
         "data": null,
         "meta": {},
-        "error": { "code": code(err), "message": err.public_message(), "request_id": ctx.request_id },
+        "error": { "code": code(err), "message": err.public_message(), "request_id": request_id },
     });
     let mut response = (err.status(), Json(body)).into_response();
     let challenge = match err {

@@ -10,14 +10,15 @@ use serde::Serialize;
 
 use super::MusiqueState;
 use super::auth::MusiqueCaller;
+use super::error::MusiqueKind;
 use super::library::AudioMeta;
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::clock::Rfc3339Ms;
-use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, Caller, QueryPairs};
 use crate::ids::random_alnum;
+use crate::journal::Notes;
 use crate::state::Core;
 
 /// The documented upload limit, 10 MB.
@@ -178,6 +179,7 @@ pub fn int_param(
 pub async fn list(
     State(state): State<MusiqueState>,
     Caller(caller): Caller<MusiqueCaller>,
+    notes: Notes,
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Response> {
@@ -185,7 +187,7 @@ pub async fn list(
     let page = int_param(&query, "page", 1, 1..=1_000_000)?;
     let limit = int_param(&query, "limit", 20, 1..=100)?;
     if query.get("page").is_some() || query.get("limit").is_some() {
-        journal::note(
+        notes.note(
             "Pagination is a roadmap item in the vendor's docs: the real service may ignore `page` and `limit`.",
         );
     }
@@ -242,7 +244,7 @@ pub async fn get(
                 json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base), 1)
             })
         })
-        .unwrap_or(Err(Error::AudioNotFound(id)))
+        .unwrap_or(Err(MusiqueKind::AudioNotFound(id).into()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -287,8 +289,8 @@ pub async fn delete(
             audio_id: id.clone(),
             id,
         })),
-        DeleteOutcome::NotFound => Err(Error::AudioNotFound(id)),
-        DeleteOutcome::ScheduledSendsPending => Err(Error::ScheduledSendsPending(id)),
+        DeleteOutcome::NotFound => Err(MusiqueKind::AudioNotFound(id).into()),
+        DeleteOutcome::ScheduledSendsPending => Err(MusiqueKind::ScheduledSendsPending(id).into()),
     }
 }
 
@@ -319,11 +321,12 @@ struct UploadForm {
 pub async fn upload(
     State(state): State<MusiqueState>,
     Caller(caller): Caller<MusiqueCaller>,
+    notes: Notes,
     headers: HeaderMap,
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
     caller.require("audio.write")?;
-    let mut multipart = multipart.map_err(|_| Error::MissingFile)?;
+    let mut multipart = multipart.map_err(|_| MusiqueKind::MissingFile)?;
     // Uploads are stored one at a time by the single writer anyway; reading one body at a
     // time costs no throughput and keeps a burst of 10 MB uploads from growing the process.
     let _permit = state
@@ -356,13 +359,13 @@ pub async fn upload(
             }
             "category" => form.category = Some(text_field(field, "category", MAX_CATEGORY_CHARS).await?),
             // Unknown parts are ignored, as a multipart parser on the real service would.
-            other => journal::note(format!(
+            other => notes.note(format!(
                 "The form part `{other}` is not a documented field and was ignored."
             )),
         }
     }
-    let (file_name, bytes) = form.file.ok_or(Error::MissingFile)?;
-    journal::describe_body(format!(
+    let (file_name, bytes) = form.file.ok_or(MusiqueKind::MissingFile)?;
+    notes.describe_body(format!(
         "multipart/form-data: file {:?} ({} bytes){}{}",
         file_name.as_deref().unwrap_or(""),
         bytes.len(),
@@ -378,14 +381,12 @@ pub async fn upload(
     if let Some(name) = &file_name
         && !name.to_ascii_lowercase().ends_with(".mp3")
     {
-        journal::note(format!(
+        notes.note(format!(
             "The file name {name:?} does not end in .mp3; soundcheck judged the file by its content."
         ));
     }
     if bytes.is_empty() {
-        return Err(Error::UnsupportedFormat(
-            "The file is empty; upload an MP3.".into(),
-        ));
+        return Err(MusiqueKind::UnsupportedFormat("The file is empty; upload an MP3.".into()).into());
     }
     let (bytes, info) = tokio::task::spawn_blocking(move || {
         let info = mp3::inspect(&bytes);
@@ -393,7 +394,8 @@ pub async fn upload(
     })
     .await
     .map_err(|e| Error::Internal(e.into()))?;
-    let info = info.map_err(|e| Error::UnsupportedFormat(format!("The file is not a valid MP3: {e}.")))?;
+    let info =
+        info.map_err(|e| MusiqueKind::UnsupportedFormat(format!("The file is not a valid MP3: {e}.")))?;
 
     let name = match form.name.filter(|n| !n.trim().is_empty()) {
         Some(name) => name,
@@ -436,7 +438,7 @@ async fn read_file(mut field: Field<'_>, expected: usize) -> Result<Vec<u8>> {
     let mut checked_start = false;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > MAX_FILE_BYTES {
-            return Err(Error::FileTooLarge { limit_mb: 10 });
+            return Err(MusiqueKind::FileTooLarge { limit_mb: 10 }.into());
         }
         bytes.extend_from_slice(&chunk);
         // Enough to see an ID3 header or a frame sync: a text file or a WAV is refused
@@ -444,9 +446,10 @@ async fn read_file(mut field: Field<'_>, expected: usize) -> Result<Vec<u8>> {
         if !checked_start && bytes.len() >= 16 {
             checked_start = true;
             if !mp3::looks_like_mp3_start(&bytes) {
-                return Err(Error::UnsupportedFormat(
+                return Err(MusiqueKind::UnsupportedFormat(
                     "The file is not an MP3: its content starts with neither an ID3 tag nor an MPEG audio frame.".into(),
-                ));
+                )
+                .into());
             }
         }
     }
@@ -474,7 +477,7 @@ fn multipart_error(err: MultipartError) -> Error {
     if let Some(timeout) = crate::serve::body_timeout(&err) {
         Error::BodyTimeout(timeout)
     } else if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Error::FileTooLarge { limit_mb: 10 }
+        MusiqueKind::FileTooLarge { limit_mb: 10 }.into()
     } else {
         Error::validation(format!("The multipart body is malformed: {}", err.body_text()))
     }
@@ -508,7 +511,7 @@ pub async fn media(
     let id = file.strip_suffix(".mp3").unwrap_or(&file);
     let bytes = store::audio_bytes(&state.core.db, id)
         .await?
-        .ok_or_else(|| Error::AudioNotFound(id.to_owned()))?;
+        .ok_or_else(|| MusiqueKind::AudioNotFound(id.to_owned()))?;
     let total = bytes.len() as u64;
     let range = headers
         .get(header::RANGE)

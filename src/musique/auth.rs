@@ -29,7 +29,7 @@ impl MusiqueCaller {
         if self.permissions.has(permission) {
             Ok(())
         } else {
-            Err(Error::Forbidden(permission))
+            Err(super::error::MusiqueKind::Forbidden(permission).into())
         }
     }
 

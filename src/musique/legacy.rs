@@ -17,14 +17,16 @@ use serde_json::Value;
 
 use super::MusiqueState;
 use super::auth::MusiqueCaller;
+use super::error::MusiqueKind;
 use super::store::{self, CompanyCredential};
 use crate::admission::{RETRY_AFTER_SECS, Slot};
 use crate::auth::{self, Environment, Permissions, Secret};
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
-use crate::control::{faults, journal};
 use crate::error::{Error, Result};
 use crate::extract::{Caller, JsonValue};
+use crate::faults;
+use crate::journal::Notes;
 use crate::keys::{self, NewMusiqueKey};
 use crate::rate_limit::{Usage, WindowUsage};
 
@@ -61,7 +63,7 @@ pub async fn note_v1_equivalent(req: Request, next: Next) -> Response {
         .iter()
         .find(|(method, path, _)| *method == req.method().as_str() && Some(*path) == matched)
     {
-        journal::note(*note);
+        Notes::of(req.extensions()).note(*note);
     }
     next.run(req).await
 }
@@ -86,8 +88,8 @@ fn company_token(body: &Value) -> Result<Secret> {
         ));
     };
     match fields.get("companyToken") {
-        None | Some(Value::Null) => Err(Error::MissingCompanyToken),
-        Some(Value::String(token)) if token.trim().is_empty() => Err(Error::MissingCompanyToken),
+        None | Some(Value::Null) => Err(MusiqueKind::MissingCompanyToken.into()),
+        Some(Value::String(token)) if token.trim().is_empty() => Err(MusiqueKind::MissingCompanyToken.into()),
         Some(Value::String(token)) => Ok(Secret(token.trim().to_owned())),
         Some(_) => Err(Error::validation("`companyToken` must be a string.")),
     }
@@ -112,14 +114,14 @@ fn external_id(body: &Value) -> Result<String> {
 /// in flight on this endpoint (`--legacy-auth-in-flight`): a burst of wrong tokens with a real
 /// prefix gets 429s at once instead of queueing argon2 work for everyone.
 async fn verify_company(state: &MusiqueState, token: &Secret) -> Result<(CompanyCredential, Slot<i64>)> {
-    let prefix = auth::company_token_prefix(&token.0).ok_or(Error::InvalidCompanyToken)?;
+    let prefix = auth::company_token_prefix(&token.0).ok_or(MusiqueKind::InvalidCompanyToken)?;
     let company = store::company_by_prefix(&state.core.db, prefix)
         .await?
-        .ok_or(Error::InvalidCompanyToken)?;
+        .ok_or(MusiqueKind::InvalidCompanyToken)?;
     let hash = company
         .company_token_hash
         .as_deref()
-        .ok_or(Error::InvalidCompanyToken)?;
+        .ok_or(MusiqueKind::InvalidCompanyToken)?;
     let limits = &state.core.admission.legacy_auth;
     let slot = limits.try_acquire(company.id).ok_or_else(|| Error::RateLimited {
         retry_after_secs: RETRY_AFTER_SECS,
@@ -131,7 +133,7 @@ async fn verify_company(state: &MusiqueState, token: &Secret) -> Result<(Company
     if state.core.hasher.verify(&token.0, hash).await? {
         Ok((company, slot))
     } else {
-        Err(Error::InvalidCompanyToken)
+        Err(MusiqueKind::InvalidCompanyToken.into())
     }
 }
 
@@ -140,14 +142,16 @@ async fn verify_company(state: &MusiqueState, token: &Secret) -> Result<(Company
 /// scoped to that External ID, the default limits. It works at once on every path.
 pub async fn issue_token(
     State(state): State<MusiqueState>,
+    notes: Notes,
     method: Method,
     uri: Uri,
     JsonValue(body): JsonValue,
 ) -> Result<Response> {
     let (company, _slot) = verify_company(&state, &company_token(&body)?).await?;
-    // No key of the tenant made this request: the company token names the tenant instead.
-    journal::attribute_tenant(&company.tenant_id);
-    if let Some(response) = faults::intercept(&state.core, &company.tenant_id, &method, uri.path()).await {
+    // No key of the tenant made this request: the company token names the tenant instead,
+    // so the faults its key layer would have applied are applied here, by the same code.
+    notes.attribute_tenant(company.tenant_id.as_str());
+    if let Some(response) = faults::intercept(&*state.core.runtimes, &notes, &method, uri.path()).await {
         return Ok(response);
     }
     let external_id = external_id(&body)?;
@@ -156,14 +160,14 @@ pub async fn issue_token(
             .keys()
             .filter(|n| *n != "externalId" && *n != "companyToken")
         {
-            journal::note(format!(
+            notes.note(format!(
                 "Unknown field `{name}` was ignored; the real service may reject it."
             ));
         }
     }
     let user_id = store::location_user_id(&state.core.db, company.id, &external_id)
         .await?
-        .ok_or_else(|| Error::ExternalIdNotFound(external_id.clone()))?;
+        .ok_or_else(|| MusiqueKind::ExternalIdNotFound(external_id.clone()))?;
 
     let token = keys::generate_musique_token(&company.prefix, Environment::Prod);
     let hash = state

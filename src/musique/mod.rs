@@ -12,11 +12,13 @@
 //! - [`player`] one player's rules: priorities, repeats, offline waits
 //! - [`mp3`]    MP3 validation and duration by content
 //! - [`docs`]   the types only the document names: error body, upload form, send body
+//! - [`error`]  the Musique-only error kinds and the error envelope
 
 pub mod audio;
 pub mod auth;
 pub mod deliveries;
 pub mod docs;
+pub mod error;
 pub mod legacy;
 pub mod library;
 pub mod mp3;
@@ -28,24 +30,25 @@ pub mod system;
 
 use std::convert::identity;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, any, get};
-use axum::{Json, Router};
-use serde_json::json;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::auth::parse_musique_token;
 use crate::clock::rfc3339_ms;
 use crate::config::Envelope;
-use crate::control::{faults, journal};
-use crate::error::{Error, RequestContext};
+use crate::error::{Error, Render};
 use crate::extract::Caller;
+use crate::faults::FaultLayer;
+use crate::journal::Notes;
 use crate::rate_limit::RateInfo;
+use auth::MusiqueCaller;
 pub use state::MusiqueState;
 
 pub const BASE: &str = "/api/v1/integration";
@@ -56,8 +59,16 @@ pub const BASE: &str = "/api/v1/integration";
 /// document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
     let keyed = middleware::from_fn_with_state(state.clone(), authenticate);
-    let (router, _) = table(|routes| routes.route_layer(keyed.clone())).split_for_parts();
-    router.with_state(state)
+    let faulted = FaultLayer::new(state.core.runtimes.clone());
+    let limited = middleware::from_fn_with_state(state.clone(), limit);
+    let (router, _) = table(|routes| {
+        routes
+            .route_layer(limited.clone())
+            .route_layer(faulted.clone())
+            .route_layer(keyed.clone())
+    })
+    .split_for_parts();
+    router.layer(Render(error::render_error)).with_state(state)
 }
 
 /// Every Musique operation's document, at the path it is served at: the route table's.
@@ -146,8 +157,10 @@ where
     (schemas, paths, router)
 }
 
-/// `X-API-Key` → caller → rate limit, then the header triple on every response the key gets.
+/// `X-API-Key` → caller, attributed to its tenant in the journal. Outermost of the key
+/// layers: then the tenant's faults, then [`limit`].
 async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next: Next) -> Response {
+    let notes = Notes::of(req.extensions());
     let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
         None => return Error::MissingKey.into_response(),
         Some(Ok(token)) if token.trim().is_empty() => return Error::MissingKey.into_response(),
@@ -156,19 +169,30 @@ async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next:
     };
     let caller = match auth::musique_caller(&state, &token).await {
         Ok(caller) => caller,
-        Err(err) => return err.into_response(),
+        Err(err) => {
+            // A token names its company even when it is wrong: the request goes to that
+            // company's tenant's journal.
+            if let Some(parsed) = parse_musique_token(&token) {
+                notes.attribute_tenant(state.core.runtimes.tenant_of_prefix(Some(parsed.company)));
+            }
+            return err.into_response();
+        }
     };
-    journal::attribute(&caller.tenant_id, &caller.key_id);
+    notes.attribute(&caller.tenant_id, &caller.key_id);
     if parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
-        journal::note(
-            "The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.",
-        );
+        notes.note("The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.");
     }
-    if let Some(response) =
-        faults::intercept(&state.core, &caller.tenant_id, req.method(), req.uri().path()).await
-    {
-        return response;
-    }
+    req.extensions_mut().insert(Caller(caller));
+    next.run(req).await
+}
+
+/// The caller's rate limit, then the header triple on every response the key gets (and the
+/// `{"data", "timestamp"}` wrapping when configured). Below the fault layer, so a faulted
+/// request consumes nothing.
+async fn limit(State(state): State<MusiqueState>, req: Request, next: Next) -> Response {
+    let Some(Caller(caller)) = req.extensions().get::<Caller<MusiqueCaller>>().cloned() else {
+        return Error::Internal(anyhow::anyhow!("route is missing the key middleware")).into_response();
+    };
     let info = match caller.limiter.check() {
         Ok(info) => info,
         Err(refused) => {
@@ -184,7 +208,6 @@ async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next:
             return response;
         }
     };
-    req.extensions_mut().insert(Caller(caller.clone()));
     let mut response = next.run(req).await;
     if state.core.config.envelope == Envelope::Wrapped {
         response = wrap(response, caller.clock.now_ms()).await;
@@ -215,79 +238,4 @@ async fn wrap(response: Response, now_ms: i64) -> Response {
     wrapped.extend_from_slice(format!(",\"timestamp\":\"{}\"}}", rfc3339_ms(now_ms)).as_bytes());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(wrapped))
-}
-
-/// Each error kind's `code` and `type` in Musique's table (spec §3).
-fn code_and_type(err: &Error) -> (&str, &'static str) {
-    match err {
-        Error::InvalidJson(_) => ("invalid_json", "invalid_request_error"),
-        Error::Validation(_) => ("validation_error", "invalid_request_error"),
-        Error::MissingFile => ("missing_file", "invalid_request_error"),
-        // The company token is the legacy token endpoint's API key: the same codes.
-        Error::MissingKey | Error::MissingCompanyToken => ("missing_api_key", "authentication_error"),
-        Error::InvalidKey | Error::InvalidCompanyToken => ("invalid_api_key", "authentication_error"),
-        Error::Forbidden(_) => ("insufficient_permissions", "permission_error"),
-        Error::AudioNotFound(_) => ("audio_not_found", "not_found_error"),
-        Error::ExternalIdsNotFound(_) | Error::ExternalIdNotFound(_) => {
-            ("external_id_not_found", "not_found_error")
-        }
-        Error::ResourceNotFound(_) | Error::RouteNotFound(_) => ("not_found", "not_found_error"),
-        Error::MethodNotAllowed { .. } => ("method_not_allowed", "invalid_request_error"),
-        Error::ScheduledSendsPending(_) => ("audio_has_scheduled_sends", "conflict_error"),
-        Error::FileTooLarge { .. } => ("file_too_large", "invalid_request_error"),
-        // Ours: the docs name no code for an oversized JSON body.
-        Error::PayloadTooLarge { .. } => ("payload_too_large", "invalid_request_error"),
-        Error::UnsupportedFormat(_) => ("unsupported_format", "invalid_request_error"),
-        // Ours: the docs say nothing of ranges; RFC 9110's status, a code in the table's style.
-        Error::RangeNotSatisfiable { .. } => ("range_not_satisfiable", "invalid_request_error"),
-        // The control plane's own refusals, never raised by a Musique route.
-        Error::CrossSiteRequest(_) => ("cross_site_request", "permission_error"),
-        Error::HostNotAllowed(_) => ("host_not_allowed", "permission_error"),
-        Error::UnsupportedMediaType(_) => ("unsupported_media_type", "invalid_request_error"),
-        Error::RateLimited { .. } => ("rate_limit_exceeded", "rate_limit_error"),
-        // Ours: the docs name no code for a body that stalls.
-        Error::BodyTimeout(_) => ("request_timeout", "invalid_request_error"),
-        Error::Internal(_) => ("internal_error", "api_error"),
-        Error::Conflict(_) => ("conflict", "conflict_error"),
-        Error::Injected { status, code, .. } => {
-            let (default_code, kind) = match status.as_u16() {
-                400 => ("validation_error", "invalid_request_error"),
-                401 => ("invalid_api_key", "authentication_error"),
-                403 => ("insufficient_permissions", "permission_error"),
-                404 => ("not_found", "not_found_error"),
-                409 => ("conflict", "conflict_error"),
-                429 => ("rate_limit_exceeded", "rate_limit_error"),
-                500 => ("internal_error", "api_error"),
-                s if s >= 500 => ("service_unavailable", "api_error"),
-                _ => ("invalid_request", "invalid_request_error"),
-            };
-            (code.as_deref().unwrap_or(default_code), kind)
-        }
-    }
-}
-
-/// `{"error": {"code", "message", "type", "requestId", …}}`.
-pub fn render_error(err: &Error, ctx: &RequestContext) -> Response {
-    let (code, kind) = code_and_type(err);
-    let mut body = json!({
-        "code": code,
-        "message": err.public_message(),
-        "type": kind,
-        "requestId": ctx.request_id,
-    });
-    match err {
-        Error::RateLimited { retry_after_secs, .. } => body["retryAfter"] = json!(retry_after_secs),
-        Error::ExternalIdsNotFound(ids) => body["externalIds"] = json!(ids),
-        Error::ExternalIdNotFound(id) => body["externalIds"] = json!([id]),
-        Error::Forbidden(permission) => body["requiredPermission"] = json!(permission),
-        _ => {}
-    }
-    let status = err.status();
-    let mut response = (status, Json(json!({ "error": body }))).into_response();
-    if let Error::RateLimited { retry_after_secs, .. } = err {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-    }
-    response
 }

@@ -8,12 +8,13 @@ use serde_json::{Map, Value};
 
 use super::MusiqueState;
 use super::auth::MusiqueCaller;
+use super::error::MusiqueKind;
 use super::store::{self, Library, NewSend, SendOutcome};
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
-use crate::control::journal;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, Caller, JsonValue};
 use crate::ids::random_alnum;
+use crate::journal::Notes;
 use crate::keys::validate_external_id;
 
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
@@ -160,17 +161,17 @@ fn integer(fields: &Map<String, Value>, name: &str, default: i64, min: i64, max:
 const FIELDS: [&str; 5] = ["externalIds", "scheduleAt", "priority", "repeat", "volume"];
 
 /// Tells the journal what was accepted that the real service might treat differently.
-fn note_leniency(body: &Value, request: &SendRequest) {
+fn note_leniency(notes: &Notes, body: &Value, request: &SendRequest) {
     let Value::Object(fields) = body else {
         return;
     };
     for (name, value) in fields {
         if !FIELDS.contains(&name.as_str()) {
-            journal::note(format!(
+            notes.note(format!(
                 "Unknown field `{name}` was ignored; the real service may reject it."
             ));
         } else if value.is_null() {
-            journal::note(format!(
+            notes.note(format!(
                 "`{name}: null` was read as leaving the field out; the real service may reject it."
             ));
         }
@@ -184,7 +185,7 @@ fn note_leniency(body: &Value, request: &SendRequest) {
             .filter_map(Value::as_str)
             .filter(|id| !seen.insert(*id))
             .collect();
-        journal::note(format!(
+        notes.note(format!(
             "Repeated External IDs were sent once each ({}); the real service may reject or repeat them.",
             repeated.join(", ")
         ));
@@ -232,13 +233,14 @@ pub struct SendResponse {
 pub async fn send(
     State(state): State<MusiqueState>,
     Caller(caller): Caller<MusiqueCaller>,
+    notes: Notes,
     ApiPath(audio_id): ApiPath<String>,
     JsonValue(body): JsonValue,
 ) -> Result<Json<SendResponse>> {
     caller.require("audio.send")?;
     let now_ms = caller.clock.now_ms();
     let request = SendRequest::parse(&body, now_ms)?;
-    note_leniency(&body, &request);
+    note_leniency(&notes, &body, &request);
     let send_id = format!("snd_{}", random_alnum(14));
     let new = NewSend {
         id: &send_id,
@@ -262,8 +264,8 @@ pub async fn send(
     .await?
     {
         SendOutcome::Created(destinations) => destinations,
-        SendOutcome::AudioNotFound => return Err(Error::AudioNotFound(audio_id)),
-        SendOutcome::UnknownExternalIds(ids) => return Err(Error::ExternalIdsNotFound(ids)),
+        SendOutcome::AudioNotFound => return Err(MusiqueKind::AudioNotFound(audio_id).into()),
+        SendOutcome::UnknownExternalIds(ids) => return Err(MusiqueKind::ExternalIdsNotFound(ids).into()),
         SendOutcome::NoLocations => {
             return Err(Error::validation(
                 "This token's scope holds no locations to broadcast to; list `externalIds` or add locations.",

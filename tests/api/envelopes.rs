@@ -459,7 +459,7 @@ async fn a_panic_is_an_opaque_500_in_the_envelope_of_its_api() {
         .route("/api/v1/integration/boom", get(boom))
         .route("/api/v1/boom", get(boom))
         .route("/_soundcheck/boom", get(boom));
-    let stacked = soundcheck::middleware::stack(router, app.state.core.clone());
+    let stacked = soundcheck::stack(router, app.state.core.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move { axum::serve(listener, stacked).await });

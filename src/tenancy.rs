@@ -1,14 +1,18 @@
-//! What each tenant keeps in memory only: its request journal and its faults, and which
-//! tenant a company prefix belongs to (so a request with a bad key still lands in the right
-//! journal).
+//! Tenants at run time: what each keeps in memory only (its request journal and its
+//! faults), and which tenant a company prefix belongs to (so a request with a bad key still
+//! lands in the right journal).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::faults::Faults;
-use super::journal::Journal;
+use axum::http::Method;
+
 use crate::db::Db;
-use crate::state::DEFAULT_TENANT;
+use crate::faults::{Action, Faults, FaultsOf};
+use crate::journal::Journal;
+
+/// The tenant that holds the default fixtures, and every request no other tenant claims.
+pub const DEFAULT_TENANT: &str = "default";
 
 #[derive(Debug)]
 pub struct TenantRuntime {
@@ -98,5 +102,13 @@ impl Runtimes {
                     .cloned()
             })
             .unwrap_or_else(|| DEFAULT_TENANT.to_owned())
+    }
+}
+
+impl FaultsOf for Runtimes {
+    fn take(&self, tenant: &str, method: &Method, path: &str) -> Option<Action> {
+        // Only a tenant that was ever used can have faults.
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        tenants.get(tenant)?.faults.take(method, path)
     }
 }
