@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -27,6 +27,10 @@ pub struct Entry {
     /// Renders an error no API's router rendered (fallbacks, panics, the docs), given the
     /// request's path and id.
     pub render: fn(&Error, &str, &str) -> Response,
+    /// The name the request's headers give its tenant by when no key layer named it (a
+    /// route without one, an unknown path, a refused key): resolved through the tenancy map
+    /// of company prefixes, the default tenant when unknown.
+    pub tenant_alias: fn(&HeaderMap) -> Option<String>,
 }
 
 /// Wraps the whole app. Outermost first:
@@ -69,6 +73,7 @@ async fn request_context(
 
     // What the journal needs of the request, taken before the handler consumes it.
     let query = req.uri().query().map(journal::redact_query);
+    let alias = (entry.tenant_alias)(req.headers());
     let notes = Notes::recording();
     req.extensions_mut().insert(notes.clone());
     let response = match summarize_body(req).await {
@@ -83,9 +88,12 @@ async fn request_context(
     let response = render(response);
 
     let mut draft = notes.take();
-    // The API's key layer names the tenant, even for a key it refused when the key says
-    // whose it is; anything else is the default tenant's.
-    let tenant = draft.tenant.take();
+    // The API's key layer names the tenant; else the alias the headers gave, even for a key
+    // that was refused or never checked; anything else is the default tenant's.
+    let tenant = draft
+        .tenant
+        .take()
+        .or_else(|| alias.map(|alias| state.runtimes.tenant_of_prefix(Some(&alias))));
     let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     let at_ms = state.clocks.get(tenant).now_ms();
     let entry = journal::entry(

@@ -169,14 +169,8 @@ async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next:
     };
     let caller = match auth::musique_caller(&state, &token).await {
         Ok(caller) => caller,
-        Err(err) => {
-            // A token names its company even when it is wrong: the request goes to that
-            // company's tenant's journal.
-            if let Some(parsed) = parse_musique_token(&token) {
-                notes.attribute_tenant(state.core.runtimes.tenant_of_prefix(Some(parsed.company)));
-            }
-            return err.into_response();
-        }
+        // The journal still files it under the company the token names (`company_prefix`).
+        Err(err) => return err.into_response(),
     };
     notes.attribute(&caller.tenant_id, &caller.key_id);
     if parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {

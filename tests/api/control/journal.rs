@@ -145,3 +145,48 @@ async fn leniency_is_noted_where_the_real_service_may_differ() {
     assert!(notes(1).contains("store_001"), "{}", notes(1));
     assert!(notes(2).contains("roadmap"), "{}", notes(2));
 }
+
+#[tokio::test]
+async fn a_request_no_key_layer_checked_goes_to_the_journal_of_the_company_its_token_names() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant(json!({})).await;
+    let token = tenant.token("prod");
+    let client = reqwest::Client::new();
+    // An unknown path, a method a path does not serve, and a keyless route: no key layer ran.
+    for (method, path) in [
+        (Method::GET, "/api/v1/integration/nope"),
+        (Method::PUT, "/api/v1/integration/audio"),
+        (Method::GET, "/media/audio/missing.mp3"),
+    ] {
+        let response = client
+            .request(method, app.url(path))
+            .header("X-API-Key", &token)
+            .send()
+            .await
+            .expect("request");
+        assert!(response.status().is_client_error(), "{path}");
+    }
+    let wrong = token.replace("prod_", "prod_x");
+    let (status, _) = app.get_json("/audio", &wrong).await;
+    assert_eq!(status, 401);
+
+    let filed = journal(&app, tenant.id(), "").await;
+    let paths: Vec<&str> = filed["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/integration/nope",
+            "/api/v1/integration/audio",
+            "/media/audio/missing.mp3",
+            "/api/v1/integration/audio",
+        ],
+        "{filed}"
+    );
+    let default = journal(&app, "default", "?path=/media").await;
+    assert_eq!(default["total"], 0, "{default}");
+}
