@@ -16,6 +16,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::config::Config;
+use crate::sync::MutexExt;
 
 /// How long a refused client is told to wait: the slots it lacks free up within that.
 pub const RETRY_AFTER_SECS: u64 = 1;
@@ -59,7 +60,7 @@ impl<K: Eq + Hash + Clone> InFlight<K> {
 
     /// A slot for `key`, held until dropped; `None` when `key` has all its slots taken.
     pub fn try_acquire(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
-        let mut holders = self.holders.lock().unwrap_or_else(|e| e.into_inner());
+        let mut holders = self.holders.locked();
         let count = holders.entry(key.clone()).or_insert(0);
         if *count >= self.limit {
             return None;
@@ -73,7 +74,7 @@ impl<K: Eq + Hash + Clone> InFlight<K> {
 
     /// How many slots `key` holds now.
     pub fn held(&self, key: &K) -> usize {
-        let holders = self.holders.lock().unwrap_or_else(|e| e.into_inner());
+        let holders = self.holders.locked();
         holders.get(key).copied().unwrap_or(0)
     }
 }
@@ -90,7 +91,7 @@ impl<K: Eq + Hash> Drop for Slot<K> {
         let Some(key) = self.key.take() else {
             return;
         };
-        let mut holders = self.owner.holders.lock().unwrap_or_else(|e| e.into_inner());
+        let mut holders = self.owner.holders.locked();
         if let Some(count) = holders.get_mut(&key) {
             *count = count.saturating_sub(1);
             if *count == 0 {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::real_now_ms;
 use crate::error::{Error, Result};
 use crate::hasher::{HashError, Hasher};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// A token as the client sent it; its `Debug` never shows it.
 #[derive(Clone)]
@@ -260,7 +261,7 @@ impl<C> Drop for Fill<'_, C> {
     fn drop(&mut self) {
         // Whoever waits on this lock re-reads the cache once it has it; a newcomer starts a
         // fresh entry and re-reads the cache too.
-        let mut fills = self.cache.fills.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fills = self.cache.fills.locked();
         if fills.get(&self.key).is_some_and(|l| Arc::ptr_eq(l, &self.lock)) {
             fills.remove(&self.key);
         }
@@ -302,22 +303,18 @@ impl<C: Verified> KeyCache<C> {
     }
 
     fn get(&self, digest: &Digest32) -> Option<Arc<C>> {
-        self.verified
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(digest)
-            .cloned()
+        self.verified.read_locked().get(digest).cloned()
     }
 
     fn recently_refused(&self, digest: &Digest32) -> bool {
-        let refused = self.refused.read().unwrap_or_else(|e| e.into_inner());
+        let refused = self.refused.read_locked();
         refused.get(digest).is_some_and(|until| *until > real_now_ms())
     }
 
     /// Waits for any other resolution of the same token's miss, then holds the token's turn.
     async fn fill(&self, key: Digest32) -> Fill<'_, C> {
         let lock = {
-            let mut fills = self.fills.lock().unwrap_or_else(|e| e.into_inner());
+            let mut fills = self.fills.locked();
             if fills.len() >= FILLS_SWEEP {
                 fills.retain(|_, lock| Arc::strong_count(lock) > 1);
             }
@@ -333,7 +330,7 @@ impl<C: Verified> KeyCache<C> {
     }
 
     fn refuse(&self, digest: Digest32) {
-        let mut refused = self.refused.write().unwrap_or_else(|e| e.into_inner());
+        let mut refused = self.refused.write_locked();
         if refused.len() >= NEGATIVE_CAP {
             let now = real_now_ms();
             refused.retain(|_, until| *until > now);
@@ -345,18 +342,18 @@ impl<C: Verified> KeyCache<C> {
     }
 
     fn insert(&self, digest: Digest32, caller: Arc<C>) {
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        let mut verified = self.verified.write_locked();
         verified.insert(digest, caller);
     }
 
     /// Forgets every verified key.
     pub fn evict_all(&self) {
-        self.verified.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.verified.write_locked().clear();
     }
 
     /// Forgets every key of a tenant (reset or deleted).
     pub fn evict_tenant(&self, tenant: &str) {
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        let mut verified = self.verified.write_locked();
         verified.retain(|_, c| c.tenant_id() != tenant);
     }
 
@@ -365,7 +362,7 @@ impl<C: Verified> KeyCache<C> {
         if key_ids.is_empty() {
             return;
         }
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        let mut verified = self.verified.write_locked();
         verified.retain(|_, c| !key_ids.iter().any(|id| id == c.key_id()));
     }
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::sync::RwLockExt;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Marks "not frozen" in [`TenantClock::frozen_ms`].
@@ -168,7 +169,7 @@ impl Clocks {
         if let Some(clock) = self.read().get(tenant) {
             return clock.clone();
         }
-        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.inner.write_locked();
         map.entry(tenant.to_owned())
             .or_insert_with(|| Arc::new(TenantClock::new(0, None)))
             .clone()
@@ -180,7 +181,7 @@ impl Clocks {
         if let Some(clock) = self.read().get(tenant) {
             return clock.clone();
         }
-        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.inner.write_locked();
         map.entry(tenant.to_owned())
             .or_insert_with(|| Arc::new(TenantClock::load(tenant, offset_ms, frozen_ms)))
             .clone()
@@ -188,19 +189,19 @@ impl Clocks {
 
     pub fn insert(&self, tenant: &str, clock: TenantClock) -> Arc<TenantClock> {
         let clock = Arc::new(clock);
-        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.inner.write_locked();
         map.insert(tenant.to_owned(), clock.clone());
         clock
     }
 
     pub fn remove(&self, tenant: &str) {
-        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.inner.write_locked();
         map.remove(tenant);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<TenantClock>>> {
         // A poisoned lock only means a panic elsewhere; the map itself is still whole.
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.read_locked()
     }
 }
 

@@ -28,14 +28,9 @@ impl RequestId {
 
     /// `req_` and 20 random lowercase letters and digits.
     pub fn generate() -> RequestId {
-        use rand::Rng;
-        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         let mut bytes = [0u8; RequestId::LEN];
         bytes[..4].copy_from_slice(b"req_");
-        let mut rng = rand::rng();
-        for byte in &mut bytes[4..] {
-            *byte = ALPHABET[rng.random_range(0..ALPHABET.len())];
-        }
+        crate::ids::fill_alnum(&mut bytes[4..]);
         RequestId(bytes)
     }
 

@@ -23,6 +23,7 @@ use tower::Service;
 
 use crate::error::Error;
 use crate::journal::{Notes, path_matches};
+use crate::sync::MutexExt;
 
 /// What a fault does and to which requests, once its definition was checked.
 #[derive(Debug)]
@@ -114,7 +115,7 @@ pub struct Faults {
 
 impl Faults {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
-        self.rules.lock().unwrap_or_else(|e| e.into_inner())
+        self.rules.locked()
     }
 
     /// Changes the list, keeping `any` in step.

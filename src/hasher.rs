@@ -18,6 +18,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::sync::MutexExt;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
@@ -186,7 +187,7 @@ impl std::fmt::Debug for Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue.locked()
     }
 }
 
@@ -208,7 +209,7 @@ impl Memory {
             )));
         }
         if needed > self.shared.standard_blocks {
-            let _one_at_a_time = self.shared.oversize.lock().unwrap_or_else(|e| e.into_inner());
+            let _one_at_a_time = self.shared.oversize.locked();
             self.shared.oversize_jobs.fetch_add(1, Ordering::Relaxed);
             let mut own = vec![Block::new(); needed];
             return Ok(f(&mut own));
@@ -400,7 +401,7 @@ fn work(shared: Arc<Shared>) {
                 if let Some(job) = queue.pop() {
                     break job;
                 }
-                queue = shared.ready.wait(queue).unwrap_or_else(|e| e.into_inner());
+                queue = crate::sync::wait(&shared.ready, queue);
             }
         };
         let running = shared.running.fetch_add(1, Ordering::AcqRel) + 1;
@@ -493,9 +494,9 @@ mod tests {
         move |_memory: &mut Memory| {
             let _ = started.send(id);
             let (open, cond) = &*release;
-            let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+            let mut open = open.locked();
             while !*open {
-                open = cond.wait(open).unwrap_or_else(|e| e.into_inner());
+                open = crate::sync::wait(cond, open);
             }
             id
         }

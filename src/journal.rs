@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::auth::{company_token_prefix, musicark_lookup, parse_musique_token};
 use crate::clock::rfc3339_ms;
+use crate::sync::MutexExt;
 
 /// The longest body summary kept.
 const BODY_CHARS: usize = 1_000;
@@ -56,7 +57,7 @@ impl Journal {
     }
 
     pub fn push(&self, mut entry: Entry) {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.inner.locked();
         let (entries, next) = &mut *inner;
         entry.id = *next;
         *next += 1;
@@ -67,13 +68,13 @@ impl Journal {
     }
 
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).0.clear();
+        self.inner.locked().0.clear();
     }
 
     /// Matching entries, oldest first: after `filter.after_id`, the first `limit` of them and
     /// whether more follow; without it, the newest `limit`. The total counts every match.
     pub fn page(&self, filter: &Filter, limit: usize) -> (Vec<Entry>, usize, bool) {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.locked();
         let matching = || inner.0.iter().filter(|e| filter.matches(e));
         let total = matching().count();
         let skip = match filter.after_id {
@@ -161,7 +162,7 @@ impl Notes {
 
     fn with(&self, f: impl FnOnce(&mut Draft)) {
         if let Some(draft) = &self.0 {
-            f(&mut draft.lock().unwrap_or_else(|e| e.into_inner()));
+            f(&mut draft.locked());
         }
     }
 
@@ -192,14 +193,14 @@ impl Notes {
     /// `f` of the tenant the request was attributed to, if any, without copying its id.
     pub fn with_tenant<T>(&self, f: impl FnOnce(&str) -> Option<T>) -> Option<T> {
         let draft = self.0.as_ref()?;
-        let draft = draft.lock().unwrap_or_else(|e| e.into_inner());
+        let draft = draft.locked();
         f(draft.tenant.as_deref()?)
     }
 
     /// What was told, leaving the draft empty.
     pub fn take(&self) -> Draft {
         match &self.0 {
-            Some(draft) => std::mem::take(&mut *draft.lock().unwrap_or_else(|e| e.into_inner())),
+            Some(draft) => std::mem::take(&mut *draft.locked()),
             None => Draft::default(),
         }
     }

@@ -50,6 +50,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod serve;
 pub mod state;
+pub mod sync;
 pub mod tenancy;
 
 pub use app::{App, AppState, stack};

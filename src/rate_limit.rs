@@ -19,6 +19,7 @@ use governor::state::{NotKeyed, StateStore};
 use governor::{Quota, RateLimiter};
 
 use crate::clock::{LimiterClock, TenantClock};
+use crate::sync::MutexExt;
 
 pub mod store;
 
@@ -131,11 +132,11 @@ struct Tat(Arc<Mutex<Option<Nanos>>>);
 
 impl Tat {
     fn get(&self) -> Option<Nanos> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        *self.0.locked()
     }
 
     fn set(&self, value: Option<Nanos>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = value;
+        *self.0.locked() = value;
     }
 }
 
@@ -146,7 +147,7 @@ impl StateStore for Tat {
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = self.0.locked();
         let (outcome, next) = f(*slot)?;
         *slot = Some(next);
         Ok(outcome)
@@ -342,7 +343,7 @@ impl KeyLimiter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
-        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+        self.windows.locked()
     }
 
     /// Counts one request against every window, or against none if any window refuses.

@@ -10,6 +10,7 @@ use axum::http::Method;
 use crate::db::Db;
 use crate::faults::{Action, Faults, FaultsOf};
 use crate::journal::Journal;
+use crate::sync::RwLockExt;
 
 /// The tenant that holds the default fixtures, and every request no other tenant claims.
 pub const DEFAULT_TENANT: &str = "default";
@@ -42,17 +43,17 @@ impl Runtimes {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT prefix, tenant_id FROM companies")
             .fetch_all(&db.read)
             .await?;
-        let mut prefixes = self.prefixes.write().unwrap_or_else(|e| e.into_inner());
+        let mut prefixes = self.prefixes.write_locked();
         prefixes.extend(rows);
         Ok(())
     }
 
     /// The tenant's runtime, made on first use.
     pub fn get(&self, tenant: &str) -> Arc<TenantRuntime> {
-        if let Some(runtime) = self.tenants.read().unwrap_or_else(|e| e.into_inner()).get(tenant) {
+        if let Some(runtime) = self.tenants.read_locked().get(tenant) {
             return runtime.clone();
         }
-        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let mut tenants = self.tenants.write_locked();
         tenants
             .entry(tenant.to_owned())
             .or_insert_with(|| {
@@ -66,41 +67,24 @@ impl Runtimes {
 
     /// The runtime of a tenant, if it was ever used (faults are only ever there).
     pub fn existing(&self, tenant: &str) -> Option<Arc<TenantRuntime>> {
-        self.tenants
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tenant)
-            .cloned()
+        self.tenants.read_locked().get(tenant).cloned()
     }
 
     pub fn remove(&self, tenant: &str) {
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(tenant);
-        self.prefixes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, t| t != tenant);
+        self.tenants.write_locked().remove(tenant);
+        self.prefixes.write_locked().retain(|_, t| t != tenant);
     }
 
     pub fn add_prefix(&self, prefix: &str, tenant: &str) {
         self.prefixes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .write_locked()
             .insert(prefix.to_owned(), tenant.to_owned());
     }
 
     /// The tenant a company prefix belongs to; unknown prefixes go to the default tenant.
     pub fn tenant_of_prefix(&self, prefix: Option<&str>) -> String {
         prefix
-            .and_then(|p| {
-                self.prefixes
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(p)
-                    .cloned()
-            })
+            .and_then(|p| self.prefixes.read_locked().get(p).cloned())
             .unwrap_or_else(|| DEFAULT_TENANT.to_owned())
     }
 }
@@ -108,7 +92,7 @@ impl Runtimes {
 impl FaultsOf for Runtimes {
     fn take(&self, tenant: &str, method: &Method, path: &str) -> Option<Action> {
         // Only a tenant that was ever used can have faults.
-        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        let tenants = self.tenants.read_locked();
         tenants.get(tenant)?.faults.take(method, path)
     }
 }

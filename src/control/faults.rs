@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ControlState;
 use super::page::{Page, cursor};
-use super::tenants::{TenantPath, parse_body};
+use super::tenants::{ExistingTenant, TenantBody, parse_body};
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, JsonValue, QueryPairs};
 use crate::faults::{Definition, Fault};
@@ -122,10 +122,8 @@ fn from_spec(spec: FaultSpec) -> Result<Fault> {
 /// `POST /_soundcheck/tenants/{id}/faults`
 pub async fn create(
     State(state): State<ControlState>,
-    TenantPath(tenant): TenantPath,
-    JsonValue(body): JsonValue,
+    TenantBody(tenant, JsonValue(body)): TenantBody<JsonValue>,
 ) -> Result<(StatusCode, Json<Fault>)> {
-    let tenant = super::tenants::existing(&state, &tenant).await?;
     let fault = from_spec(parse_body(body)?)?;
     let fault = state
         .core
@@ -165,10 +163,9 @@ pub struct FaultList {
 /// `GET /_soundcheck/tenants/{id}/faults?limit=&cursor=`
 pub async fn list(
     State(state): State<ControlState>,
-    TenantPath(tenant): TenantPath,
+    ExistingTenant(tenant): ExistingTenant,
     query: QueryPairs,
 ) -> Result<Json<FaultList>> {
-    let tenant = super::tenants::existing(&state, &tenant).await?;
     let page = Page::of(&query, "faults", 1)?;
     let after = page.number(0)?.map(|n| n as u64);
     let (faults, total, more) = state.core.runtimes.get(&tenant).faults.page(after, page.limit);
@@ -192,8 +189,10 @@ pub async fn list(
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/faults`
-pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
-    let tenant = super::tenants::existing(&state, &tenant).await?;
+pub async fn clear(
+    State(state): State<ControlState>,
+    ExistingTenant(tenant): ExistingTenant,
+) -> Result<StatusCode> {
     state.core.runtimes.get(&tenant).faults.clear();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -209,9 +208,9 @@ pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): Tenant
 /// `DELETE /_soundcheck/tenants/{id}/faults/{faultId}`
 pub async fn remove(
     State(state): State<ControlState>,
-    ApiPath((tenant, fault)): ApiPath<(String, String)>,
+    ApiPath((_tenant, fault)): ApiPath<(String, String)>,
+    ExistingTenant(tenant): ExistingTenant,
 ) -> Result<StatusCode> {
-    let tenant = super::tenants::existing(&state, &tenant).await?;
     if !state.core.runtimes.get(&tenant).faults.remove(&fault) {
         return Err(Error::ResourceNotFound(format!("Fault `{fault}` was not found.")));
     }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::ControlState;
-use super::tenants::TenantPath;
+use super::tenants::ExistingTenant;
 use crate::error::{Error, Result};
 use crate::extract::QueryPairs;
 use crate::journal::{Entry, Filter};
@@ -36,10 +36,9 @@ pub struct Listing {
 /// `GET /_soundcheck/tenants/{id}/requests?api=&method=&path=&status=&since=&after=&limit=`
 pub async fn list(
     State(state): State<ControlState>,
-    TenantPath(tenant): TenantPath,
+    ExistingTenant(tenant): ExistingTenant,
     query: QueryPairs,
 ) -> Result<Json<Listing>> {
-    let tenant = super::tenants::existing(&state, &tenant).await?;
     let api = query.get("api").map(str::to_owned);
     if let Some(api) = &api
         && api != "musique"
@@ -105,8 +104,10 @@ pub async fn list(
     )
 )]
 /// `DELETE /_soundcheck/tenants/{id}/requests`
-pub async fn clear(State(state): State<ControlState>, TenantPath(tenant): TenantPath) -> Result<StatusCode> {
-    let tenant = super::tenants::existing(&state, &tenant).await?;
+pub async fn clear(
+    State(state): State<ControlState>,
+    ExistingTenant(tenant): ExistingTenant,
+) -> Result<StatusCode> {
     state.core.runtimes.get(&tenant).journal.clear();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use crate::clock::from_ms;
 use crate::db::Db;
+use crate::sync::MutexExt;
 
 /// The message the vendor's page gives for a 429, verbatim.
 pub const EXCEEDED: &str = "Rate limit exceeded. Resets first of next month.";
@@ -101,7 +102,7 @@ impl Quotas {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CounterId, SharedCounter>> {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+        self.counters.locked()
     }
 
     /// Counts one call if the month has room; `Err` carries the headers of the refusal.
@@ -114,7 +115,7 @@ impl Quotas {
     ) -> sqlx::Result<Result<QuotaInfo, QuotaInfo>> {
         let (month, reset) = month_of(now_ms);
         let counter = self.counter(db, key_id, &month).await?;
-        let mut counter = counter.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counter = counter.locked();
         if counter.count >= limit {
             return Ok(Err(QuotaInfo {
                 limit,
@@ -147,7 +148,7 @@ impl Quotas {
             .lock()
             .iter()
             .filter_map(|(id, counter)| {
-                let c = counter.lock().unwrap_or_else(|e| e.into_inner());
+                let c = counter.locked();
                 (c.count != c.persisted).then(|| (id.clone(), c.count, counter.clone()))
             })
             .collect();
@@ -170,7 +171,7 @@ impl Quotas {
         }
         tx.commit().await?;
         for (_, count, counter) in dirty {
-            let mut c = counter.lock().unwrap_or_else(|e| e.into_inner());
+            let mut c = counter.locked();
             c.persisted = c.persisted.max(count);
         }
         Ok(())

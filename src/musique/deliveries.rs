@@ -25,6 +25,7 @@ use super::store::{self, Stats};
 use crate::auth::Environment;
 use crate::clock::{Clocks, real_now_ms, rfc3339_ms};
 use crate::db::Db;
+use crate::sync::{MutexExt, RwLockExt};
 
 /// How long a delivery waits for an offline player before it fails, unless a test says.
 pub const DEFAULT_FAIL_AFTER_MS: i64 = 5 * 60 * 1000;
@@ -615,11 +616,11 @@ impl Shared {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Company> {
-        self.company.write().unwrap_or_else(|e| e.into_inner())
+        self.company.write_locked()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Company> {
-        self.company.read().unwrap_or_else(|e| e.into_inner())
+        self.company.read_locked()
     }
 
     fn advance(&self, now_ms: i64, sink: &Mutex<Vec<Event>>) -> Ran {
@@ -635,7 +636,7 @@ impl Shared {
         if company.watched {
             let events = company.milestones(self.company_id);
             if !events.is_empty() {
-                sink.lock().unwrap_or_else(|e| e.into_inner()).extend(events);
+                sink.locked().extend(events);
             }
         }
         self.settle(&company);
@@ -940,7 +941,7 @@ impl Deliveries {
         };
         let companies = replay(db, None, Rebuild::Start, &now_of).await?;
         let deliveries = Deliveries::default();
-        *deliveries.companies.write().unwrap_or_else(|e| e.into_inner()) = companies
+        *deliveries.companies.write_locked() = companies
             .into_iter()
             .map(|(id, company)| (id, Arc::new(Shared::new(id, company))))
             .collect();
@@ -948,35 +949,22 @@ impl Deliveries {
     }
 
     fn shared(&self, company_id: i64) -> Arc<Shared> {
-        if let Some(shared) = self
-            .companies
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&company_id)
-        {
+        if let Some(shared) = self.companies.read_locked().get(&company_id) {
             return shared.clone();
         }
         self.companies
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .write_locked()
             .entry(company_id)
             .or_insert_with(|| Arc::new(Shared::new(company_id, Company::default())))
             .clone()
     }
 
     fn existing(&self, company_id: i64) -> Option<Arc<Shared>> {
-        self.companies
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&company_id)
-            .cloned()
+        self.companies.read_locked().get(&company_id).cloned()
     }
 
     fn all(&self) -> Vec<Arc<Shared>> {
-        (self.companies.read().unwrap_or_else(|e| e.into_inner()))
-            .values()
-            .cloned()
-            .collect()
+        (self.companies.read_locked()).values().cloned().collect()
     }
 
     /// Held by whatever writes a company's sends, cancellations or availability and then
@@ -1024,7 +1012,7 @@ impl Deliveries {
         {
             // Under the company's lock, so it is reported before any milestone of the send.
             let view = send_view(&company, send, at_ms);
-            self.events.lock().unwrap_or_else(|e| e.into_inner()).push(Event {
+            self.events.locked().push(Event {
                 company_id,
                 kind: "send.created",
                 at_ms: created_ms,
@@ -1107,14 +1095,11 @@ impl Deliveries {
 
     /// The milestones reported since the last call.
     pub fn take_events(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.events.locked())
     }
 
     pub fn remove_company(&self, company_id: i64) {
-        self.companies
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&company_id);
+        self.companies.write_locked().remove(&company_id);
     }
 
     /// Brings the company's players up to `now_ms`, then answers from its stats.

@@ -8,6 +8,7 @@ use std::sync::RwLock;
 
 use crate::auth::Environment;
 use crate::db::Db;
+use crate::sync::RwLockExt;
 
 /// Which library: a company's prod or dev side.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -85,11 +86,11 @@ impl Libraries {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<LibraryKey, Library>> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.read_locked()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<LibraryKey, Library>> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+        self.inner.write_locked()
     }
 
     /// Renders one page, newest first, with the library's size, under the read lock: the

@@ -11,6 +11,7 @@ use crate::auth::KeyCache;
 use crate::clock::TenantClock;
 use crate::rate_limit::{self, KeyLimiter, Limits};
 use crate::state::Core;
+use crate::sync::MutexExt;
 
 /// How many upload bodies are read at once; more wait their turn.
 pub const UPLOADS_IN_FLIGHT: usize = 1;
@@ -81,7 +82,7 @@ impl MusiqueState {
         limits: Limits,
         clock: &Arc<TenantClock>,
     ) -> Arc<KeyLimiter> {
-        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.limiters.locked();
         map.entry(key_id.to_owned())
             .or_insert_with(|| {
                 let saved = self.lock_saved().remove(key_id);
@@ -100,7 +101,7 @@ impl MusiqueState {
     /// caller holds [`Self::pause`], which [`Self::flush_windows`] takes too, so no stale
     /// window is written back in between.
     pub fn forget_limiters(&self, tenant: &str) {
-        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.limiters.locked();
         map.retain(|_, (owner, _)| owner != tenant);
         self.lock_saved().retain(|_, (owner, _)| owner != tenant);
     }
@@ -121,7 +122,7 @@ impl MusiqueState {
     pub async fn flush_windows(&self) -> sqlx::Result<()> {
         let _paused = self.pause().await;
         let dirty: Vec<(Arc<KeyLimiter>, (String, rate_limit::SavedWindows))> = {
-            let map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+            let map = self.limiters.locked();
             map.iter()
                 .filter_map(|(key, (_, limiter))| {
                     limiter
@@ -142,6 +143,6 @@ impl MusiqueState {
     }
 
     fn lock_saved(&self) -> std::sync::MutexGuard<'_, HashMap<String, rate_limit::store::Saved>> {
-        self.saved_windows.lock().unwrap_or_else(|e| e.into_inner())
+        self.saved_windows.locked()
     }
 }

@@ -12,6 +12,7 @@ use super::store;
 use crate::clock::{real_now_ms, rfc3339_ms};
 use crate::error::Result;
 use crate::extract::Caller;
+use crate::sync::MutexExt;
 
 pub const API_VERSION: &str = "1.0.0";
 pub const DOCS_URL: &str = "https://docs.musique.app";
@@ -123,7 +124,7 @@ pub async fn health(
 
 async fn checks(state: &MusiqueState) -> [bool; 3] {
     const FRESH_MS: i64 = 1_000;
-    let cached = *state.health.lock().unwrap_or_else(|e| e.into_inner());
+    let cached = *state.health.locked();
     if let Some((at, results)) = cached
         && real_now_ms() - at < FRESH_MS
     {
@@ -144,6 +145,6 @@ async fn checks(state: &MusiqueState) -> [bool; 3] {
     };
     let messaging = real_now_ms() - state.core.watcher_beat_ms.load(Ordering::Acquire) < 5_000;
     let results = [database, storage, messaging];
-    *state.health.lock().unwrap_or_else(|e| e.into_inner()) = Some((real_now_ms(), results));
+    *state.health.locked() = Some((real_now_ms(), results));
     results
 }

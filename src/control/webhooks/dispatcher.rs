@@ -18,6 +18,7 @@ use crate::control::ControlState;
 use crate::db::Db;
 use crate::ids::random_alnum;
 use crate::musique::deliveries::Event;
+use crate::sync::RwLockExt;
 
 /// The first retry waits this long; each next one twice as long, up to an hour.
 const FIRST_BACKOFF_MS: i64 = 10_000;
@@ -39,7 +40,7 @@ pub struct Registry {
 impl Registry {
     pub async fn load(&self, db: &Db) -> sqlx::Result<()> {
         let rows = store::counts(db).await?;
-        let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
+        let mut tenants = self.tenants.write_locked();
         for (tenant, n) in rows {
             tenants.insert(tenant, n as usize);
         }
@@ -47,18 +48,13 @@ impl Registry {
     }
 
     pub fn has(&self, tenant: &str) -> bool {
-        self.tenants
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tenant)
-            .is_some_and(|n| *n > 0)
+        self.tenants.read_locked().get(tenant).is_some_and(|n| *n > 0)
     }
 
     /// The tenants that have webhooks.
     pub(super) fn watched(&self) -> Vec<String> {
         self.tenants
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_locked()
             .iter()
             .filter(|(_, n)| **n > 0)
             .map(|(tenant, _)| tenant.clone())
@@ -66,25 +62,15 @@ impl Registry {
     }
 
     pub(super) fn set(&self, tenant: &str, count: usize) {
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant.to_owned(), count);
+        self.tenants.write_locked().insert(tenant.to_owned(), count);
     }
 
     pub fn forget(&self, tenant: &str) {
-        self.tenants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(tenant);
+        self.tenants.write_locked().remove(tenant);
     }
 
     fn any(&self) -> bool {
-        self.tenants
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .any(|n| *n > 0)
+        self.tenants.read_locked().values().any(|n| *n > 0)
     }
 }
 
