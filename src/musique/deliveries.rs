@@ -1728,4 +1728,33 @@ mod tests {
         assert_eq!(company.reached_ms, 20_000);
         assert_eq!(company.stats["aud_x"].recipients.len(), 2);
     }
+
+    #[test]
+    fn a_cancellation_on_a_player_that_drops_nothing_survives_its_send_leaving() {
+        // The clock-range test's case: an audio sent to one store of two is deleted, so both
+        // players hold its cancellation; its delivery leaves memory while the other store
+        // keeps everything, then the other store's own deliveries finish and leave.
+        let mut company = Company::default();
+        let stores = [store(1), store(2)];
+        company.add_send(send("snd_a", "aud_x", 0), &stores[..1], &[]);
+        company.add_send(send("snd_b", "aud_y", 10_000), &stores[1..], &[]);
+        company.advance(500);
+        for store in &mut company.players {
+            store.player.cancel_tag(0, 500);
+        }
+        company.advance(500);
+        let retire = |company: &mut Company| {
+            let batch = company.take_finished(usize::MAX, 0).expect("sealed");
+            company.mark_stored(&batch.picks);
+            company.retire_stored();
+            batch.rows.len()
+        };
+        assert_eq!(retire(&mut company), 1, "snd_a failed at store 1");
+        assert_eq!(company.counts(), (0, 1));
+
+        company.advance(20_000);
+        assert_eq!(retire(&mut company), 1, "snd_b played at store 2");
+        assert_eq!(company.counts(), (0, 0));
+        assert!(company.sends.is_empty() && company.placements.is_empty());
+    }
 }

@@ -483,10 +483,17 @@ impl Player {
         for delivery in &mut self.deliveries {
             delivery.tag = new(delivery.tag);
         }
+        // Cancellations that took effect stay until a compaction drops something (and a player
+        // that must rebuild replays them all): `next_cancel` keeps naming the same next one.
+        let (mut at, mut gone_before) = (0, 0);
         self.cancels.retain_mut(|cancel| {
             cancel.tag = new(cancel.tag);
-            cancel.tag != u32::MAX
+            let kept = cancel.tag != u32::MAX;
+            gone_before += usize::from(!kept && at < self.next_cancel);
+            at += 1;
+            kept
         });
+        self.next_cancel -= gone_before;
     }
 
     /// As of the last [`Player::advance_to`]. Panics on an index [`Player::add`] did not return.

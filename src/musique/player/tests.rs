@@ -756,3 +756,35 @@ fn retagging_renames_deliveries_and_forgets_cancellations_of_gone_tags() {
     );
     assert_eq!(player.cancels.len(), 1);
 }
+
+#[test]
+fn retagging_away_a_cancellation_that_took_effect_keeps_the_ones_to_come() {
+    // A company cancels on every player, so this one holds tag 0's cancellation though none of
+    // its deliveries carries tag 0; tag 0's send then leaves with the deliveries another player
+    // dropped, while this one drops nothing.
+    let mut player = Player::new(true, 60_000);
+    player.add(short(1, 0, Priority::Normal));
+    player.add(short(2, 5_000, Priority::Normal));
+    player.cancel_tag(0, 500);
+    player.cancel_tag(2, 3_000);
+    advance(&mut player, 2_000);
+    assert_eq!(player.compact(|_| false), [0, 1]);
+    player.retag(&[u32::MAX, 0, 1]);
+    advance(&mut player, 10_000);
+    assert_eq!(
+        player.progress(1).status(),
+        Status::Failed,
+        "tag 2's cancellation still takes effect"
+    );
+    assert_eq!(player.compact(|_| true), [u32::MAX, u32::MAX]);
+
+    // The cancellation that took effect was the last: the next drop still finds its place.
+    let mut player = Player::new(true, 60_000);
+    player.add(short(1, 0, Priority::Normal));
+    player.cancel_tag(0, 500);
+    advance(&mut player, 2_000);
+    assert_eq!(player.compact(|_| false), [0]);
+    player.retag(&[u32::MAX, 0]);
+    assert_eq!(player.compact(|_| true), [u32::MAX]);
+    assert!(player.deliveries().is_empty());
+}
