@@ -1,4 +1,5 @@
-//! Creating, listing and revoking keys and the companies they belong to (CLI and fixtures).
+//! Creating, listing and revoking keys and the companies they belong to (CLI, fixtures, the
+//! control plane's tenants, the legacy token endpoint).
 
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};

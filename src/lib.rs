@@ -1,34 +1,45 @@
 //! soundcheck: a local emulator of the Musique Partner API and the MusicArk API.
 //!
+//! Imports point one way: entry → control plane → each API → shared (ARCHITECTURE.md;
+//! `tests/layering.rs` checks it).
+//!
+//! Entry:
 //! - [`app`]        the assembly: every state over one core, the router, background tasks
+//! - [`cli`]        the `keys`, `tenants` and `fixtures` subcommands
+//! - [`fixtures`]   the default sandbox and how a tenant is seeded
+//! - [`openapi`]    the three OpenAPI documents and the `/docs` page
+//!
+//! The control plane and the APIs:
+//! - [`control`]    the emulator's own control plane under `/_soundcheck/`
+//! - [`musique`]    the Musique Partner API
+//! - [`musicark`]   the MusicArk API
+//!
+//! Shared:
+//! - [`state`]      the shared core: config, pools, clocks, hasher, admission, tenants' runtimes
 //! - [`config`]     the server's flags and their env twins
 //! - [`clock`]      the one clock, per tenant, that tests can move
 //! - [`db`]         SQLite pools, pragmas and embedded migrations
-//! - [`error`]      error kinds, rendered in each API's own envelope
-//! - [`extract`]    extractors whose rejections are our errors; the authenticated caller
-//! - [`auth`]       token shapes, the verification cache each API keeps of its callers
-//! - [`hasher`]     argon2id on a fixed set of workers with reused memory, queued in order
-//! - [`ids`]        random identifiers and secrets
-//! - [`hosts`]      `Host` headers, origins and `--allowed-hosts`, parsed and normalized
-//! - [`admission`]  in-flight limits of the keyless endpoints that hash (legacy auth, tenants)
-//! - [`cli`]        the `keys` subcommands
-//! - [`keys`]       creating, listing and revoking keys (CLI and fixtures)
-//! - [`serve`]      the accept loop and connections: timeouts, limits, small read buffers
-//! - [`rate_limit`] Musique's minute/hour/day limits on governor
-//! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`middleware`] the tower stack shared by every route
+//! - [`error`]      shared error kinds, and how each API's router renders them
 //! - [`journal`]    the request journal, and the notes each API request carries to it
 //! - [`faults`]     faults on purpose, and the layer that applies them
 //! - [`tenancy`]    each tenant's journal and faults, and which tenant a company prefix is
-//! - [`state`]      the shared core: config, pools, clocks, hasher, tenants' runtimes
-//! - [`musique`]    the Musique Partner API
-//! - [`musicark`]   the MusicArk API
-//! - [`control`]    the emulator's own control plane under `/_soundcheck/`
-//! - [`openapi`]    the three OpenAPI documents and the `/docs` page
+//! - [`extract`]    extractors whose rejections are our errors; the authenticated caller
+//! - [`auth`]       token shapes, the verification cache each API keeps of its callers
+//! - [`keys`]       creating, listing and revoking keys (CLI, fixtures, control plane, legacy auth)
+//! - [`hasher`]     argon2id on a fixed set of workers with reused memory, queued in order
+//! - [`admission`]  in-flight limits of the keyless endpoints that hash (legacy auth, tenants)
+//! - [`rate_limit`] Musique's minute/hour/day limits on governor
+//! - [`serve`]      the accept loop and connections: timeouts, limits, small read buffers
+//! - [`hosts`]      `Host` headers, origins and `--allowed-hosts`, parsed and normalized
+//! - [`ids`]        random identifiers and secrets
+//! - [`basis`]      `x-basis`: what each operation rests on, read back from the documents
+//! - [`sync`]       locks that stay usable after a panic elsewhere
 
 pub mod admission;
 pub mod app;
 pub mod auth;
+pub mod basis;
 pub mod cli;
 pub mod clock;
 pub mod config;

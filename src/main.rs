@@ -1,4 +1,5 @@
-//! The `soundcheck` binary: `serve` (the default), `keys`, `tenants`, `fixtures`, `healthcheck`.
+//! The `soundcheck` binary: `serve` (the default), `keys`, `tenants`, `fixtures`, `openapi`,
+//! `healthcheck`.
 
 use std::io::IsTerminal;
 

@@ -133,29 +133,17 @@ static COVERAGE: LazyLock<Result<Coverage, String>> = LazyLock::new(|| {
 /// The operations of one API's document, in its order, with the `x-basis` each must have.
 fn operations_of(api: &'static str, document: OpenApi) -> Result<Vec<Operation>, String> {
     let mut operations = Vec::new();
-    for (path, item) in document.paths.paths {
-        for (method, operation) in [
-            ("GET", item.get),
-            ("PUT", item.put),
-            ("POST", item.post),
-            ("DELETE", item.delete),
-            ("PATCH", item.patch),
-        ] {
-            let Some(operation) = operation else { continue };
-            let basis = operation
-                .extensions
-                .and_then(|mut extensions| extensions.remove("x-basis"))
-                .ok_or_else(|| format!("{method} {path} of {api} has no x-basis"))?;
-            let XBasis { basis, notes } = serde_json::from_value(basis)
-                .map_err(|e| format!("the x-basis of {method} {path} of {api}: {e}"))?;
-            operations.push(Operation {
-                api,
-                method,
-                path: path.clone(),
-                basis,
-                notes,
-            });
-        }
+    for (method, path, basis) in crate::basis::operations(document) {
+        let basis = basis.ok_or_else(|| format!("{method} {path} of {api} has no x-basis"))?;
+        let XBasis { basis, notes } = serde_json::from_value(basis)
+            .map_err(|e| format!("the x-basis of {method} {path} of {api}: {e}"))?;
+        operations.push(Operation {
+            api,
+            method,
+            path,
+            basis,
+            notes,
+        });
     }
     Ok(operations)
 }

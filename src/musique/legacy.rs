@@ -34,22 +34,10 @@ use crate::rate_limit::{Usage, WindowUsage};
 /// `v1_equivalent` of its document's `x-basis`, read on first use and kept for the
 /// process's life.
 static NOTES: LazyLock<Vec<(&'static str, &'static str, &'static str)>> = LazyLock::new(|| {
-    let document = super::openapi();
     let mut notes = Vec::new();
-    for (path, item) in document.paths.paths {
-        for (method, operation) in [
-            ("GET", item.get),
-            ("PUT", item.put),
-            ("POST", item.post),
-            ("DELETE", item.delete),
-            ("PATCH", item.patch),
-        ] {
-            let note = operation
-                .and_then(|op| op.extensions)
-                .and_then(|extensions| extensions.get("x-basis")?.get("v1_equivalent").cloned());
-            if let Some(Value::String(note)) = note {
-                notes.push((method, &*path.clone().leak(), &*note.leak()));
-            }
+    for (method, path, basis) in crate::basis::operations(super::openapi()) {
+        if let Some(Value::String(note)) = basis.and_then(|b| b.get("v1_equivalent").cloned()) {
+            notes.push((method, &*path.leak(), &*note.leak()));
         }
     }
     notes

@@ -1,4 +1,4 @@
-//! The Musique Partner API: route table, key middleware and error format.
+//! The Musique Partner API: route table, key and limit middleware.
 //!
 //! - [`state`]  what the API holds: the shared core, its key cache, libraries, players, limiters
 //! - [`auth`]   the verified caller, and how its key is found and proven
