@@ -48,11 +48,13 @@ pub const BASE: &str = "/api/v1";
 /// The MusicArk routes under `/api/v1`, all behind the key and quota middleware, each routed
 /// at the path of its document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: ArkState) -> Router<S> {
-    let (router, _) = table()
-        .route_layer(middleware::from_fn_with_state(state.clone(), take_quota))
-        .route_layer(FaultLayer::new(state.core.runtimes.clone()))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .split_for_parts();
+    // One stack, outermost first, applied as one route layer: each route layer of its own
+    // would box the route again between them.
+    let keyed = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(FaultLayer::new(state.core.runtimes.clone()))
+        .layer(middleware::from_fn_with_state(state.clone(), take_quota));
+    let (router, _) = table().route_layer(keyed).split_for_parts();
     router.layer(Render(render_error)).with_state(state)
 }
 

@@ -58,16 +58,13 @@ pub const BASE: &str = "/api/v1/integration";
 /// URLs (like a CDN's, unguessable and keyless). Each route is routed at the path of its
 /// document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
-    let keyed = middleware::from_fn_with_state(state.clone(), authenticate);
-    let faulted = FaultLayer::new(state.core.runtimes.clone());
-    let limited = middleware::from_fn_with_state(state.clone(), limit);
-    let (router, _) = table(|routes| {
-        routes
-            .route_layer(limited.clone())
-            .route_layer(faulted.clone())
-            .route_layer(keyed.clone())
-    })
-    .split_for_parts();
+    // One stack, outermost first, applied as one route layer: each route layer of its own
+    // would box the route again between them.
+    let keyed = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(FaultLayer::new(state.core.runtimes.clone()))
+        .layer(middleware::from_fn_with_state(state.clone(), limit));
+    let (router, _) = table(|routes| routes.route_layer(keyed.clone())).split_for_parts();
     router.layer(Render(error::render_error)).with_state(state)
 }
 
