@@ -99,14 +99,20 @@ impl<T> Clone for Caller<T> {
     }
 }
 
+impl<T: Send + Sync + 'static> Caller<T> {
+    /// The caller the key layer put in `extensions`; its absence is a routing mistake of ours.
+    pub fn of(extensions: &axum::http::Extensions) -> Result<Self, Error> {
+        extensions
+            .get::<Caller<T>>()
+            .cloned()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
+    }
+}
+
 impl<S: Send + Sync, T: Send + Sync + 'static> FromRequestParts<S> for Caller<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        parts
-            .extensions
-            .get::<Caller<T>>()
-            .cloned()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("route is missing the key middleware")))
+        Caller::of(&parts.extensions)
     }
 }

@@ -93,7 +93,7 @@ async fn request_context(
     let tenant = draft
         .tenant
         .take()
-        .or_else(|| alias.map(|alias| state.runtimes.tenant_of_prefix(Some(&alias))));
+        .or_else(|| alias.and_then(|alias| state.runtimes.tenant_of_prefix(&alias)));
     let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     let at_ms = state.clocks.get(tenant).now_ms();
     let entry = journal::entry(

@@ -81,11 +81,9 @@ impl Runtimes {
             .insert(prefix.to_owned(), tenant.to_owned());
     }
 
-    /// The tenant a company prefix belongs to; unknown prefixes go to the default tenant.
-    pub fn tenant_of_prefix(&self, prefix: Option<&str>) -> String {
-        prefix
-            .and_then(|p| self.prefixes.read_locked().get(p).cloned())
-            .unwrap_or_else(|| DEFAULT_TENANT.to_owned())
+    /// The tenant a company prefix belongs to, if it is known.
+    pub fn tenant_of_prefix(&self, prefix: &str) -> Option<String> {
+        self.prefixes.read_locked().get(prefix).cloned()
     }
 }
 

@@ -127,8 +127,9 @@ async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Nex
 /// The key's monthly quota, then the quota headers on every response the key gets. Below
 /// the fault layer, so a faulted request consumes nothing.
 async fn take_quota(State(state): State<ArkState>, req: Request, next: Next) -> Response {
-    let Some(Caller(caller)) = req.extensions().get::<Caller<auth::ArkCaller>>().cloned() else {
-        return Error::Internal(anyhow::anyhow!("route is missing the key middleware")).into_response();
+    let caller = match Caller::<auth::ArkCaller>::of(req.extensions()) {
+        Ok(Caller(caller)) => caller,
+        Err(err) => return err.into_response(),
     };
     let now_ms = caller.clock.now_ms();
     let info = match state

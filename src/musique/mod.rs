@@ -181,8 +181,9 @@ async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next:
 /// `{"data", "timestamp"}` wrapping when configured). Below the fault layer, so a faulted
 /// request consumes nothing.
 async fn limit(State(state): State<MusiqueState>, req: Request, next: Next) -> Response {
-    let Some(Caller(caller)) = req.extensions().get::<Caller<MusiqueCaller>>().cloned() else {
-        return Error::Internal(anyhow::anyhow!("route is missing the key middleware")).into_response();
+    let caller = match Caller::<MusiqueCaller>::of(req.extensions()) {
+        Ok(Caller(caller)) => caller,
+        Err(err) => return err.into_response(),
     };
     let info = match caller.limiter.check() {
         Ok(info) => info,
