@@ -302,6 +302,12 @@ impl<C: Verified> KeyCache<C> {
         Err(Error::InvalidKey)
     }
 
+    /// The caller of a token verified before: what [`KeyCache::resolve`] answers first,
+    /// without waiting. `None` is no refusal: the token may be new.
+    pub fn cached(&self, token: &str) -> Option<Arc<C>> {
+        self.get(&digest(token))
+    }
+
     fn get(&self, digest: &Digest32) -> Option<Arc<C>> {
         self.verified.read_locked().get(digest).cloned()
     }

@@ -23,6 +23,7 @@
 //! - [`error`]      shared error kinds, and how each API's router renders them
 //! - [`journal`]    the request journal, and the notes each API request carries to it
 //! - [`faults`]     faults on purpose, and the layer that applies them
+//! - [`gate`]       the layer of a check before the handler (key, limit, quota), unboxed
 //! - [`tenancy`]    each tenant's journal and faults, and which tenant a company prefix is
 //! - [`extract`]    extractors whose rejections are our errors; the authenticated caller
 //! - [`auth`]       token shapes, the verification cache each API keeps of its callers
@@ -49,6 +50,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod fixtures;
+pub mod gate;
 pub mod hasher;
 pub mod hosts;
 pub mod ids;

@@ -26,9 +26,8 @@ pub mod store;
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -39,6 +38,7 @@ use utoipa_axum::routes;
 use crate::error::{Error, Render};
 use crate::extract::Caller;
 use crate::faults::FaultLayer;
+use crate::gate::{Admit, Gate, GateLayer};
 use crate::journal::Notes;
 use index::Catalogue;
 pub use state::ArkState;
@@ -51,9 +51,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: ArkState) -> Router<S> {
     // One stack, outermost first, applied as one route layer: each route layer of its own
     // would box the route again between them.
     let keyed = tower::ServiceBuilder::new()
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(GateLayer(Authenticate(state.clone())))
         .layer(FaultLayer::new(state.core.runtimes.clone()))
-        .layer(middleware::from_fn_with_state(state.clone(), take_quota));
+        .layer(GateLayer(Quota(state.clone())));
     let (router, _) = table().route_layer(keyed).split_for_parts();
     router.layer(Render(render_error)).with_state(state)
 }
@@ -99,17 +99,35 @@ fn form_urlencoded_get(query: &str, name: &str) -> Option<String> {
 }
 
 /// Key → caller, attributed to its tenant in the journal. Outermost of the key layers: then
-/// the tenant's faults, then [`take_quota`]. Order of checks (spec §2): 401, then 429, then
-/// the handler's 400 and 404.
-async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Next) -> Response {
-    let key = match presented_key(&req) {
-        Ok(key) => key,
-        Err(err) => return err.into_response(),
-    };
-    let caller = match auth::musicark_caller(&state, &key).await {
-        Ok(caller) => caller,
-        Err(err) => return err.into_response(),
-    };
+/// the tenant's faults, then [`Quota`]. Order of checks (spec §2): 401, then 429, then the
+/// handler's 400 and 404. A key verified before is decided without waiting.
+#[derive(Clone)]
+struct Authenticate(ArkState);
+
+impl Gate for Authenticate {
+    type Pass = ();
+
+    fn admit(&self, mut req: Request) -> Admit<()> {
+        let key = match presented_key(&req) {
+            Ok(key) => key,
+            Err(err) => return Admit::Refuse(err.into_response()),
+        };
+        if let Some(caller) = self.0.keys.cached(&key) {
+            admitted(&mut req, caller, &key);
+            return Admit::Pass(req, ());
+        }
+        let state = self.0.clone();
+        Admit::Later(Box::pin(async move {
+            let caller = auth::musicark_caller(&state, &key)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            admitted(&mut req, caller, &key);
+            Ok((req, ()))
+        }))
+    }
+}
+
+fn admitted(req: &mut Request, caller: Arc<auth::ArkCaller>, key: &str) {
     let notes = Notes::of(req.extensions());
     notes.attribute(&caller.tenant_id, &caller.key_id);
     if key.len() != "mk_live_".len() + 32 {
@@ -121,36 +139,53 @@ async fn authenticate(State(state): State<ArkState>, mut req: Request, next: Nex
         notes.note("Both a bearer key and `api_key` were given; soundcheck used the header.");
     }
     req.extensions_mut().insert(Caller(caller));
-    next.run(req).await
 }
 
 /// The key's monthly quota, then the quota headers on every response the key gets. Below
-/// the fault layer, so a faulted request consumes nothing.
-async fn take_quota(State(state): State<ArkState>, req: Request, next: Next) -> Response {
-    let caller = match Caller::<auth::ArkCaller>::of(req.extensions()) {
-        Ok(Caller(caller)) => caller,
-        Err(err) => return err.into_response(),
-    };
-    let now_ms = caller.clock.now_ms();
-    let info = match state
-        .quotas
-        .take(&state.core.db, &caller.key_id, caller.monthly_limit, now_ms)
-        .await
-    {
-        Ok(Ok(info)) => info,
-        Ok(Err(refused)) => {
-            let mut response = Error::RateLimited {
-                retry_after_secs: refused.retry_after_secs(now_ms),
-                message: quota::EXCEEDED.to_owned(),
-            }
-            .into_response();
-            refused.write_headers(response.headers_mut());
-            return response;
+/// the fault layer, so a faulted request consumes nothing. A count in memory (every call of
+/// the month but its first) is taken without waiting.
+#[derive(Clone)]
+struct Quota(ArkState);
+
+impl Gate for Quota {
+    type Pass = quota::QuotaInfo;
+
+    fn admit(&self, req: Request) -> Admit<quota::QuotaInfo> {
+        let caller = match Caller::<auth::ArkCaller>::of(req.extensions()) {
+            Ok(Caller(caller)) => caller,
+            Err(err) => return Admit::Refuse(err.into_response()),
+        };
+        let now_ms = caller.clock.now_ms();
+        let (key_id, limit) = (&caller.key_id, caller.monthly_limit);
+        if let Some(taken) = self.0.quotas.try_take(key_id, limit, now_ms) {
+            return match taken {
+                Ok(info) => Admit::Pass(req, info),
+                Err(refused) => Admit::Refuse(exceeded(&refused, now_ms)),
+            };
         }
-        Err(err) => return Error::from(err).into_response(),
-    };
-    let mut response = next.run(req).await;
-    info.write_headers(response.headers_mut());
+        let state = self.0.clone();
+        Admit::Later(Box::pin(async move {
+            let (key_id, limit) = (&caller.key_id, caller.monthly_limit);
+            match state.quotas.take(&state.core.db, key_id, limit, now_ms).await {
+                Ok(Ok(info)) => Ok((req, info)),
+                Ok(Err(refused)) => Err(exceeded(&refused, now_ms)),
+                Err(err) => Err(Error::from(err).into_response()),
+            }
+        }))
+    }
+
+    fn finish(info: quota::QuotaInfo, response: &mut Response) {
+        info.write_headers(response.headers_mut());
+    }
+}
+
+fn exceeded(refused: &quota::QuotaInfo, now_ms: i64) -> Response {
+    let mut response = Error::RateLimited {
+        retry_after_secs: refused.retry_after_secs(now_ms),
+        message: quota::EXCEEDED.to_owned(),
+    }
+    .into_response();
+    refused.write_headers(response.headers_mut());
     response
 }
 

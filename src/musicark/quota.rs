@@ -66,6 +66,23 @@ struct Counter {
     persisted: i64,
 }
 
+fn count_one(counter: &SharedCounter, limit: i64, reset: DateTime<Utc>) -> Result<QuotaInfo, QuotaInfo> {
+    let mut counter = counter.locked();
+    if counter.count >= limit {
+        return Err(QuotaInfo {
+            limit,
+            remaining: 0,
+            reset,
+        });
+    }
+    counter.count += 1;
+    Ok(QuotaInfo {
+        limit,
+        remaining: limit - counter.count,
+        reset,
+    })
+}
+
 /// Every key's counters, by `(key id, month)`.
 #[derive(Debug, Default)]
 pub struct Quotas {
@@ -115,20 +132,15 @@ impl Quotas {
     ) -> sqlx::Result<Result<QuotaInfo, QuotaInfo>> {
         let (month, reset) = month_of(now_ms);
         let counter = self.counter(db, key_id, &month).await?;
-        let mut counter = counter.locked();
-        if counter.count >= limit {
-            return Ok(Err(QuotaInfo {
-                limit,
-                remaining: 0,
-                reset,
-            }));
-        }
-        counter.count += 1;
-        Ok(Ok(QuotaInfo {
-            limit,
-            remaining: limit - counter.count,
-            reset,
-        }))
+        Ok(count_one(&counter, limit, reset))
+    }
+
+    /// [`Quotas::take`] without waiting, when the key's count for the month is in memory
+    /// (every call of the month but its first); `None` when it must be read first.
+    pub fn try_take(&self, key_id: &str, limit: i64, now_ms: i64) -> Option<Result<QuotaInfo, QuotaInfo>> {
+        let (month, reset) = month_of(now_ms);
+        let counter = self.lock().get(&(key_id.to_owned(), month)).cloned()?;
+        Some(count_one(&counter, limit, reset))
     }
 
     /// Stops write-behind until the guard is dropped.

@@ -29,9 +29,10 @@ pub mod store;
 pub mod system;
 
 use std::convert::identity;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
@@ -46,6 +47,7 @@ use crate::config::Envelope;
 use crate::error::{Error, Render};
 use crate::extract::Caller;
 use crate::faults::FaultLayer;
+use crate::gate::{Admit, Gate, GateLayer};
 use crate::journal::Notes;
 use crate::rate_limit::RateInfo;
 use auth::MusiqueCaller;
@@ -60,10 +62,12 @@ pub const BASE: &str = "/api/v1/integration";
 pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
     // One stack, outermost first, applied as one route layer: each route layer of its own
     // would box the route again between them.
+    let wrapped = state.core.config.envelope == Envelope::Wrapped;
     let keyed = tower::ServiceBuilder::new()
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(GateLayer(Authenticate(state.clone())))
         .layer(FaultLayer::new(state.core.runtimes.clone()))
-        .layer(middleware::from_fn_with_state(state.clone(), limit));
+        .layer(GateLayer(Limit))
+        .option_layer(wrapped.then(|| middleware::from_fn(wrap_body)));
     let (router, _) = table(|routes| routes.route_layer(keyed.clone())).split_for_parts();
     router.layer(Render(error::render_error)).with_state(state)
 }
@@ -155,60 +159,102 @@ where
 }
 
 /// `X-API-Key` → caller, attributed to its tenant in the journal. Outermost of the key
-/// layers: then the tenant's faults, then [`limit`].
-async fn authenticate(State(state): State<MusiqueState>, mut req: Request, next: Next) -> Response {
+/// layers: then the tenant's faults, then [`Limit`]. A key verified before is decided without
+/// waiting.
+#[derive(Clone)]
+struct Authenticate(MusiqueState);
+
+impl Gate for Authenticate {
+    type Pass = ();
+
+    fn admit(&self, mut req: Request) -> Admit<()> {
+        let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
+            None => return Admit::Refuse(Error::MissingKey.into_response()),
+            Some(Ok(token)) if token.trim().is_empty() => {
+                return Admit::Refuse(Error::MissingKey.into_response());
+            }
+            Some(Ok(token)) => token.trim(),
+            Some(Err(_)) => return Admit::Refuse(Error::InvalidKey.into_response()),
+        };
+        if let Some(caller) = self.0.keys.cached(token) {
+            let legacy = uses_legacy_word(token, &caller);
+            admitted(&mut req, caller, legacy);
+            return Admit::Pass(req, ());
+        }
+        let token = token.to_owned();
+        let state = self.0.clone();
+        Admit::Later(Box::pin(async move {
+            // A refused key's request is still filed under the company the token names
+            // (`company_prefix`).
+            let caller = auth::musique_caller(&state, &token)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let legacy = uses_legacy_word(&token, &caller);
+            admitted(&mut req, caller, legacy);
+            Ok((req, ()))
+        }))
+    }
+}
+
+fn uses_legacy_word(token: &str, caller: &MusiqueCaller) -> bool {
+    parse_musique_token(token).is_some_and(|t| t.env_word != caller.environment.as_str())
+}
+
+fn admitted(req: &mut Request, caller: Arc<MusiqueCaller>, legacy_word: bool) {
     let notes = Notes::of(req.extensions());
-    let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
-        None => return Error::MissingKey.into_response(),
-        Some(Ok(token)) if token.trim().is_empty() => return Error::MissingKey.into_response(),
-        Some(Ok(token)) => token.trim().to_owned(),
-        Some(Err(_)) => return Error::InvalidKey.into_response(),
-    };
-    let caller = match auth::musique_caller(&state, &token).await {
-        Ok(caller) => caller,
-        // The journal still files it under the company the token names (`company_prefix`).
-        Err(err) => return err.into_response(),
-    };
     notes.attribute(&caller.tenant_id, &caller.key_id);
-    if parse_musique_token(&token).is_some_and(|t| t.env_word != caller.environment.as_str()) {
+    if legacy_word {
         notes.note("The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.");
     }
     req.extensions_mut().insert(Caller(caller));
-    next.run(req).await
 }
 
-/// The caller's rate limit, then the header triple on every response the key gets (and the
-/// `{"data", "timestamp"}` wrapping when configured). Below the fault layer, so a faulted
-/// request consumes nothing.
-async fn limit(State(state): State<MusiqueState>, req: Request, next: Next) -> Response {
-    let caller = match Caller::<MusiqueCaller>::of(req.extensions()) {
-        Ok(Caller(caller)) => caller,
-        Err(err) => return err.into_response(),
-    };
-    let info = match caller.limiter.check() {
-        Ok(info) => info,
-        Err(refused) => {
-            let mut response = Error::RateLimited {
-                retry_after_secs: refused.retry_after_secs,
-                message: format!(
-                    "Rate limit exceeded: {} requests allowed in this window. Retry after {} seconds.",
-                    refused.info.limit, refused.retry_after_secs
-                ),
+/// The caller's rate limit, then the header triple on every response the key gets. Below
+/// the fault layer, so a faulted request consumes nothing.
+#[derive(Clone)]
+struct Limit;
+
+impl Gate for Limit {
+    type Pass = RateInfo;
+
+    fn admit(&self, req: Request) -> Admit<RateInfo> {
+        let caller = match Caller::<MusiqueCaller>::of(req.extensions()) {
+            Ok(Caller(caller)) => caller,
+            Err(err) => return Admit::Refuse(err.into_response()),
+        };
+        match caller.limiter.check() {
+            Ok(info) => Admit::Pass(req, info),
+            Err(refused) => {
+                let mut response = Error::RateLimited {
+                    retry_after_secs: refused.retry_after_secs,
+                    message: format!(
+                        "Rate limit exceeded: {} requests allowed in this window. Retry after {} seconds.",
+                        refused.info.limit, refused.retry_after_secs
+                    ),
+                }
+                .into_response();
+                refused.info.write_headers(response.headers_mut());
+                Admit::Refuse(response)
             }
-            .into_response();
-            refused.info.write_headers(response.headers_mut());
-            return response;
         }
-    };
-    let mut response = next.run(req).await;
-    if state.core.config.envelope == Envelope::Wrapped {
-        response = wrap(response, caller.clock.now_ms()).await;
     }
-    // `GET /api/integration/limits` leaves the reading its body reports, so that its headers
-    // are that same reading.
-    let info = response.extensions_mut().remove::<RateInfo>().unwrap_or(info);
-    info.write_headers(response.headers_mut());
-    response
+
+    fn finish(info: RateInfo, response: &mut Response) {
+        // `GET /api/integration/limits` leaves the reading its body reports, so that its
+        // headers are that same reading.
+        let info = response.extensions_mut().remove::<RateInfo>().unwrap_or(info);
+        info.write_headers(response.headers_mut());
+    }
+}
+
+/// `--envelope wrapped`: the body of every successful JSON response the key gets, wrapped.
+async fn wrap_body(req: Request, next: Next) -> Response {
+    let now_ms = Caller::<MusiqueCaller>::of(req.extensions()).map(|Caller(c)| c.clock.now_ms());
+    let response = next.run(req).await;
+    match now_ms {
+        Ok(now_ms) => wrap(response, now_ms).await,
+        Err(err) => err.into_response(),
+    }
 }
 
 /// `{"data": <body>, "timestamp": "…"}` around a successful JSON body, spliced as bytes.
