@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::MusiqueState;
 use super::auth::MusiqueCaller;
 use super::error::MusiqueKind;
-use super::library::AudioMeta;
+use super::library::{AudioMeta, Entry};
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::clock::Rfc3339Ms;
@@ -120,6 +120,90 @@ pub fn base_url(headers: &HeaderMap, core: &Core) -> String {
     }
 }
 
+/// An audio object's JSON as get and list show it, written once when the library learns the
+/// audio: all of it but the two parts a request decides, the base URL (from its `Host`) and
+/// the stats (from the players). Escaping the name, description and category on every
+/// request was the largest part of a list's cost.
+#[derive(Debug)]
+pub struct ObjectJson {
+    /// Up to the base URL inside `"url":"…"`.
+    head: Box<str>,
+    /// From after the base URL up to the stats' value.
+    middle: Box<str>,
+}
+
+impl ObjectJson {
+    pub fn of(meta: &AudioMeta) -> ObjectJson {
+        const URL: &str = ",\"url\":\"";
+        let object = AudioObject {
+            stats: None,
+            ..AudioObject::with_stats(meta, no_stats(), "")
+        };
+        let json = serde_json::to_string(&object).unwrap_or_default();
+        // Only the `url` key is written as `,"url":"` with its quotes bare: a quote inside
+        // the id or the name before it is escaped. `stats` is the last field.
+        let (head, rest) = match json.find(URL) {
+            Some(at) => json.split_at(at + URL.len()),
+            None => (json.as_str(), ""),
+        };
+        let rest = rest.strip_suffix('}').unwrap_or(rest);
+        ObjectJson {
+            head: head.into(),
+            middle: format!("{rest},\"stats\":").into(),
+        }
+    }
+
+    /// The whole object, given the request's base URL already escaped as JSON string content.
+    fn write(&self, out: &mut Vec<u8>, escaped_base: &str, stats: &Stats) -> Result<()> {
+        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(escaped_base.as_bytes());
+        out.extend_from_slice(self.middle.as_bytes());
+        serde_json::to_writer(&mut *out, stats).map_err(|e| Error::Internal(e.into()))?;
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+fn no_stats() -> Stats {
+    Stats {
+        times_played: 0,
+        last_played_at: None,
+        total_recipients: 0,
+    }
+}
+
+/// `base` as the inside of a JSON string.
+fn escaped(base: &str) -> String {
+    let quoted = serde_json::to_string(base).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A page of the library as `AudioList` serializes it, from the prepared objects.
+fn list_json(
+    entries: &[&Entry],
+    stats: &dyn Fn(&str) -> Stats,
+    base: &str,
+    pagination: &Pagination,
+) -> Result<Response> {
+    let base = escaped(base);
+    let mut bytes = Vec::with_capacity(256 + 512 * entries.len());
+    bytes.extend_from_slice(b"{\"audio\":[");
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            bytes.push(b',');
+        }
+        entry.json.write(&mut bytes, &base, &stats(&entry.meta.id))?;
+    }
+    bytes.extend_from_slice(b"],\"pagination\":");
+    serde_json::to_writer(&mut bytes, pagination).map_err(|e| Error::Internal(e.into()))?;
+    bytes.push(b'}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
 fn new_audio_id() -> String {
     format!("aud_{}", random_alnum(14))
 }
@@ -196,22 +280,16 @@ pub async fn list(
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
-            state.libraries.page(key, page, limit, |rows, total| {
+            state.libraries.page(key, page, limit, |entries, total| {
                 let total_pages = (total + limit - 1) / limit;
-                let list = AudioList {
-                    audio: rows
-                        .iter()
-                        .map(|meta| AudioObject::with_stats(meta, stats(&meta.id), &base))
-                        .collect(),
-                    pagination: Pagination {
-                        page,
-                        limit,
-                        total,
-                        total_pages,
-                        has_more: page < total_pages,
-                    },
+                let pagination = Pagination {
+                    page,
+                    limit,
+                    total,
+                    total_pages,
+                    has_more: page < total_pages,
                 };
-                json_bytes(&list, rows.len())
+                list_json(&entries, stats, &base, &pagination)
             })
         })
 }
@@ -240,8 +318,12 @@ pub async fn get(
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
-            state.libraries.get(key, &id, |meta| {
-                json_bytes(&AudioObject::with_stats(meta, stats(&meta.id), &base), 1)
+            state.libraries.get(key, &id, |entry| {
+                let mut bytes = Vec::with_capacity(512);
+                entry
+                    .json
+                    .write(&mut bytes, &escaped(&base), &stats(&entry.meta.id))?;
+                Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
             })
         })
         .unwrap_or(Err(MusiqueKind::AudioNotFound(id).into()))
@@ -618,6 +700,72 @@ pub fn parse_range(value: &str, total: u64) -> Range {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(name: &str, description: Option<&str>, category: Option<&str>) -> Entry {
+        let meta = AudioMeta {
+            id: "aud_0123456789abcd".to_owned(),
+            name: name.to_owned(),
+            description: description.map(str::to_owned),
+            category: category.map(str::to_owned),
+            duration: 12.345,
+            size: 123_456,
+            created_at_ms: 1_764_590_400_123,
+            seq: 1,
+        };
+        let json = ObjectJson::of(&meta);
+        Entry { meta, json }
+    }
+
+    fn played(n: i64) -> Stats {
+        Stats {
+            times_played: n,
+            last_played_at: (n > 0).then(|| "2026-12-01T10:00:00.000Z".to_owned()),
+            total_recipients: n / 2,
+        }
+    }
+
+    async fn body_of(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        String::from_utf8(bytes.to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn a_prepared_page_is_byte_for_byte_what_serde_writes() {
+        let entries = [
+            entry("Plain", None, None),
+            entry(
+                "Quote \" and \\ and ,\"url\":\" inside",
+                Some("Line\nbreak\ttab \u{1}"),
+                Some("Caf\u{e9} \u{1f3b5}"),
+            ),
+            entry("\u{0}", Some(""), Some("\"}")),
+        ];
+        let stats = |id: &str| played(id.len() as i64);
+        for base in ["http://127.0.0.1:8080", "http://odd\"host\\", ""] {
+            for count in 0..=entries.len() {
+                let page: Vec<&Entry> = entries[..count].iter().collect();
+                let pagination = || Pagination {
+                    page: 1,
+                    limit: 20,
+                    total: count as i64,
+                    total_pages: 1,
+                    has_more: false,
+                };
+                let prepared = body_of(list_json(&page, &stats, base, &pagination()).expect("list")).await;
+                let expected = serde_json::to_string(&AudioList {
+                    audio: page
+                        .iter()
+                        .map(|e| AudioObject::with_stats(&e.meta, stats(&e.meta.id), base))
+                        .collect(),
+                    pagination: pagination(),
+                })
+                .expect("serde");
+                assert_eq!(prepared, expected, "base {base:?}, {count} objects");
+            }
+        }
+    }
 
     #[test]
     fn ranges_follow_rfc_9110() {

@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
+use super::audio::ObjectJson;
 use crate::auth::Environment;
 use crate::db::Db;
 use crate::sync::RwLockExt;
@@ -30,9 +31,11 @@ pub struct AudioMeta {
     pub seq: i64,
 }
 
+/// An audio object in its library, with its JSON prepared for get and list.
 #[derive(Debug)]
-struct Entry {
-    meta: AudioMeta,
+pub struct Entry {
+    pub meta: AudioMeta,
+    pub json: ObjectJson,
 }
 
 type Order = (Reverse<i64>, Reverse<i64>);
@@ -100,7 +103,7 @@ impl Libraries {
         key: LibraryKey,
         page: i64,
         limit: i64,
-        render: impl FnOnce(Vec<&AudioMeta>, i64) -> R,
+        render: impl FnOnce(Vec<&Entry>, i64) -> R,
     ) -> R {
         let libraries = self.read();
         let Some(library) = libraries.get(&key) else {
@@ -114,23 +117,23 @@ impl Libraries {
             .skip(skip)
             .take(take)
             .filter_map(|id| library.entries.get(id))
-            .map(|entry| &entry.meta)
             .collect();
         render(items, library.entries.len() as i64)
     }
 
     /// Renders one audio object, if the library holds it.
-    pub fn get<R>(&self, key: LibraryKey, id: &str, render: impl FnOnce(&AudioMeta) -> R) -> Option<R> {
+    pub fn get<R>(&self, key: LibraryKey, id: &str, render: impl FnOnce(&Entry) -> R) -> Option<R> {
         let libraries = self.read();
         let entry = libraries.get(&key)?.entries.get(id)?;
-        Some(render(&entry.meta))
+        Some(render(entry))
     }
 
     pub fn insert_audio(&self, key: LibraryKey, meta: AudioMeta) {
         let mut libraries = self.write();
         let library = libraries.entry(key).or_default();
         library.order.insert(order_of(&meta), meta.id.clone());
-        library.entries.insert(meta.id.clone(), Entry { meta });
+        let json = ObjectJson::of(&meta);
+        library.entries.insert(meta.id.clone(), Entry { meta, json });
     }
 
     pub fn remove_audio(&self, key: LibraryKey, id: &str) {
@@ -178,7 +181,7 @@ mod tests {
         libraries.insert_audio(KEY, meta("c", 500, 3));
         let ids = |page, limit| {
             libraries.page(KEY, page, limit, |items, total| {
-                (items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), total)
+                (items.iter().map(|e| e.meta.id.clone()).collect::<Vec<_>>(), total)
             })
         };
         assert_eq!(ids(1, 2), (vec!["b".to_owned(), "a".to_owned()], 3));
