@@ -173,6 +173,7 @@ pub fn stack(router: Router, core: Core) -> Router {
             Api::Control => None,
         },
         render: render_by_path,
+        alias_header: "x-api-key",
         tenant_alias: musique::auth::company_prefix,
     };
     middleware::stack(router, core, entry)

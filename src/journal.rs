@@ -10,12 +10,14 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::{company_token_prefix, musicark_lookup, parse_musique_token};
-use crate::clock::rfc3339_ms;
+use crate::clock::Rfc3339Ms;
+use crate::error::RequestId;
 use crate::sync::MutexExt;
 
 /// The longest body summary kept.
@@ -27,16 +29,20 @@ const REDACTED: &str = "[redacted]";
 pub struct Entry {
     pub id: u64,
     /// On the tenant's clock.
-    pub at: String,
+    #[schema(value_type = String)]
+    pub at: Rfc3339Ms,
     #[serde(skip)]
     pub at_ms: i64,
     pub api: &'static str,
-    pub method: String,
+    #[serde(serialize_with = "method_name")]
+    #[schema(value_type = String)]
+    pub method: Method,
     pub path: String,
     pub query: Option<String>,
     pub status: u16,
     pub latency_ms: f64,
-    pub request_id: String,
+    #[schema(value_type = String)]
+    pub request_id: RequestId,
     pub key_id: Option<String>,
     pub body: Option<String>,
     pub notes: Vec<String>,
@@ -104,7 +110,7 @@ impl Filter {
             && self
                 .method
                 .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+                .is_none_or(|m| m.eq_ignore_ascii_case(e.method.as_str()))
             && self.path.as_deref().is_none_or(|p| {
                 if p.contains('*') {
                     path_matches(p, &e.path)
@@ -276,22 +282,28 @@ pub fn redact_query(query: &str) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
+// A method and an id are kept as they came (a standard method and the id's bytes are copied,
+// not allocated) and written out as text only when the journal is read.
+fn method_name<S: serde::Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(method.as_str())
+}
+
 /// Builds the entry of a finished request.
 #[allow(clippy::too_many_arguments)]
 pub fn entry(
     api: &'static str,
-    method: String,
+    method: Method,
     path: String,
     query: Option<String>,
     status: u16,
     latency_ms: f64,
-    request_id: String,
+    request_id: RequestId,
     at_ms: i64,
     draft: Draft,
 ) -> Entry {
     Entry {
         id: 0,
-        at: rfc3339_ms(at_ms),
+        at: Rfc3339Ms(at_ms),
         at_ms,
         api,
         method,
@@ -340,12 +352,12 @@ mod tests {
         for n in 0..3 {
             journal.push(entry(
                 "musique",
-                "GET".into(),
+                Method::GET,
                 format!("/p{n}"),
                 None,
                 200,
                 1.0,
-                String::new(),
+                RequestId::generate(),
                 n,
                 Draft::default(),
             ));

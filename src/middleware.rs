@@ -5,7 +5,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -27,10 +27,11 @@ pub struct Entry {
     /// Renders an error no API's router rendered (fallbacks, panics, the docs), given the
     /// request's path and id.
     pub render: fn(&Error, &str, &str) -> Response,
-    /// The name the request's headers give its tenant by when no key layer named it (a
-    /// route without one, an unknown path, a refused key): resolved through the tenancy map
-    /// of company prefixes, the default tenant when unknown.
-    pub tenant_alias: fn(&HeaderMap) -> Option<String>,
+    /// The header whose value names the request's tenant when no key layer named it (a
+    /// route without one, an unknown path, a refused key), and the name it gives: resolved
+    /// through the tenancy map of company prefixes, the default tenant when unknown.
+    pub alias_header: &'static str,
+    pub tenant_alias: fn(&str) -> Option<&str>,
 }
 
 /// Wraps the whole app. Outermost first:
@@ -73,7 +74,9 @@ async fn request_context(
 
     // What the journal needs of the request, taken before the handler consumes it.
     let query = req.uri().query().map(journal::redact_query);
-    let alias = (entry.tenant_alias)(req.headers());
+    // Kept as the header's value (a reference count), read only if no key layer names the
+    // tenant.
+    let alias = req.headers().get(entry.alias_header).cloned();
     let notes = Notes::recording();
     req.extensions_mut().insert(notes.clone());
     let response = match summarize_body(req).await {
@@ -90,25 +93,22 @@ async fn request_context(
     let mut draft = notes.take();
     // The API's key layer names the tenant; else the alias the headers gave, even for a key
     // that was refused or never checked; anything else is the default tenant's.
-    let tenant = draft
-        .tenant
-        .take()
-        .or_else(|| alias.and_then(|alias| state.runtimes.tenant_of_prefix(&alias)));
+    let tenant = draft.tenant.take().or_else(|| {
+        let value = alias.as_ref()?.to_str().ok()?;
+        state
+            .runtimes
+            .tenant_of_prefix((entry.tenant_alias)(value.trim())?)
+    });
     let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     let at_ms = state.clocks.get(tenant).now_ms();
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let response = finish(response, request_id.as_str(), &method, &path, started);
     let entry = journal::entry(
-        api_name,
-        method.to_string(),
-        path.clone(),
-        query,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0,
-        request_id.as_str().to_owned(),
-        at_ms,
-        draft,
+        api_name, method, path, query, status, latency_ms, request_id, at_ms, draft,
     );
     state.runtimes.get(tenant).journal.push(entry);
-    finish(response, request_id.as_str(), &method, &path, started)
+    response
 }
 
 fn finish(
@@ -134,12 +134,13 @@ fn finish(
 /// A journal summary of the body: small JSON bodies are read (and handed on unchanged),
 /// others are described by their type and length.
 async fn summarize_body(req: Request) -> Result<(Request, Option<String>), Error> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = |req: &Request| {
+        req.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     let length = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -147,7 +148,7 @@ async fn summarize_body(req: Request) -> Result<(Request, Option<String>), Error
         .and_then(|v| v.parse::<u64>().ok());
     Ok(match length {
         None | Some(0) => (req, None),
-        Some(n) if content_type.starts_with("application/json") && n <= JOURNAL_BODY_BYTES => {
+        Some(n) if content_type(&req).starts_with("application/json") && n <= JOURNAL_BODY_BYTES => {
             let (parts, body) = req.into_parts();
             match axum::body::to_bytes(body, JOURNAL_BODY_BYTES as usize).await {
                 Ok(bytes) => {
@@ -164,6 +165,7 @@ async fn summarize_body(req: Request) -> Result<(Request, Option<String>), Error
             }
         }
         Some(n) => {
+            let content_type = content_type(&req);
             let kind = content_type.split(';').next().unwrap_or("").trim();
             let kind = if kind.is_empty() { "no content type" } else { kind };
             (req, Some(format!("({kind}, {n} bytes)")))

@@ -154,7 +154,6 @@ fn as_limit(value: Option<i64>, default: u32) -> u32 {
 
 /// The company prefix an `X-API-Key` names, whether or not the token is valid: a request with
 /// a wrong key, or on a route that checks none, still belongs to that company's tenant.
-pub fn company_prefix(headers: &axum::http::HeaderMap) -> Option<String> {
-    let token = headers.get("x-api-key")?.to_str().ok()?;
-    crate::auth::parse_musique_token(token.trim()).map(|t| t.company.to_owned())
+pub fn company_prefix(token: &str) -> Option<&str> {
+    crate::auth::parse_musique_token(token).map(|t| t.company)
 }
