@@ -137,7 +137,7 @@ impl ObjectJson {
         const URL: &str = ",\"url\":\"";
         let object = AudioObject {
             stats: None,
-            ..AudioObject::with_stats(meta, no_stats(), "")
+            ..AudioObject::with_stats(meta, Stats::default(), "")
         };
         let json = serde_json::to_string(&object).unwrap_or_default();
         // Only the `url` key is written as `,"url":"` with its quotes bare: a quote inside
@@ -161,14 +161,6 @@ impl ObjectJson {
         serde_json::to_writer(&mut *out, stats).map_err(|e| Error::Internal(e.into()))?;
         out.push(b'}');
         Ok(())
-    }
-}
-
-fn no_stats() -> Stats {
-    Stats {
-        times_played: 0,
-        last_played_at: None,
-        total_recipients: 0,
     }
 }
 
@@ -719,7 +711,7 @@ mod tests {
     fn played(n: i64) -> Stats {
         Stats {
             times_played: n,
-            last_played_at: (n > 0).then(|| "2026-12-01T10:00:00.000Z".to_owned()),
+            last_played_at: (n > 0).then_some(crate::clock::Rfc3339Ms(1_764_583_200_000)),
             total_recipients: n / 2,
         }
     }

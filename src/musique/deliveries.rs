@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::player::{Delivery, Player, Priority, Status, shrink};
 use super::store::{self, Stats};
 use crate::auth::Environment;
-use crate::clock::{Clocks, real_now_ms, rfc3339_ms};
+use crate::clock::{Clocks, Rfc3339Ms, real_now_ms, rfc3339_ms};
 use crate::db::Db;
 use crate::sync::{MutexExt, RwLockExt};
 
@@ -1110,17 +1110,17 @@ impl Deliveries {
         f: impl FnOnce(&dyn Fn(&str) -> Stats) -> R,
     ) -> R {
         let Some(shared) = self.existing(company_id) else {
-            return f(&|_| no_stats());
+            return f(&|_| Stats::default());
         };
         shared.advance(now_ms, &self.events);
         let company = shared.read();
         let lookup = |audio_id: &str| match company.stats.get(audio_id) {
             Some(s) => Stats {
                 times_played: s.times_played,
-                last_played_at: s.last_played_ms.map(rfc3339_ms),
+                last_played_at: s.last_played_ms.map(Rfc3339Ms),
                 total_recipients: s.recipients.len() as i64,
             },
-            None => no_stats(),
+            None => Stats::default(),
         };
         f(&lookup)
     }
@@ -1372,14 +1372,6 @@ pub async fn write_behind(deliveries: Arc<Deliveries>, db: Db, stop: tokio_util:
         if let Err(err) = deliveries.write_behind(&db, false).await {
             tracing::warn!(error = %err, "could not write finished deliveries");
         }
-    }
-}
-
-fn no_stats() -> Stats {
-    Stats {
-        times_played: 0,
-        last_played_at: None,
-        total_recipients: 0,
     }
 }
 

@@ -39,11 +39,13 @@ impl<'a> From<&'a MusiqueCaller> for Library<'a> {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+// No plays is the default.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub times_played: i64,
-    pub last_played_at: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub last_played_at: Option<crate::clock::Rfc3339Ms>,
     pub total_recipients: i64,
 }
 
