@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
-use axum::extract::{Multipart, State};
+use axum::extract::{FromRequestParts, Multipart, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -110,6 +111,18 @@ fn json_bytes(value: &impl Serialize, objects: usize) -> Result<Response> {
     let mut bytes = Vec::with_capacity(256 + 512 * objects);
     serde_json::to_writer(&mut bytes, value).map_err(|e| Error::Internal(e.into()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// Where this server is reachable, as the client addressed it: [`base_url`] without a copy
+/// of the request's headers (what a `HeaderMap` extractor makes).
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<MusiqueState> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &MusiqueState) -> Result<Self, Self::Rejection> {
+        Ok(BaseUrl(base_url(&parts.headers, &state.core)))
+    }
 }
 
 /// Where this server is reachable, as the client addressed it.
@@ -256,7 +269,7 @@ pub async fn list(
     State(state): State<MusiqueState>,
     Caller(caller): Caller<MusiqueCaller>,
     notes: Notes,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     query: QueryPairs,
 ) -> Result<Response> {
     caller.require("audio.read")?;
@@ -268,7 +281,6 @@ pub async fn list(
         );
     }
     let key = Library::from(&*caller).key();
-    let base = base_url(&headers, &state.core);
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
@@ -301,12 +313,11 @@ pub async fn list(
 pub async fn get(
     State(state): State<MusiqueState>,
     Caller(caller): Caller<MusiqueCaller>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     caller.require("audio.read")?;
     let key = Library::from(&*caller).key();
-    let base = base_url(&headers, &state.core);
     state
         .deliveries
         .with_stats(caller.company_id, caller.clock.now_ms(), |stats| {
