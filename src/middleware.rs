@@ -1,13 +1,17 @@
 //! The tower stack shared by every route, in one function, its order explained.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{self, Error, RequestId};
@@ -35,7 +39,7 @@ pub struct Entry {
 }
 
 /// Wraps the whole app. Outermost first:
-/// 1. `request_context` gives the request its id (a [`RequestId`] extension), logs it,
+/// 1. [`ContextLayer`] gives the request its id (a [`RequestId`] extension), logs it,
 ///    records an API request in its tenant's journal (with a [`Notes`] extension the layers
 ///    and handlers below write to), renders what no API rendered, and stamps `X-Request-Id`
 ///    on whatever comes back, so it must see every response, even a panic's;
@@ -48,73 +52,215 @@ pub fn stack(router: Router, state: Core, entry: Entry) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             Error::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
-        .layer(middleware::from_fn_with_state((state, entry), request_context))
+        .layer(ContextLayer { state, entry })
 }
 
-async fn request_context(
-    State((state, entry)): State<(Core, Entry)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let request_id = RequestId::generate();
-    let method = req.method().clone();
-    // The path only: a MusicArk query may carry `api_key`, and keys are never logged.
-    let path = req.uri().path().to_owned();
-    req.extensions_mut().insert(request_id);
-    let render = |response: Response| {
-        error::render(response, request_id.as_str(), |err| {
-            (entry.render)(err, &path, request_id.as_str())
-        })
-    };
-    let Some(api_name) = (entry.journal_api)(&path) else {
-        let response = render(next.run(req).await);
-        return finish(response, request_id.as_str(), &method, &path, started);
-    };
+/// The request context layer. A service of its own rather than an axum `from_fn`: a request
+/// whose body the journal need not read (every one but a small JSON body) is handled in
+/// `call` and its response finished as the inner future completes, with no boxed future.
+#[derive(Clone)]
+pub struct ContextLayer {
+    state: Core,
+    entry: Entry,
+}
 
-    // What the journal needs of the request, taken before the handler consumes it.
-    let query = req.uri().query().map(journal::redact_query);
+impl<S> Layer<S> for ContextLayer {
+    type Service = ContextService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ContextService {
+            state: self.state.clone(),
+            entry: self.entry,
+            inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ContextService<S> {
+    state: Core,
+    entry: Entry,
+    inner: S,
+}
+
+/// What a request's response is finished with on its way out.
+struct RequestContext {
+    state: Core,
+    entry: Entry,
+    started: Instant,
+    request_id: RequestId,
+    method: Method,
+    path: String,
+    journal: Option<Recording>,
+}
+
+/// What the journal needs of an API request, taken before the handler consumes it.
+struct Recording {
+    api_name: &'static str,
+    query: Option<String>,
     // Kept as the header's value (a reference count), read only if no key layer names the
     // tenant.
-    let alias = req.headers().get(entry.alias_header).cloned();
-    let notes = Notes::recording();
-    req.extensions_mut().insert(notes.clone());
-    let response = match summarize_body(req).await {
-        Ok((req, body)) => {
-            if let Some(body) = body {
-                notes.describe_body(body);
-            }
-            next.run(req).await
-        }
-        Err(err) => err.into_response(),
-    };
-    let response = render(response);
-
-    let mut draft = notes.take();
-    // The API's key layer names the tenant; else the alias the headers gave, even for a key
-    // that was refused or never checked; anything else is the default tenant's.
-    let tenant = draft.tenant.take().or_else(|| {
-        let value = alias.as_ref()?.to_str().ok()?;
-        state
-            .runtimes
-            .tenant_of_prefix((entry.tenant_alias)(value.trim())?)
-    });
-    let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
-    let at_ms = state.clocks.get(tenant).now_ms();
-    let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let response = finish(response, request_id.as_str(), &method, &path, started);
-    let entry = journal::entry(
-        api_name, method, path, query, status, latency_ms, request_id, at_ms, draft,
-    );
-    state.runtimes.get(tenant).journal.push(entry);
-    response
+    alias: Option<HeaderValue>,
+    notes: Notes,
 }
 
-fn finish(
+impl<S> Service<Request> for ContextService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ContextFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let started = Instant::now();
+        let request_id = RequestId::generate();
+        req.extensions_mut().insert(request_id);
+        // The path only: a MusicArk query may carry `api_key`, and keys are never logged.
+        let path = req.uri().path().to_owned();
+        let journal = (self.entry.journal_api)(&path).map(|api_name| {
+            let notes = Notes::recording();
+            req.extensions_mut().insert(notes.clone());
+            Recording {
+                api_name,
+                query: req.uri().query().map(journal::redact_query),
+                alias: req.headers().get(self.entry.alias_header).cloned(),
+                notes,
+            }
+        });
+        let context = RequestContext {
+            state: self.state.clone(),
+            entry: self.entry,
+            started,
+            request_id,
+            method: req.method().clone(),
+            path,
+            journal,
+        };
+        let Some(recording) = &context.journal else {
+            return ContextFuture::Inner {
+                inner: self.inner.call(req),
+                context: Some(context),
+            };
+        };
+        match body_plan(&req) {
+            BodyPlan::Nothing => {}
+            BodyPlan::Describe(description) => recording.notes.describe_body(description),
+            BodyPlan::Read => {
+                // The service that was made ready goes with the request; its clone stays.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                return ContextFuture::Reading {
+                    reading: Box::pin(async move {
+                        let response = match read_json_body(req).await {
+                            Ok((req, summary)) => {
+                                if let Some(recording) = &context.journal {
+                                    recording.notes.describe_body(summary);
+                                }
+                                inner.call(req).await?
+                            }
+                            Err(err) => err.into_response(),
+                        };
+                        Ok(context.finish(response))
+                    }),
+                };
+            }
+        }
+        ContextFuture::Inner {
+            inner: self.inner.call(req),
+            context: Some(context),
+        }
+    }
+}
+
+type Reading = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+pin_project_lite::pin_project! {
+    #[project = ContextProjection]
+    pub enum ContextFuture<F> {
+        Inner { #[pin] inner: F, context: Option<RequestContext> },
+        Reading { reading: Reading },
+    }
+}
+
+impl<F> Future for ContextFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ContextProjection::Inner { inner, context } => {
+                let response = std::task::ready!(inner.poll(cx))?;
+                match context.take() {
+                    Some(context) => Poll::Ready(Ok(context.finish(response))),
+                    None => panic!("ContextFuture polled after it finished"),
+                }
+            }
+            ContextProjection::Reading { reading } => reading.as_mut().poll(cx),
+        }
+    }
+}
+
+impl RequestContext {
+    /// Renders what no API rendered, records an API request in its tenant's journal, stamps
+    /// the id and logs the request.
+    fn finish(self, response: Response) -> Response {
+        let RequestContext {
+            state,
+            entry,
+            started,
+            request_id,
+            method,
+            path,
+            journal,
+        } = self;
+        let response = error::render(response, request_id.as_str(), |err| {
+            (entry.render)(err, &path, request_id.as_str())
+        });
+        let Some(recording) = journal else {
+            return stamp_and_log(response, request_id.as_str(), &method, &path, started);
+        };
+        let mut draft = recording.notes.take();
+        // The API's key layer names the tenant; else the alias the headers gave, even for a
+        // key that was refused or never checked; anything else is the default tenant's.
+        let tenant = draft.tenant.take().or_else(|| {
+            let value = recording.alias.as_ref()?.to_str().ok()?;
+            state
+                .runtimes
+                .tenant_of_prefix((entry.tenant_alias)(value.trim())?)
+        });
+        let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
+        let at_ms = state.clocks.get(tenant).now_ms();
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let response = stamp_and_log(response, request_id.as_str(), &method, &path, started);
+        let entry = journal::entry(
+            recording.api_name,
+            method,
+            path,
+            recording.query,
+            status,
+            latency_ms,
+            request_id,
+            at_ms,
+            draft,
+        );
+        state.runtimes.get(tenant).journal.push(entry);
+        response
+    }
+}
+
+fn stamp_and_log(
     mut response: Response,
     request_id: &str,
-    method: &axum::http::Method,
+    method: &Method,
     path: &str,
     started: Instant,
 ) -> Response {
@@ -131,46 +277,50 @@ fn finish(
     response
 }
 
-/// A journal summary of the body: small JSON bodies are read (and handed on unchanged),
+/// How the journal summarizes a body: small JSON bodies are read (and handed on unchanged),
 /// others are described by their type and length.
-async fn summarize_body(req: Request) -> Result<(Request, Option<String>), Error> {
-    let content_type = |req: &Request| {
-        req.headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
+enum BodyPlan {
+    Nothing,
+    Describe(String),
+    Read,
+}
+
+fn body_plan(req: &Request) -> BodyPlan {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let length = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    Ok(match length {
-        None | Some(0) => (req, None),
-        Some(n) if content_type(&req).starts_with("application/json") && n <= JOURNAL_BODY_BYTES => {
-            let (parts, body) = req.into_parts();
-            match axum::body::to_bytes(body, JOURNAL_BODY_BYTES as usize).await {
-                Ok(bytes) => {
-                    let summary = journal::summarize_json(&bytes);
-                    (Request::from_parts(parts, Body::from(bytes)), Some(summary))
-                }
-                // Never hand on an empty body in its place: an empty send is a broadcast.
-                Err(err) => {
-                    return Err(match crate::serve::body_timeout(&err) {
-                        Some(timeout) => Error::BodyTimeout(timeout),
-                        None => Error::InvalidJson("the body ended before its Content-Length".to_owned()),
-                    });
-                }
-            }
-        }
+    match length {
+        None | Some(0) => BodyPlan::Nothing,
+        Some(n) if content_type.starts_with("application/json") && n <= JOURNAL_BODY_BYTES => BodyPlan::Read,
         Some(n) => {
-            let content_type = content_type(&req);
             let kind = content_type.split(';').next().unwrap_or("").trim();
             let kind = if kind.is_empty() { "no content type" } else { kind };
-            (req, Some(format!("({kind}, {n} bytes)")))
+            BodyPlan::Describe(format!("({kind}, {n} bytes)"))
         }
-    })
+    }
+}
+
+/// Reads a small JSON body for its summary, and hands it on unchanged.
+async fn read_json_body(req: Request) -> Result<(Request, String), Error> {
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, JOURNAL_BODY_BYTES as usize).await {
+        Ok(bytes) => {
+            let summary = journal::summarize_json(&bytes);
+            Ok((Request::from_parts(parts, Body::from(bytes)), summary))
+        }
+        // Never hand on an empty body in its place: an empty send is a broadcast.
+        Err(err) => Err(match crate::serve::body_timeout(&err) {
+            Some(timeout) => Error::BodyTimeout(timeout),
+            None => Error::InvalidJson("the body ended before its Content-Length".to_owned()),
+        }),
+    }
 }
 
 /// Unknown paths, rendered at the top in the envelope of the API the path belongs to.
