@@ -13,7 +13,6 @@ use super::store::{self, NewSend, SendOutcome};
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, Caller, JsonValue};
-use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::keys::validate_external_id;
 
@@ -241,10 +240,8 @@ pub async fn send(
     let now_ms = caller.clock.now_ms();
     let request = SendRequest::parse(&body, now_ms)?;
     note_leniency(&notes, &body, &request);
-    let send_id = format!("snd_{}", random_alnum(14));
     let scheduled = request.schedule_at_ms.is_some();
     let new = NewSend {
-        id: send_id.clone(),
         audio_id: audio_id.clone(),
         priority: request.priority,
         repeat: request.repeat,
@@ -254,8 +251,13 @@ pub async fn send(
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let destinations = match store::create_send(&state.writer, &state.deliveries, &caller, new).await? {
-        SendOutcome::Created(destinations) => destinations,
+    let (send_id, destinations) = match store::create_send(&state.writer, &state.deliveries, &caller, new)
+        .await?
+    {
+        SendOutcome::Created {
+            send_id,
+            destinations,
+        } => (send_id, destinations),
         SendOutcome::AudioNotFound => return Err(MusiqueKind::AudioNotFound(audio_id).into()),
         SendOutcome::UnknownExternalIds(ids) => return Err(MusiqueKind::ExternalIdsNotFound(ids).into()),
         SendOutcome::NoLocations => {

@@ -3,6 +3,7 @@
 //! in-memory read side ([`super::library`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::anyhow;
 use serde::Serialize;
@@ -15,6 +16,7 @@ use super::library::{AudioMeta, Libraries, LibraryKey};
 use super::player::{Priority, Status};
 use crate::admission::RETRY_AFTER_SECS;
 use crate::auth::Environment;
+use crate::clock::real_now_ms;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::writer::Refused;
@@ -92,16 +94,60 @@ pub enum Write {
     Delete(DeleteJob),
 }
 
-/// What the writer needs to show committed writes in memory.
+/// What the writer needs to show committed writes in memory, and to name sends.
 pub struct Writes {
     libraries: Arc<Libraries>,
     players: Arc<Deliveries>,
+    send_ids: SendIds,
 }
 
 impl Writes {
     /// Starts Musique's writer over the write pool, with room for `queue` waiting writes.
     pub fn start(db: Db, libraries: Arc<Libraries>, players: Arc<Deliveries>, queue: usize) -> Writer {
-        crate::writer::Writer::start(db, Writes { libraries, players }, queue)
+        let writes = Writes {
+            libraries,
+            players,
+            send_ids: SendIds::new(),
+        };
+        crate::writer::Writer::start(db, writes, queue)
+    }
+}
+
+/// Send ids (`snd_` and 14 lowercase letters and digits) in the order sends are written: the
+/// real time in milliseconds, then a counter that starts at random. A new send's rows then go
+/// at the end of the two indexes its id keys (`sends`' and `send_destinations`' primary keys),
+/// where random ids would dirty a page of each per send, for every commit to copy to the WAL
+/// and every checkpoint back.
+struct SendIds {
+    next: AtomicU32,
+}
+
+impl SendIds {
+    const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    /// 36^5: the counter's five places.
+    const COUNTER: u32 = 60_466_176;
+
+    fn new() -> SendIds {
+        SendIds {
+            next: AtomicU32::new(rand::random_range(0..Self::COUNTER)),
+        }
+    }
+
+    fn next(&self, now_ms: i64) -> String {
+        let mut id = *b"snd_00000000000000";
+        let count = self.next.fetch_add(1, Ordering::Relaxed) % Self::COUNTER;
+        // Nine places of milliseconds last until the year 5188.
+        Self::base36(u64::try_from(now_ms).unwrap_or(0), &mut id[4..13]);
+        Self::base36(u64::from(count), &mut id[13..]);
+        id.iter().map(|b| char::from(*b)).collect()
+    }
+
+    /// `n`'s last places in base 36, most significant first, so that ids sort as numbers.
+    fn base36(mut n: u64, out: &mut [u8]) {
+        for place in out.iter_mut().rev() {
+            *place = Self::ALPHABET[(n % 36) as usize];
+            n /= 36;
+        }
     }
 }
 
@@ -153,7 +199,7 @@ impl crate::writer::Batch for Writes {
                             _ => None,
                         })
                         .collect();
-                    stage_sends(tx, &mut sends).await?;
+                    stage_sends(tx, &mut sends, &self.send_ids).await?;
                     at += run;
                     continue;
                 }
@@ -416,7 +462,6 @@ struct CompanyLocation {
 }
 
 pub struct NewSend {
-    pub id: String,
     pub audio_id: String,
     pub priority: &'static str,
     pub repeat: i64,
@@ -430,7 +475,10 @@ pub struct NewSend {
 
 #[derive(Debug)]
 pub enum SendOutcome {
-    Created(Vec<Location>),
+    Created {
+        send_id: String,
+        destinations: Vec<Location>,
+    },
     AudioNotFound,
     /// External IDs that are unknown or outside the token's scope, in the order given.
     UnknownExternalIds(Vec<String>),
@@ -441,6 +489,8 @@ pub enum SendOutcome {
 pub struct SendJob {
     caller: Arc<MusiqueCaller>,
     send: NewSend,
+    /// Given when it is written.
+    id: String,
     /// The audio's, once found.
     duration: f64,
     /// Held until the players have it (see [`Deliveries::gate`]).
@@ -463,6 +513,7 @@ pub async fn create_send(
     let job = SendJob {
         caller: caller.clone(),
         send,
+        id: String::new(),
         duration: 0.0,
         _gate: gate,
         outcome: None,
@@ -475,7 +526,11 @@ pub async fn create_send(
 /// location of each company), each is resolved against it, and those that resolve are written
 /// in two statements. Should one of those fail, each send is written alone, so that only the
 /// send that fails is failed.
-async fn stage_sends(tx: &mut SqliteConnection, sends: &mut [&mut SendJob]) -> sqlx::Result<()> {
+async fn stage_sends(
+    tx: &mut SqliteConnection,
+    sends: &mut [&mut SendJob],
+    ids: &SendIds,
+) -> sqlx::Result<()> {
     let audio: Vec<(&str, i64, &str)> = sends
         .iter()
         .map(|s| {
@@ -532,11 +587,15 @@ async fn stage_sends(tx: &mut SqliteConnection, sends: &mut [&mut SendJob]) -> s
 
     let mut created: Vec<&mut SendJob> = sends
         .iter_mut()
-        .filter(|s| matches!(s.outcome, Some(Ok(SendOutcome::Created(_)))))
+        .filter(|s| matches!(s.outcome, Some(Ok(SendOutcome::Created { .. }))))
         .map(|s| &mut **s)
         .collect();
     if created.is_empty() {
         return Ok(());
+    }
+    let now_ms = real_now_ms();
+    for send in &mut created {
+        send.id = ids.next(now_ms);
     }
     if alone(tx, async |tx: &mut SqliteConnection| {
         insert_sends(tx, &created).await
@@ -587,7 +646,10 @@ fn resolve(send: &NewSend, caller: &MusiqueCaller, all: &[CompanyLocation]) -> S
     if destinations.is_empty() {
         return SendOutcome::NoLocations;
     }
-    SendOutcome::Created(destinations)
+    SendOutcome::Created {
+        send_id: String::new(),
+        destinations,
+    }
 }
 
 /// Writes the sends and their destinations, in the order given, in two statements.
@@ -610,7 +672,7 @@ async fn insert_sends(tx: &mut SqliteConnection, sends: &[&mut SendJob]) -> sqlx
     for job in sends {
         let (send, caller) = (&job.send, &*job.caller);
         rows.push((
-            &send.id,
+            &job.id,
             &caller.tenant_id,
             &send.audio_id,
             &caller.key_id,
@@ -622,8 +684,8 @@ async fn insert_sends(tx: &mut SqliteConnection, sends: &[&mut SendJob]) -> sqlx
             send.due_at_ms,
             send.created_at_ms,
         ));
-        if let Some(Ok(SendOutcome::Created(to))) = &job.outcome {
-            destinations.extend(to.iter().map(|l| (&*send.id, l.id, &*l.external_id, l.user_id)));
+        if let Some(Ok(SendOutcome::Created { destinations: to, .. })) = &job.outcome {
+            destinations.extend(to.iter().map(|l| (&*job.id, l.id, &*l.external_id, l.user_id)));
         }
     }
     sqlx::query(
@@ -652,13 +714,14 @@ impl SendJob {
         let SendJob {
             caller,
             send,
+            id,
             duration,
             _gate,
             outcome,
             reply,
         } = self;
         let answer = match outcome {
-            Some(Ok(SendOutcome::Created(destinations))) => {
+            Some(Ok(SendOutcome::Created { destinations, .. })) => {
                 let targets: Vec<Destination> = destinations
                     .iter()
                     .map(|l| Destination {
@@ -670,7 +733,7 @@ impl SendJob {
                 players.add_send(
                     caller.company_id,
                     SendInput {
-                        id: send.id,
+                        id: id.clone(),
                         audio_id: send.audio_id,
                         environment: caller.environment,
                         priority: Priority::parse(send.priority).unwrap_or(Priority::Normal),
@@ -683,7 +746,10 @@ impl SendJob {
                     },
                     &targets,
                 );
-                Ok(SendOutcome::Created(destinations))
+                Ok(SendOutcome::Created {
+                    send_id: id,
+                    destinations,
+                })
             }
             Some(Ok(other)) => Ok(other),
             Some(Err(err)) => Err(err.into()),
@@ -932,4 +998,33 @@ pub async fn location_user_id(db: &Db, company_id: i64, external_id: &str) -> sq
         .bind(external_id)
         .fetch_optional(&db.read)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_ids_sort_in_the_order_they_were_given_and_look_like_the_random_ones() {
+        let ids = SendIds::new();
+        // Across a wrap of the counter, a later millisecond still sorts later.
+        ids.next.store(SendIds::COUNTER - 2, Ordering::Relaxed);
+        let given: Vec<String> = (0..5).map(|i| ids.next(1_800_000_000_000 + i / 2)).collect();
+        let mut sorted = given.clone();
+        sorted.sort();
+        assert_eq!(given, sorted);
+        for id in &given {
+            let rest = id.strip_prefix("snd_").expect("prefix");
+            assert_eq!(rest.len(), 14, "{id}");
+            assert!(
+                rest.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+                "{id}"
+            );
+        }
+        assert_eq!(&given[0][4..13], "0mywpiww0", "milliseconds in base 36");
+        assert_eq!(&given[1][13..], "zzzzz");
+        assert_eq!(&given[2][13..], "00000");
+        // The last instant a clock reaches, and the real clock for millennia, fit in nine places.
+        assert_eq!(&ids.next(crate::clock::LAST_INSTANT_MS)[4..13], "5xfgnhmnz");
+    }
 }
