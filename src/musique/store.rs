@@ -652,7 +652,9 @@ fn resolve(send: &NewSend, caller: &MusiqueCaller, all: &[CompanyLocation]) -> S
     }
 }
 
-/// Writes the sends and their destinations, in the order given, in two statements.
+/// Writes the sends and their destinations, in the order given, in three statements. Each
+/// send's row gets the next rowid (the order sends were written, by which lists page), so that
+/// a destination can name its send by its place in the run.
 async fn insert_sends(tx: &mut SqliteConnection, sends: &[&mut SendJob]) -> sqlx::Result<()> {
     type SendRow<'a> = (
         &'a str,
@@ -667,9 +669,14 @@ async fn insert_sends(tx: &mut SqliteConnection, sends: &[&mut SendJob]) -> sqlx
         i64,
         i64,
     );
+    let out_of_range = || sqlx::Error::Protocol("a location id out of range".into());
+    let count = i64::try_from(sends.len()).map_err(|_| out_of_range())?;
     let mut rows: Vec<SendRow> = Vec::with_capacity(sends.len());
-    let mut destinations: Vec<(&str, i64, &str, i64)> = Vec::new();
-    for job in sends {
+    // A destination is one number, its location's id × the sends + its send's place: the
+    // elements of a flat array are read as they are, where those of an array of arrays would be
+    // printed and parsed again for each field.
+    let mut destinations: Vec<i64> = Vec::new();
+    for (place, job) in (0..).zip(sends) {
         let (send, caller) = (&job.send, &*job.caller);
         rows.push((
             &job.id,
@@ -685,24 +692,37 @@ async fn insert_sends(tx: &mut SqliteConnection, sends: &[&mut SendJob]) -> sqlx
             send.created_at_ms,
         ));
         if let Some(Ok(SendOutcome::Created { destinations: to, .. })) = &job.outcome {
-            destinations.extend(to.iter().map(|l| (&*job.id, l.id, &*l.external_id, l.user_id)));
+            for location in to {
+                let code = location.id.checked_mul(count).and_then(|c| c.checked_add(place));
+                destinations.push(code.ok_or_else(out_of_range)?);
+            }
         }
     }
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM sends")
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query(
-        "INSERT INTO sends (id, tenant_id, audio_id, key_id, priority, repeat, volume, broadcast,
-                            scheduled, due_at_ms, created_at_ms)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
-         FROM json_each(?) ORDER BY key",
+        "INSERT INTO sends (rowid, id, tenant_id, audio_id, key_id, priority, repeat, volume,
+                            broadcast, scheduled, due_at_ms, created_at_ms)
+         SELECT ?2 + 1 + key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
+         FROM json_each(?1) ORDER BY key",
     )
     .bind(json(&rows))
+    .bind(last)
     .execute(&mut *tx)
     .await?;
+    // The External ID and userId as the location has them, as `resolve` read them.
     sqlx::query(
         "INSERT INTO send_destinations (send_id, location_id, external_id, user_id)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) ORDER BY key",
+         SELECT s.id, l.id, l.external_id, l.user_id FROM json_each(?1) d
+         JOIN sends s ON s.rowid = ?2 + 1 + d.value % ?3
+         JOIN locations l ON l.id = d.value / ?3
+         ORDER BY d.key",
     )
     .bind(json(&destinations))
+    .bind(last)
+    .bind(count)
     .execute(&mut *tx)
     .await?;
     Ok(())
