@@ -5,7 +5,9 @@
 //! database). Every query is exercised by the integration tests against a migrated database.
 //!
 //! SQLite allows one writer at a time, so writes go through a one-connection pool and never
-//! meet `SQLITE_BUSY`; reads use a pool of their own and see WAL snapshots.
+//! meet `SQLITE_BUSY`; reads use a pool of their own and see WAL snapshots. The writes requests
+//! make many of at once (Musique's sends, uploads, deletes) share transactions through
+//! [`crate::writer`], which takes the connection from the same pool.
 
 use std::str::FromStr;
 use std::time::Duration;
