@@ -1,0 +1,496 @@
+//! Text search by n-gram postings: each distinct folded title, artist and album (a term) is
+//! indexed once under every 1-, 2- and 3-byte sequence it holds, and lists its songs per field.
+//! A search finds the terms that hold the query (through the postings of its rarest trigram,
+//! each candidate checked with `memmem`; a 1- or 2-byte query's postings are its answer), then
+//! counts and ranks their songs without looking at any other song.
+//!
+//! Matching is on bytes of the folded UTF-8, which for valid UTF-8 is matching on characters:
+//! the same substring test the plain scan makes.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::texts::Texts;
+
+/// The fields a term can be, in the order of their rank.
+pub const TITLE: usize = 0;
+pub const ARTIST: usize = 1;
+pub const ALBUM: usize = 2;
+
+/// No term.
+const NONE: u32 = u32::MAX;
+
+/// For each term, its songs in one field, ascending (newest first).
+#[derive(Debug, Default)]
+struct Lists {
+    starts: Vec<u32>,
+    songs: Vec<u32>,
+}
+
+impl Lists {
+    fn build(terms: usize, song_terms: impl Iterator<Item = u32> + Clone) -> Lists {
+        let mut starts = vec![0u32; terms + 1];
+        for t in song_terms.clone() {
+            starts[t as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next: Vec<u32> = starts[..terms].to_vec();
+        let mut songs = vec![0u32; starts[terms] as usize];
+        for (song, t) in song_terms.enumerate() {
+            songs[next[t as usize] as usize] = song as u32;
+            next[t as usize] += 1;
+        }
+        Lists { starts, songs }
+    }
+
+    /// The songs of `term` at or past `first`.
+    fn visible(&self, term: u32, first: usize) -> &[u32] {
+        let t = term as usize;
+        let all = &self.songs[self.starts[t] as usize..self.starts[t + 1] as usize];
+        &all[all.partition_point(|s| (*s as usize) < first)..]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        (self.starts.capacity() + self.songs.capacity()) * 4
+    }
+}
+
+/// A 1-, 2- or 3-byte sequence as one number: its length above its bytes.
+fn gram(bytes: &[u8]) -> u32 {
+    let packed = bytes.iter().fold(0u32, |key, b| key << 8 | u32::from(*b));
+    (bytes.len() as u32) << 24 | packed
+}
+
+/// Term numbers, ascending, as LEB128 gaps: most gaps take one byte.
+#[derive(Debug, Default)]
+struct Postings {
+    last: u32,
+    count: u32,
+    bytes: Vec<u8>,
+}
+
+impl Postings {
+    fn add(&mut self, term: u32) {
+        if self.count > 0 && self.last == term {
+            return;
+        }
+        let mut gap = if self.count == 0 { term } else { term - self.last };
+        loop {
+            let low = (gap & 0x7f) as u8;
+            gap >>= 7;
+            if gap == 0 {
+                self.bytes.push(low);
+                break;
+            }
+            self.bytes.push(low | 0x80);
+        }
+        self.last = term;
+        self.count += 1;
+    }
+}
+
+/// The terms in `bytes`, decoded.
+fn decode(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    let (mut at, mut term) = (0, 0u32);
+    let mut started = false;
+    std::iter::from_fn(move || {
+        if at >= bytes.len() {
+            return None;
+        }
+        let (mut gap, mut shift) = (0u32, 0);
+        loop {
+            let b = bytes[at];
+            at += 1;
+            gap |= u32::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        term = if started { term + gap } else { gap };
+        started = true;
+        Some(term)
+    })
+}
+
+/// Every gram's postings, one buffer, found by binary search over the sorted grams.
+#[derive(Debug, Default)]
+struct Grams {
+    keys: Vec<u32>,
+    counts: Vec<u32>,
+    /// `starts[i]..starts[i + 1]` are gram `i`'s bytes.
+    starts: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl Grams {
+    fn build(terms: &Texts) -> Grams {
+        // Singles and pairs of bytes are few enough to address directly; triples are hashed.
+        let mut ones: Vec<Postings> = (0..256).map(|_| Postings::default()).collect();
+        let mut twos: Vec<Postings> = (0..65_536).map(|_| Postings::default()).collect();
+        let mut threes: hashbrown::HashMap<u32, Postings> = hashbrown::HashMap::new();
+        for t in 0..terms.len() as u32 {
+            let b = terms.get(t).as_bytes();
+            for (i, byte) in b.iter().enumerate() {
+                ones[*byte as usize].add(t);
+                if i + 1 < b.len() {
+                    twos[usize::from(*byte) << 8 | usize::from(b[i + 1])].add(t);
+                }
+                if i + 2 < b.len() {
+                    threes.entry(gram(&b[i..i + 3])).or_default().add(t);
+                }
+            }
+        }
+        let mut all: Vec<(u32, Postings)> = ones
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (gram(&[i as u8]), p))
+            .chain(
+                twos.into_iter()
+                    .enumerate()
+                    .map(|(i, p)| (gram(&[(i >> 8) as u8, i as u8]), p)),
+            )
+            .filter(|(_, p)| p.count > 0)
+            .chain(threes)
+            .collect();
+        all.sort_unstable_by_key(|(key, _)| *key);
+        let mut grams = Grams {
+            keys: Vec::with_capacity(all.len()),
+            counts: Vec::with_capacity(all.len()),
+            starts: Vec::with_capacity(all.len() + 1),
+            bytes: Vec::with_capacity(all.iter().map(|(_, p)| p.bytes.len()).sum()),
+        };
+        for (key, postings) in all {
+            grams.keys.push(key);
+            grams.counts.push(postings.count);
+            grams.starts.push(grams.bytes.len());
+            grams.bytes.extend_from_slice(&postings.bytes);
+        }
+        grams.starts.push(grams.bytes.len());
+        grams
+    }
+
+    /// How many terms hold `bytes` (1–3 of them), and those terms.
+    fn find(&self, bytes: &[u8]) -> Option<(u32, &[u8])> {
+        let i = self.keys.binary_search(&gram(bytes)).ok()?;
+        Some((self.counts[i], &self.bytes[self.starts[i]..self.starts[i + 1]]))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.keys.capacity() * 8 + self.starts.capacity() * 8 + self.bytes.capacity()
+    }
+}
+
+/// A set of terms, one bit each.
+struct Marks(Vec<u64>);
+
+impl Marks {
+    fn new(terms: usize) -> Marks {
+        Marks(vec![0; terms / 64 + 1])
+    }
+
+    fn set(&mut self, t: u32) {
+        self.0[t as usize / 64] |= 1 << (t % 64);
+    }
+
+    fn has(&self, t: u32) -> bool {
+        self.0[t as usize / 64] & (1 << (t % 64)) != 0
+    }
+}
+
+/// The text index: terms, their songs per field, each song's terms, and the grams.
+#[derive(Debug, Default)]
+pub struct Words {
+    terms: Texts,
+    lists: [Lists; 3],
+    /// Each song's title, artist and album term.
+    song_terms: Vec<[u32; 3]>,
+    grams: Grams,
+}
+
+/// The terms matched by a query, and how each ranks as a title.
+struct Matched {
+    marks: Marks,
+    /// The term equal to the query, if any.
+    exact: u32,
+    /// Terms starting with the query (the exact one included).
+    prefix: Marks,
+    terms: Vec<u32>,
+}
+
+impl Words {
+    /// Over `terms` (distinct, folded) and each song's three terms, in the catalogue's order.
+    pub fn build(terms: Texts, song_terms: Vec<[u32; 3]>) -> Words {
+        let lists = [TITLE, ARTIST, ALBUM]
+            .map(|field| Lists::build(terms.len(), song_terms.iter().map(move |t| t[field])));
+        let grams = Grams::build(&terms);
+        Words {
+            terms,
+            lists,
+            song_terms,
+            grams,
+        }
+    }
+
+    /// The terms holding `q`, ascending.
+    fn holding(&self, q: &str) -> Vec<u32> {
+        let b = q.as_bytes();
+        if b.is_empty() {
+            return Vec::new();
+        }
+        if b.len() <= 3 {
+            // A gram's postings are exactly the terms that hold it.
+            return self
+                .grams
+                .find(b)
+                .map(|(_, bytes)| decode(bytes).collect())
+                .unwrap_or_default();
+        }
+        let mut rarest: Option<(u32, &[u8])> = None;
+        for window in b.windows(3) {
+            match self.grams.find(window) {
+                None => return Vec::new(),
+                Some(found) if rarest.is_none_or(|r| found.0 < r.0) => rarest = Some(found),
+                Some(_) => {}
+            }
+        }
+        let Some((_, bytes)) = rarest else {
+            return Vec::new();
+        };
+        let finder = memchr::memmem::Finder::new(b);
+        decode(bytes)
+            .filter(|t| finder.find(self.terms.get(*t).as_bytes()).is_some())
+            .collect()
+    }
+
+    fn matched(&self, q: &str) -> Matched {
+        let terms = self.holding(q);
+        let mut m = Matched {
+            marks: Marks::new(self.terms.len()),
+            exact: NONE,
+            prefix: Marks::new(self.terms.len()),
+            terms,
+        };
+        for t in &m.terms {
+            m.marks.set(*t);
+            let text = self.terms.get(*t);
+            if text.starts_with(q) {
+                m.prefix.set(*t);
+                if text.len() == q.len() {
+                    m.exact = *t;
+                }
+            }
+        }
+        m
+    }
+
+    /// The rank `term` gives a song as its title: 0 exact, 1 prefix, 2 anywhere.
+    fn title_rank(m: &Matched, term: u32) -> Option<usize> {
+        if !m.marks.has(term) {
+            None
+        } else if term == m.exact {
+            Some(0)
+        } else if m.prefix.has(term) {
+            Some(1)
+        } else {
+            Some(2)
+        }
+    }
+
+    /// Whether `song`'s rank is `rank` (0–2 by title, 3 artist, 4 album): its best field.
+    fn ranks_at(&self, m: &Matched, rank: usize, song: usize) -> bool {
+        let [title, artist, album] = self.song_terms[song];
+        match rank {
+            0..=2 => Self::title_rank(m, title) == Some(rank),
+            3 => m.marks.has(artist) && !m.marks.has(title),
+            _ => m.marks.has(album) && !m.marks.has(title) && !m.marks.has(artist),
+        }
+    }
+
+    /// The visible songs of the terms that can give `rank`, one ascending list per term (for
+    /// ranks 3 and 4 also songs a better field already ranks).
+    fn lists_at(&self, m: &Matched, rank: usize, first: usize) -> Vec<&[u32]> {
+        let field = match rank {
+            0..=2 => TITLE,
+            3 => ARTIST,
+            _ => ALBUM,
+        };
+        m.terms
+            .iter()
+            .filter(|t| field != TITLE || Self::title_rank(m, **t) == Some(rank))
+            .map(|t| self.lists[field].visible(*t, first))
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// How many songs from `first` on match: every title match, then artist and album matches
+    /// less the songs a better field already counted (each overlap counted from whichever side
+    /// has fewer songs).
+    fn count(&self, m: &Matched, first: usize) -> usize {
+        let visible = |field: usize| m.terms.iter().map(move |t| self.lists[field].visible(*t, first));
+        let size = |field: usize| visible(field).map(<[u32]>::len).sum::<usize>();
+        let (titles, artists, albums) = (size(TITLE), size(ARTIST), size(ALBUM));
+        let has = |s: &&u32, field: usize| m.marks.has(self.song_terms[**s as usize][field]);
+        let artist_and_title = if artists <= titles {
+            visible(ARTIST).flatten().filter(|s| has(s, TITLE)).count()
+        } else {
+            visible(TITLE).flatten().filter(|s| has(s, ARTIST)).count()
+        };
+        let album_and_better = if albums <= titles + artists {
+            visible(ALBUM)
+                .flatten()
+                .filter(|s| has(s, TITLE) || has(s, ARTIST))
+                .count()
+        } else {
+            let from_titles = visible(TITLE).flatten().filter(|s| has(s, ALBUM)).count();
+            let from_artists = visible(ARTIST)
+                .flatten()
+                .filter(|s| !has(s, TITLE) && has(s, ALBUM))
+                .count();
+            from_titles + from_artists
+        };
+        titles + (artists - artist_and_title) + (albums - album_and_better)
+    }
+
+    /// The songs from place `first` on whose folded title, artist or album holds `q` (folded):
+    /// how many, and the first `keep` by rank (exact title, title prefix, title, artist, album),
+    /// then place.
+    pub fn search(&self, q: &str, first: usize, keep: usize) -> (usize, Vec<usize>) {
+        let m = self.matched(q);
+        if m.terms.is_empty() {
+            return (0, Vec::new());
+        }
+        let total = self.count(&m, first);
+        let songs = self.song_terms.len();
+        let mut found = Vec::with_capacity(keep.min(total));
+        for rank in 0..5 {
+            let need = keep - found.len();
+            if need == 0 {
+                break;
+            }
+            let lists = self.lists_at(&m, rank, first);
+            let size: usize = lists.iter().map(|l| l.len()).sum();
+            if size == 0 {
+                continue;
+            }
+            // A rank holding a large share of the songs is met soonest by walking the songs in
+            // order (about need × songs / size steps); a sparse one by merging its lists.
+            if need.saturating_mul(songs - first) / size < lists.len() {
+                let walk = (first..songs).filter(|s| self.ranks_at(&m, rank, *s));
+                found.extend(walk.take(need));
+            } else {
+                merge(&lists, |s| self.ranks_at(&m, rank, s as usize), need, &mut found);
+            }
+        }
+        (total, found)
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.terms.heap_bytes()
+            + self.lists.iter().map(Lists::heap_bytes).sum::<usize>()
+            + self.song_terms.capacity() * 12
+            + self.grams.heap_bytes()
+    }
+}
+
+/// The first `need` songs of the union of ascending `lists` that `belongs` accepts, ascending.
+fn merge(lists: &[&[u32]], belongs: impl Fn(u32) -> bool, need: usize, out: &mut Vec<usize>) {
+    let mut heap: BinaryHeap<Reverse<(u32, usize, usize)>> = lists
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(i, l)| Reverse((l[0], i, 0)))
+        .collect();
+    let goal = out.len() + need;
+    while let Some(Reverse((song, list, at))) = heap.pop() {
+        if belongs(song) {
+            out.push(song as usize);
+            if out.len() == goal {
+                return;
+            }
+        }
+        if let Some(next) = lists[list].get(at + 1) {
+            heap.push(Reverse((*next, list, at + 1)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::musicark::index::texts::Interner;
+
+    #[test]
+    fn postings_round_trip_through_their_gaps() {
+        let mut p = Postings::default();
+        let terms = [0u32, 1, 2, 127, 128, 300, 16_384, 2_000_000, u32::MAX - 1];
+        for t in terms {
+            p.add(t);
+            p.add(t);
+        }
+        assert_eq!(p.count as usize, terms.len());
+        assert_eq!(decode(&p.bytes).collect::<Vec<_>>(), terms);
+    }
+
+    #[test]
+    fn grams_of_different_lengths_never_collide() {
+        let keys = [
+            gram(b"a"),
+            gram(b"\0a"),
+            gram(b"a\0"),
+            gram(b"\0\0a"),
+            gram(b"aa"),
+            gram(b"aaa"),
+        ];
+        let mut unique = keys.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "{keys:x?}");
+    }
+
+    fn words(songs: &[[&str; 3]]) -> Words {
+        let mut terms = Interner::default();
+        let song_terms = songs
+            .iter()
+            .map(|fields| fields.map(|f| terms.intern(f)))
+            .collect();
+        Words::build(terms.into_texts(), song_terms)
+    }
+
+    #[test]
+    fn a_song_ranks_by_its_best_field_and_counts_once() {
+        let w = words(&[
+            ["star", "star", "star"],  // 0: exact title (and artist, album)
+            ["dust", "starling", "x"], // 1: artist
+            ["stardust", "x", "star"], // 2: title prefix
+            ["lone star", "x", "x"],   // 3: title
+            ["x", "x", "stars"],       // 4: album
+            ["y", "y", "y"],           // 5: nothing
+        ]);
+        assert_eq!(w.search("star", 0, 10), (5, vec![0, 2, 3, 1, 4]));
+        assert_eq!(
+            w.search("star", 1, 10),
+            (4, vec![2, 3, 1, 4]),
+            "place 0 not visible"
+        );
+        assert_eq!(w.search("star", 0, 2), (5, vec![0, 2]));
+        assert_eq!(w.search("ar", 0, 10), (5, vec![0, 2, 3, 1, 4]));
+        assert_eq!(
+            w.search("s", 0, 10),
+            (5, vec![0, 2, 1, 3, 4]),
+            "\"dust\" holds an s"
+        );
+        assert_eq!(w.search("zz", 0, 10), (0, vec![]));
+        assert_eq!(w.search("", 0, 10), (0, vec![]));
+        assert_eq!(w.search("stardusty", 0, 10), (0, vec![]));
+    }
+
+    #[test]
+    fn a_match_never_spans_two_terms() {
+        let w = words(&[["lo", "ve", "x"], ["glove", "y", "y"]]);
+        assert_eq!(w.search("love", 0, 10), (1, vec![1]));
+        assert_eq!(w.search("ove", 0, 10), (1, vec![1]));
+    }
+}
