@@ -9,18 +9,18 @@ use crate::db::Db;
 
 /// Rows per INSERT while seeding, and per batch the parser hands the writer: 28 values a
 /// row, under SQLite's 32,766 bound parameters.
-pub const SEED_BATCH: usize = 1_024;
+pub const SEED_BATCH: usize = 512;
 
 /// Songs per summary block (about 1 MB): [`fold_summaries`] reads a catalogue's summaries as
 /// a few hundred blobs instead of a row of 27 values per song.
-pub const BLOCK_SONGS: usize = 4 * SEED_BATCH;
+pub const BLOCK_SONGS: usize = 8 * SEED_BATCH;
 
 /// Blocks per seeding transaction (65,536 songs, about 270 MB of rows): a crash loses at most
 /// one transaction's work, and the write-ahead log never holds more than one.
 pub const TRANSACTION_BLOCKS: usize = 16;
 
-/// Batches parsed ahead of the writer: with the one being written and the one being parsed,
-/// four batches (about 16 MB) are in memory at any time.
+/// Batches parsed ahead of the writer: with the one being written and the chunk being parsed,
+/// about 12 MB of songs are in memory at any time.
 const SEED_QUEUE: usize = 2;
 
 /// How seeding cuts the catalogue; tests use small sizes to cross every boundary.
@@ -121,6 +121,23 @@ pub async fn seed_catalogue_in(db: &Db, source: &CatalogueSource, sizes: SeedSiz
         sizes.batch > 0 && sizes.block % sizes.batch == 0 && sizes.block > 0 && sizes.transaction_blocks > 0,
         "seeding sizes {sizes:?}: a block is a whole number of batches"
     );
+    // Each checkpoint syncs the log and then the database: with one per transaction, seeding
+    // would wait for the disk to take every byte twice. The log takes the whole seed instead
+    // (a committed transaction is as safe in it) and is checkpointed in the background, on
+    // every start: one after a stop that cut that checkpoint short does it there too, rather
+    // than in the first request that writes.
+    let wal = journal_mode(db).await? == "wal";
+    if wal {
+        write_pragma(db, "wal_autocheckpoint", 0).await?;
+    }
+    let seeded = seed_unless_complete(db, source, sizes).await;
+    if wal {
+        checkpoint_in_background(db.clone());
+    }
+    seeded
+}
+
+async fn seed_unless_complete(db: &Db, source: &CatalogueSource, sizes: SeedSizes) -> anyhow::Result<usize> {
     let resume = match progress(db).await? {
         Some(p) if p.complete => return Ok(0),
         Some(p) => Some(p),
@@ -128,23 +145,65 @@ pub async fn seed_catalogue_in(db: &Db, source: &CatalogueSource, sizes: SeedSiz
         None => None,
     };
     // The two unique indexes take random inserts (ids are random): with the default 2 MB page
-    // cache most of them would read and spill a page. A cache sized to the indexes (about a
-    // thirtieth of the file) keeps them in memory during the seed only; it is freed after.
-    let cache_kib = (source.len() / 24 / 1024).clamp(2_000, 192 * 1024);
-    set_cache_kib(db, cache_kib).await?;
+    // cache most of them would read and spill a page. A cache about the indexes' size (a
+    // twenty-fourth of the file, at most 128 MB) keeps most in memory, during the seed only.
+    let cache_kib = (source.len() / 24 / 1024).clamp(2_000, 128 * 1024);
+    write_pragma(db, "cache_size", -(cache_kib as i64)).await?;
     let seeded = seed(db, source, sizes, resume).await;
-    let reset = set_cache_kib(db, 2_000).await;
+    let reset = write_pragma(db, "cache_size", DEFAULT_CACHE_SIZE).await;
     let seeded = seeded?;
     reset?;
     Ok(seeded)
 }
 
-async fn set_cache_kib(db: &Db, kib: u64) -> sqlx::Result<()> {
-    // A pragma cannot take a bound parameter; `kib` is a number we computed.
-    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}")))
+/// SQLite's defaults, which `db.rs` keeps: 2,000 KiB of page cache, and a checkpoint whenever
+/// a commit leaves 1,000 pages in the log.
+const DEFAULT_CACHE_SIZE: i64 = -2_000;
+const DEFAULT_AUTOCHECKPOINT: i64 = 1_000;
+
+/// Sets a pragma on the writer's one connection.
+async fn write_pragma(db: &Db, pragma: &str, value: i64) -> sqlx::Result<()> {
+    // A pragma cannot take a bound parameter; both parts are ours.
+    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {pragma} = {value}")))
         .execute(&db.write)
         .await
         .map(drop)
+}
+
+async fn journal_mode(db: &Db) -> sqlx::Result<String> {
+    sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&db.write)
+        .await
+}
+
+/// Copies the log into the database on a connection of its own, so that neither the start
+/// nor the writer waits for it, truncates the log, and gives the writer its automatic
+/// checkpoints back. The passive checkpoint blocks nobody; the truncating one that follows
+/// has only what was written meanwhile to copy, and gives up after 100 ms of waiting for
+/// readers (the log is then reused as it is).
+fn checkpoint_in_background(db: Db) {
+    tokio::spawn(async move {
+        let checkpoint = async {
+            use sqlx::{ConnectOptions, Connection};
+            let mut conn = db.write.connect_options().connect().await?;
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&mut conn)
+                .await?;
+            sqlx::query("PRAGMA busy_timeout = 100")
+                .execute(&mut conn)
+                .await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut conn)
+                .await?;
+            conn.close().await
+        };
+        if let Err(e) = checkpoint.await {
+            tracing::warn!(error = %e, "checkpointing the catalogue's log");
+        }
+        if let Err(e) = write_pragma(&db, "wal_autocheckpoint", DEFAULT_AUTOCHECKPOINT).await {
+            tracing::warn!(error = %e, "restoring automatic checkpoints");
+        }
+    });
 }
 
 async fn seed(
@@ -183,7 +242,8 @@ async fn seed(
     // Parsing and checking every line is CPU work (seconds for a big catalogue): it runs on
     // the blocking pool, handing batches over a short channel, so no request waits behind it.
     let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(SEED_QUEUE);
-    let parser = tokio::task::spawn_blocking(move || parse(reader, start, sizes, &batches));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let parser = tokio::task::spawn_blocking(move || parse(reader, start, sizes, threads, &batches));
     let written = write(db, &mut parsed, start, sizes).await;
     // The parser stops at its next send once the receiver is gone.
     drop(parsed);
@@ -219,7 +279,9 @@ fn skip_lines(reader: &mut dyn BufRead, lines: i64, last_id: Option<&str>) -> an
     struct IdSection {
         id: String,
     }
-    let id = last_song.and_then(|l| serde_json::from_slice::<Id>(&l).ok()).map(|s| s.song.id);
+    let id = last_song
+        .and_then(|l| serde_json::from_slice::<Id>(&l).ok())
+        .map(|s| s.song.id);
     Ok(id.as_deref() == last_id)
 }
 
@@ -258,8 +320,11 @@ struct SeedRow {
 }
 
 impl SeedRow {
-    fn of(song: Song) -> anyhow::Result<SeedRow> {
-        let profile = serde_json::to_string(&song).map_err(|e| anyhow::anyhow!("serializing a song: {e}"))?;
+    /// `len` is about the length of the song's JSON: the profile is written with room for it.
+    fn of(song: Song, len: usize) -> anyhow::Result<SeedRow> {
+        let mut profile = Vec::with_capacity(len + 64);
+        serde_json::to_writer(&mut profile, &song).map_err(|e| anyhow::anyhow!("serializing a song: {e}"))?;
+        let profile = String::from_utf8(profile)?;
         let published_at_ms = catalogue::parse_rfc3339(&song.song.published_at).unwrap_or(0) * 1000;
         let Song {
             song: s,
@@ -305,8 +370,16 @@ impl SeedRow {
     }
 
     fn summary(&self) -> SummaryRef<'_> {
-        let [valence, arousal, nostalgia, melancholy, sensuality, triumph, mystery, inspirational] =
-            self.emotions;
+        let [
+            valence,
+            arousal,
+            nostalgia,
+            melancholy,
+            sensuality,
+            triumph,
+            mystery,
+            inspirational,
+        ] = self.emotions;
         SummaryRef {
             id: &self.id,
             slug: &self.slug,
@@ -339,55 +412,76 @@ impl SeedRow {
     }
 }
 
-/// The parser: reads lines from `start`, checks each song and hands over batches that end
-/// at block boundaries, the block's summaries attached. Stops at the first bad line, sending
-/// its error, or when the writer has gone.
+/// Lines parsed together, split among the parsing threads: about 2 MB of catalogue.
+const PARSE_CHUNK: usize = 512;
+
+/// The parser: reads lines from `start` a chunk at a time, parses and checks each chunk's
+/// songs on `threads` threads, and hands over batches in order that end at block boundaries,
+/// the block's summaries attached. Stops at the first bad line, sending its error, or when
+/// the writer has gone.
 fn parse(
     mut reader: Box<dyn BufRead + Send>,
     start: Start,
     sizes: SeedSizes,
+    threads: usize,
     batches: &tokio::sync::mpsc::Sender<anyhow::Result<Batch>>,
 ) {
-    let mut line = Vec::new();
+    let fail = |line: u64, e: anyhow::Error| {
+        let _ = batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {line}: {e}")));
+    };
+    // The chunk's lines one after another, and where each ends.
+    let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(PARSE_CHUNK));
     let mut lines = start.lines;
     let mut rows = Vec::with_capacity(sizes.batch);
     let mut block = Vec::new();
     let mut in_block = 0;
     loop {
-        line.clear();
-        let row = match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {
-                lines += 1;
-                parse_line(&line)
-            }
-            Err(e) => Err(e.into()),
-        };
-        match row {
-            Ok(Some(row)) => {
-                encode_summary(&mut block, &row.summary());
-                rows.push(row);
-                in_block += 1;
-            }
-            Ok(None) => continue,
-            Err(e) => {
-                let _ = batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {lines}: {e}")));
-                return;
+        text.clear();
+        ends.clear();
+        let mut read = Ok(true);
+        while ends.len() < PARSE_CHUNK {
+            match reader.read_until(b'\n', &mut text) {
+                Ok(0) => {
+                    read = Ok(false);
+                    break;
+                }
+                Ok(_) => ends.push(text.len()),
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
             }
         }
-        let ends_block = in_block == sizes.block;
-        if rows.len() == sizes.batch || ends_block {
-            let batch = Batch {
-                rows: std::mem::replace(&mut rows, Vec::with_capacity(sizes.batch)),
-                block: ends_block.then(|| std::mem::take(&mut block)),
-                lines,
-            };
-            if ends_block {
-                in_block = 0;
+        for row in parse_lines(&text, &ends, threads) {
+            lines += 1;
+            match row {
+                Ok(Some(row)) => {
+                    encode_summary(&mut block, &row.summary());
+                    rows.push(row);
+                    in_block += 1;
+                }
+                Ok(None) => continue,
+                Err(e) => return fail(lines, e),
             }
-            if batches.blocking_send(Ok(batch)).is_err() {
-                return;
+            let ends_block = in_block == sizes.block;
+            if rows.len() == sizes.batch || ends_block {
+                let batch = Batch {
+                    rows: std::mem::replace(&mut rows, Vec::with_capacity(sizes.batch)),
+                    block: ends_block.then(|| std::mem::take(&mut block)),
+                    lines,
+                };
+                if ends_block {
+                    in_block = 0;
+                }
+                if batches.blocking_send(Ok(batch)).is_err() {
+                    return;
+                }
             }
+        }
+        match read {
+            Ok(true) => continue,
+            Ok(false) => break,
+            Err(e) => return fail(lines + 1, e.into()),
         }
     }
     let last = Batch {
@@ -398,6 +492,38 @@ fn parse(
     let _ = batches.blocking_send(Ok(last));
 }
 
+/// Each line's song and row, in order: the lines split into one run per thread.
+fn parse_lines(text: &[u8], ends: &[usize], threads: usize) -> Vec<anyhow::Result<Option<SeedRow>>> {
+    let line = |i: usize| &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+    let per_thread = ends.len().div_ceil(threads.max(1)).max(1);
+    let runs: Vec<std::ops::Range<usize>> = (0..ends.len())
+        .step_by(per_thread)
+        .map(|from| from..(from + per_thread).min(ends.len()))
+        .collect();
+    let parse_run = |run: std::ops::Range<usize>| run.map(|i| parse_line(line(i))).collect::<Vec<_>>();
+    let Some((mine, others)) = runs.split_last() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = others
+            .iter()
+            .map(|run| scope.spawn(|| parse_run(run.clone())))
+            .collect();
+        let mine = parse_run(mine.clone());
+        let mut parsed = Vec::with_capacity(ends.len());
+        for other in others {
+            // A panic in a parsing thread is a bug; it surfaces as the panic it was.
+            parsed.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        parsed.extend(mine);
+        parsed
+    })
+}
+
 /// A line's song and row, `None` for a blank line.
 fn parse_line(line: &[u8]) -> anyhow::Result<Option<SeedRow>> {
     let text = std::str::from_utf8(line)?;
@@ -406,7 +532,7 @@ fn parse_line(line: &[u8]) -> anyhow::Result<Option<SeedRow>> {
     }
     let song: Song = serde_json::from_str(text)?;
     catalogue::check_consistency(&song).map_err(anyhow::Error::msg)?;
-    SeedRow::of(song).map(Some)
+    SeedRow::of(song, text.len()).map(Some)
 }
 
 /// The writer: inserts the parser's batches and their blocks, committing every
@@ -479,7 +605,9 @@ async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, rows: Vec<See
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO songs (id, slug, title, artist, album, release_year, color_hex, bpm, key,
+            // OR FAIL: a duplicate fails the seed as ABORT would (the transaction is rolled
+            // back), without the statement journal ABORT keeps to undo a statement's rows.
+            "INSERT OR FAIL INTO songs (id, slug, title, artist, album, release_year, color_hex, bpm, key,
              mode, duration_seconds, dominant_emotion, published_at, published_at_ms, tempo_feel,
              energy_shape, oklch_l, oklch_c, oklch_h, valence, arousal, nostalgia, melancholy,
              sensuality, triumph, mystery, inspirational, profile) ",
@@ -675,7 +803,11 @@ where
     let complete = progress(db).await?.filter(|p| p.complete);
     let count = match &complete {
         Some(p) => p.songs,
-        None => sqlx::query_scalar("SELECT count(*) FROM songs").fetch_one(&db.read).await?,
+        None => {
+            sqlx::query_scalar("SELECT count(*) FROM songs")
+                .fetch_one(&db.read)
+                .await?
+        }
     };
     let (blocks, mut queue) = tokio::sync::mpsc::channel::<Vec<u8>>(SUMMARY_QUEUE);
     let folder = tokio::task::spawn_blocking(move || {
@@ -702,7 +834,8 @@ pub const SUMMARY_QUEUE: usize = 2;
 
 async fn read_blocks(db: &Db, blocks: &tokio::sync::mpsc::Sender<Vec<u8>>) -> anyhow::Result<()> {
     use futures_util::TryStreamExt;
-    let mut rows = sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM song_summaries ORDER BY block").fetch(&db.read);
+    let mut rows =
+        sqlx::query_scalar::<_, Vec<u8>>("SELECT data FROM song_summaries ORDER BY block").fetch(&db.read);
     while let Some(block) = rows.try_next().await? {
         if blocks.send(block).await.is_err() {
             break;
@@ -748,7 +881,9 @@ async fn backfill_blocks(db: &Db, blocks: &tokio::sync::mpsc::Sender<Vec<u8>>) -
         }
     }
     let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM song_summaries").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM song_summaries")
+        .execute(&mut *tx)
+        .await?;
     let mut songs = 0;
     for (number, (len, block)) in written.into_iter().enumerate() {
         songs += len as u64;
@@ -758,10 +893,12 @@ async fn backfill_blocks(db: &Db, blocks: &tokio::sync::mpsc::Sender<Vec<u8>>) -
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query("INSERT INTO catalogue_seed (id, complete, songs, lines, last_id) VALUES (1, 1, ?, NULL, NULL)")
-        .bind(songs as i64)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO catalogue_seed (id, complete, songs, lines, last_id) VALUES (1, 1, ?, NULL, NULL)",
+    )
+    .bind(songs as i64)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -826,7 +963,9 @@ fn encode_summary(out: &mut Vec<u8>, s: &SummaryRef<'_>) {
 fn decode_block(block: &[u8], mut each: impl FnMut(SummaryRef<'_>)) -> anyhow::Result<()> {
     let mut r = Decoder { rest: block };
     while !r.rest.is_empty() {
-        let summary = r.summary().ok_or_else(|| anyhow::anyhow!("a summary block is malformed"))?;
+        let summary = r
+            .summary()
+            .ok_or_else(|| anyhow::anyhow!("a summary block is malformed"))?;
         each(summary);
     }
     Ok(())
@@ -938,7 +1077,9 @@ mod tests {
     }
 
     async fn open(dir: &tempfile::TempDir) -> Db {
-        Db::open(dir.path().join("ark.db").to_str().expect("utf-8")).await.expect("a database")
+        Db::open(dir.path().join("ark.db").to_str().expect("utf-8"))
+            .await
+            .expect("a database")
     }
 
     /// Small sizes, so that 600 songs cross many batches, blocks and transactions.
@@ -980,11 +1121,27 @@ mod tests {
         for n in [0, 1, 71, 72, 73, songs.len()] {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let db = open(&dir).await;
-            let source = write_source(&dir, "catalogue.jsonl", &songs[..n].iter().map(line).collect::<Vec<_>>());
-            assert_eq!(seed_catalogue_in(&db, &source, SMALL).await.expect("seeded"), n, "{n} songs");
+            let source = write_source(
+                &dir,
+                "catalogue.jsonl",
+                &songs[..n].iter().map(line).collect::<Vec<_>>(),
+            );
+            assert_eq!(
+                seed_catalogue_in(&db, &source, SMALL).await.expect("seeded"),
+                n,
+                "{n} songs"
+            );
             assert_eq!(ids_and_profiles(&db).await, expected(&songs[..n]), "{n} songs");
-            assert_eq!(summaries(&db).await.expect("summaries"), columns(&db).await, "{n} songs");
-            assert_eq!(seed_catalogue_in(&db, &source, SMALL).await.expect("done"), 0, "{n} songs: seeded once");
+            assert_eq!(
+                summaries(&db).await.expect("summaries"),
+                columns(&db).await,
+                "{n} songs"
+            );
+            assert_eq!(
+                seed_catalogue_in(&db, &source, SMALL).await.expect("done"),
+                0,
+                "{n} songs: seeded once"
+            );
         }
     }
 
@@ -1000,7 +1157,9 @@ mod tests {
         let good = lines.clone();
         lines[60] = r#"{"song": 1}"#.into();
         let bad = write_source(&dir, "catalogue.jsonl", &lines);
-        let err = seed_catalogue_in(&db, &bad, SMALL).await.expect_err("line 61 is not a song");
+        let err = seed_catalogue_in(&db, &bad, SMALL)
+            .await
+            .expect_err("line 61 is not a song");
         assert!(err.to_string().starts_with("catalogue.jsonl line 61:"), "{err}");
         // Two transactions of 24 songs were committed before the bad line; the third was not.
         let p = progress(&db).await.expect("progress").expect("a progress row");
@@ -1018,6 +1177,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_bad_line_past_the_first_parsing_chunk_is_named() {
+        let songs = &songs()[..PARSE_CHUNK + 20];
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = open(&dir).await;
+        let mut lines: Vec<String> = songs.iter().map(line).collect();
+        lines[PARSE_CHUNK + 3] = "[]".into();
+        let source = write_source(&dir, "catalogue.jsonl", &lines);
+        let err = seed_catalogue_in(&db, &source, SMALL)
+            .await
+            .expect_err("not a song");
+        let expected = format!("catalogue.jsonl line {}:", PARSE_CHUNK + 4);
+        assert!(err.to_string().starts_with(&expected), "{err}");
+    }
+
+    #[tokio::test]
     async fn a_seed_resumed_from_another_source_starts_over() {
         let songs = songs();
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -1025,10 +1199,16 @@ mod tests {
         let mut first: Vec<String> = songs[..100].iter().map(line).collect();
         first[80] = "not json".into();
         let source = write_source(&dir, "catalogue.jsonl", &first);
-        seed_catalogue_in(&db, &source, SMALL).await.expect_err("line 81 is not a song");
+        seed_catalogue_in(&db, &source, SMALL)
+            .await
+            .expect_err("line 81 is not a song");
         assert_eq!(ids_and_profiles(&db).await.len(), 72);
 
-        let other = write_source(&dir, "other.jsonl", &songs[200..290].iter().map(line).collect::<Vec<_>>());
+        let other = write_source(
+            &dir,
+            "other.jsonl",
+            &songs[200..290].iter().map(line).collect::<Vec<_>>(),
+        );
         assert_eq!(seed_catalogue_in(&db, &other, SMALL).await.expect("seeded"), 90);
         assert_eq!(ids_and_profiles(&db).await, expected(&songs[200..290]));
         assert_eq!(summaries(&db).await.expect("summaries"), columns(&db).await);
@@ -1039,13 +1219,28 @@ mod tests {
         let songs = &songs()[..50];
         let dir = tempfile::tempdir().expect("a temporary directory");
         let db = open(&dir).await;
-        let source = write_source(&dir, "catalogue.jsonl", &songs.iter().map(line).collect::<Vec<_>>());
+        let source = write_source(
+            &dir,
+            "catalogue.jsonl",
+            &songs.iter().map(line).collect::<Vec<_>>(),
+        );
         seed_catalogue_in(&db, &source, SMALL).await.expect("seeded");
         // As the single transaction of an older version left it: songs, and nothing else.
-        sqlx::query("DELETE FROM song_summaries").execute(&db.write).await.expect("delete");
-        sqlx::query("DELETE FROM catalogue_seed").execute(&db.write).await.expect("delete");
+        sqlx::query("DELETE FROM song_summaries")
+            .execute(&db.write)
+            .await
+            .expect("delete");
+        sqlx::query("DELETE FROM catalogue_seed")
+            .execute(&db.write)
+            .await
+            .expect("delete");
 
-        assert_eq!(seed_catalogue_in(&db, &source, SMALL).await.expect("nothing to do"), 0);
+        assert_eq!(
+            seed_catalogue_in(&db, &source, SMALL)
+                .await
+                .expect("nothing to do"),
+            0
+        );
         let from_columns = columns(&db).await;
         assert_eq!(summaries(&db).await.expect("summaries"), from_columns);
         let blocks: i64 = sqlx::query_scalar("SELECT count(*) FROM song_summaries")
@@ -1053,7 +1248,12 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(blocks as usize, songs.len().div_ceil(BLOCK_SONGS));
-        assert!(progress(&db).await.expect("progress").is_some_and(|p| p.complete && p.songs == 50));
+        assert!(
+            progress(&db)
+                .await
+                .expect("progress")
+                .is_some_and(|p| p.complete && p.songs == 50)
+        );
         assert_eq!(summaries(&db).await.expect("from the blocks"), from_columns);
     }
 

@@ -58,8 +58,14 @@ fn a_catalogue_of_several_chunks_is_the_bytes_it_always_was() {
     let n = 2 * GENERATOR_CHUNK + 1;
     assert_eq!(n, 16_385);
     let bytes = jsonl(&generate(n, 7, "2026-11-23T00:00:00Z"));
-    let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, "d64f0e01955d2ee683781774d2a28fdacddcd18bdd9cbe95201a4254a7c28b4f");
+    let hex: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        hex,
+        "d64f0e01955d2ee683781774d2a28fdacddcd18bdd9cbe95201a4254a7c28b4f"
+    );
 }
 
 #[test]
@@ -70,9 +76,15 @@ fn a_streamed_check_finds_what_a_whole_check_finds() {
         check.check(part).expect("consistent");
     }
     let mut again = songs[150].clone();
-    assert_eq!(check.check(std::slice::from_ref(&again)), Err(format!("duplicate id {}", again.song.id)));
+    assert_eq!(
+        check.check(std::slice::from_ref(&again)),
+        Err(format!("duplicate id {}", again.song.id))
+    );
     again.song.id = "0b8f5c3e-1d2a-4c6b-9e7f-0123456789ab".into();
-    assert_eq!(check.check(&[again.clone()]), Err(format!("duplicate slug {}", again.song.slug)));
+    assert_eq!(
+        check.check(&[again.clone()]),
+        Err(format!("duplicate slug {}", again.song.slug))
+    );
 }
 
 #[test]
