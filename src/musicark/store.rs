@@ -118,7 +118,10 @@ pub async fn seed_catalogue(db: &Db, source: &CatalogueSource) -> anyhow::Result
 /// [`seed_catalogue`] cut into `sizes`.
 pub async fn seed_catalogue_in(db: &Db, source: &CatalogueSource, sizes: SeedSizes) -> anyhow::Result<usize> {
     anyhow::ensure!(
-        sizes.batch > 0 && sizes.block % sizes.batch == 0 && sizes.block > 0 && sizes.transaction_blocks > 0,
+        sizes.batch > 0
+            && sizes.block.is_multiple_of(sizes.batch)
+            && sizes.block > 0
+            && sizes.transaction_blocks > 0,
         "seeding sizes {sizes:?}: a block is a whole number of batches"
     );
     // Each checkpoint syncs the log and then the database: with one per transaction, seeding
@@ -222,7 +225,7 @@ async fn seed(
         })
         .await?;
         reader = skipped;
-        if recognised? && songs as u64 % sizes.block as u64 == 0 {
+        if recognised? && (songs as u64).is_multiple_of(sizes.block as u64) {
             start = Start {
                 lines: lines as u64,
                 songs: songs as u64,
