@@ -85,6 +85,9 @@ impl Db {
         }
 
         // Each `:memory:` connection would be a database of its own: share the writer instead.
+        // A reader keeps 512 KiB of pages, not SQLite's 2 MiB: what readers look up again
+        // (keys, a song's profile) is a few pages, and a scan (the catalogue index at start)
+        // would otherwise leave each reader holding 2 MiB it does not read again.
         let read = if in_memory {
             write.clone()
         } else {
@@ -94,7 +97,7 @@ impl Db {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options.read_only(true))
+                .connect_with(options.read_only(true).pragma("cache_size", "-512"))
                 .await?
         };
         Ok(Db { read, write })
@@ -133,6 +136,10 @@ mod tests {
         // The creator's synchronous=OFF did not outlive it.
         assert_eq!(modes(&db.write).await, ("wal".to_owned(), 1));
         assert_eq!(modes(&db.read).await, ("wal".to_owned(), 1));
+        // Readers keep 512 KiB of pages; the writer SQLite's default 2 MiB.
+        let cache = |pool| sqlx::query_scalar::<_, i64>("PRAGMA cache_size").fetch_one(pool);
+        assert_eq!(cache(&db.read).await.expect("cache_size"), -512);
+        assert_eq!(cache(&db.write).await.expect("cache_size"), -2000);
         let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
             .fetch_one(&db.read)
             .await
