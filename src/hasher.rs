@@ -6,8 +6,8 @@
 //! blocking pool, every concurrent hash allocated a block of its own and glibc kept the freed
 //! ones: 256 concurrent company-token checks held 7 GB. Here at most `workers` hashes run at
 //! once, each in its worker's block (allocated when work comes, reused for as long as it keeps
-//! coming, let go after [`IDLE_RELEASE`] without any), and work beyond the queue's capacity is
-//! refused at once instead of piling up.
+//! coming, a large one let go after [`IDLE_RELEASE`] without any), and work beyond the queue's
+//! capacity is refused at once instead of piling up.
 //!
 //! Two queues share the workers, each first in, first out: *checks* (a presented secret
 //! against a stored hash: a request is waiting to be let in) and *makes* (new hashes for keys
@@ -35,9 +35,10 @@ pub const STANDARD_BLOCKS: usize = Params::DEFAULT_M_COST as usize;
 pub const MAX_BLOCKS: usize = 64 * 1024;
 pub const MAX_T_COST: u32 = 16;
 
-/// How long a worker keeps its block with nothing to do. A burst reuses one block per worker
-/// however long it lasts; a server that checked one default-cost key at start does not hold
-/// 19 MiB per worker for the rest of its life.
+/// How long a worker keeps a block of [`RESERVE_FROM_BLOCKS`] or more with nothing to do. A
+/// burst reuses one block per worker however long it lasts; a server that checked one
+/// default-cost key at start does not hold 19 MiB per worker for the rest of its life.
+/// Smaller blocks (the fast preset's 8 KiB) are kept: letting them go would save nothing.
 pub const IDLE_RELEASE: Duration = Duration::from_secs(1);
 
 /// A worker's block of 1 MiB or more is reserved this large: more than glibc's largest mmap
@@ -47,7 +48,7 @@ pub const IDLE_RELEASE: Duration = Duration::from_secs(1);
 /// address space, never resident. Smaller blocks (the fast preset's 8 KiB) are left to the
 /// allocator.
 const RESERVED_BLOCKS: usize = 32 * 1024 + 1;
-const RESERVE_FROM_BLOCKS: usize = 1024;
+pub const RESERVE_FROM_BLOCKS: usize = 1024;
 
 /// The salt length the PHC string format recommends.
 const SALT_LEN: usize = 16;
@@ -441,7 +442,7 @@ fn work(shared: Arc<Shared>) {
                 if let Some(job) = queue.pop() {
                     break job;
                 }
-                if memory.blocks.is_empty() {
+                if memory.blocks.len() < RESERVE_FROM_BLOCKS {
                     queue = crate::sync::wait(&shared.ready, queue);
                     continue;
                 }
@@ -776,30 +777,46 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_idle_worker_lets_its_block_go_and_a_busy_one_keeps_it() {
+    async fn an_idle_worker_lets_a_large_block_go_and_keeps_a_small_one() {
         let secret = "mk_live_secret";
-        let phc = phc_of(secret, small());
+        // The smallest block that is let go: 1 MiB, one pass (quick even in a debug build).
+        let large = phc_of(
+            secret,
+            Params::new(RESERVE_FROM_BLOCKS as u32, 1, 1, None).expect("params"),
+        );
+        let blocks = RESERVE_FROM_BLOCKS;
         // Never idle long enough: one block, allocated once, kept between jobs.
-        let keeping = Hasher::start(1, 8, 64, Duration::from_secs(3600));
+        let keeping = Hasher::start(1, 8, blocks, Duration::from_secs(3600));
         for _ in 0..3 {
-            assert!(keeping.verify(secret, &phc).await.expect("verify"));
+            assert!(keeping.verify(secret, &large).await.expect("verify"));
         }
         let stats = keeping.stats();
         assert_eq!(
             (stats.block_allocations, stats.blocks_held, stats.block_releases),
-            (1, 64, 0)
+            (1, blocks, 0)
         );
 
         // Idle at once: the block goes as soon as the queue is empty, and comes back for the
         // next job.
-        let releasing = Hasher::start(1, 8, 64, Duration::ZERO);
-        assert!(releasing.verify(secret, &phc).await.expect("verify"));
-        eventually("the block let go", || releasing.stats().block_releases == 1);
-        assert_eq!(releasing.stats().blocks_held, 0);
-        assert!(releasing.verify(secret, &phc).await.expect("verify"));
-        assert!(!releasing.verify("mk_live_secreT", &phc).await.expect("verify"));
-        eventually("the block let go again", || releasing.stats().blocks_held == 0);
-        assert!(releasing.stats().block_allocations >= 2);
+        let releasing = Hasher::start(1, 8, blocks, Duration::ZERO);
+        assert!(releasing.verify(secret, &large).await.expect("verify"));
+        eventually("the block let go", || {
+            let stats = releasing.stats();
+            (stats.block_releases, stats.blocks_held) == (1, 0)
+        });
+        assert!(!releasing.verify("mk_live_secreT", &large).await.expect("verify"));
+        eventually("the block let go again", || releasing.stats().block_releases == 2);
+        assert_eq!(releasing.stats().block_allocations, 2);
+
+        // A block under the threshold stays, idle or not.
+        let small_phc = phc_of(secret, small());
+        assert!(releasing.verify(secret, &small_phc).await.expect("verify"));
+        assert!(releasing.verify(secret, &small_phc).await.expect("verify"));
+        let stats = releasing.stats();
+        assert_eq!(
+            (stats.block_allocations, stats.blocks_held, stats.block_releases),
+            (3, 64, 2)
+        );
     }
 
     #[tokio::test]
