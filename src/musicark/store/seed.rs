@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::summaries::{BLOCK_SONGS, SummaryRef, encode_summary};
+use super::summaries::{BLOCK_SONGS, BlockWriter, SummaryRef};
 use super::{CatalogueSource, Progress, has_songs, progress};
 use crate::db::Db;
 use crate::musicark::catalogue::{self, Song};
@@ -373,8 +373,7 @@ fn parse(
     let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(PARSE_CHUNK));
     let mut lines = start.lines;
     let mut rows = Vec::with_capacity(sizes.batch);
-    let mut block = Vec::new();
-    let mut in_block = 0;
+    let mut block = BlockWriter::default();
     loop {
         text.clear();
         ends.clear();
@@ -396,23 +395,19 @@ fn parse(
             lines += 1;
             match row {
                 Ok(Some(row)) => {
-                    encode_summary(&mut block, &row.summary());
+                    block.push(&row.summary());
                     rows.push(row);
-                    in_block += 1;
                 }
                 Ok(None) => continue,
                 Err(e) => return fail(lines, e),
             }
-            let ends_block = in_block == sizes.block;
+            let ends_block = block.songs() == sizes.block;
             if rows.len() == sizes.batch || ends_block {
                 let batch = Batch {
                     rows: std::mem::replace(&mut rows, Vec::with_capacity(sizes.batch)),
-                    block: ends_block.then(|| std::mem::take(&mut block)),
+                    block: ends_block.then(|| block.take()),
                     lines,
                 };
-                if ends_block {
-                    in_block = 0;
-                }
                 if batches.blocking_send(Ok(batch)).is_err() {
                     return;
                 }
@@ -426,7 +421,7 @@ fn parse(
     }
     let last = Batch {
         rows,
-        block: (in_block > 0).then_some(block),
+        block: (block.songs() > 0).then(|| block.take()),
         lines,
     };
     let _ = batches.blocking_send(Ok(last));

@@ -230,10 +230,11 @@ async fn backfill_blocks(db: &Db, blocks: &tokio::sync::mpsc::Sender<Vec<u8>>) -
             break;
         };
         after = last.rowid;
-        let mut block = Vec::new();
+        let mut block = BlockWriter::default();
         for numbered in &rows {
-            encode_summary(&mut block, &numbered.row.as_ref());
+            block.push(&numbered.row.as_ref());
         }
+        let block = block.take();
         written.push((rows.len(), block.clone()));
         if blocks.send(block).await.is_err() {
             return Ok(());
@@ -262,76 +263,121 @@ async fn backfill_blocks(db: &Db, blocks: &tokio::sync::mpsc::Sender<Vec<u8>>) -
     Ok(())
 }
 
-// A block is the songs' summaries one after another, each field in `SummaryRef`'s order: text
-// as its length (LEB128) and UTF-8 bytes, integers zigzag LEB128, reals as their 8 bytes
-// little-endian, the hue a 0 or a 1 and its 8 bytes.
+// A block is the UTF-8 of its songs' text fields, one after another, led by its length, then
+// for each song in turn every field in `SummaryRef`'s order: a text field's length, integers
+// zigzag, both LEB128, reals as their 8 bytes little-endian, the hue a 0 or a 1 and its 8 bytes.
+// The text is checked once per block rather than once per field.
 
-pub(super) fn encode_summary(out: &mut Vec<u8>, s: &SummaryRef<'_>) {
-    fn uint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push((v as u8) | 0x80);
-            v >>= 7;
+/// A block being filled.
+#[derive(Debug, Default)]
+pub(super) struct BlockWriter {
+    text: String,
+    rest: Vec<u8>,
+    songs: usize,
+}
+
+impl BlockWriter {
+    pub(super) fn push(&mut self, s: &SummaryRef<'_>) {
+        let (text, out) = (&mut self.text, &mut self.rest);
+        fn uint(out: &mut Vec<u8>, mut v: u64) {
+            while v >= 0x80 {
+                out.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
         }
-        out.push(v as u8);
-    }
-    let int = |out: &mut Vec<u8>, v: i64| uint(out, ((v << 1) ^ (v >> 63)) as u64);
-    let text = |out: &mut Vec<u8>, v: &str| {
-        uint(out, v.len() as u64);
-        out.extend_from_slice(v.as_bytes());
-    };
-    text(out, s.id);
-    text(out, s.slug);
-    text(out, s.title);
-    text(out, s.artist);
-    text(out, s.album);
-    int(out, s.release_year);
-    text(out, s.color_hex);
-    int(out, s.bpm);
-    text(out, s.key);
-    text(out, s.mode);
-    int(out, s.duration_seconds);
-    text(out, s.dominant_emotion);
-    text(out, s.published_at);
-    int(out, s.published_at_ms);
-    text(out, s.tempo_feel);
-    text(out, s.energy_shape);
-    out.extend_from_slice(&s.oklch_l.to_le_bytes());
-    out.extend_from_slice(&s.oklch_c.to_le_bytes());
-    match s.oklch_h {
-        Some(h) => {
-            out.push(1);
-            out.extend_from_slice(&h.to_le_bytes());
+        let int = |out: &mut Vec<u8>, v: i64| uint(out, ((v << 1) ^ (v >> 63)) as u64);
+        let mut str = |out: &mut Vec<u8>, v: &str| {
+            uint(out, v.len() as u64);
+            text.push_str(v);
+        };
+        str(out, s.id);
+        str(out, s.slug);
+        str(out, s.title);
+        str(out, s.artist);
+        str(out, s.album);
+        int(out, s.release_year);
+        str(out, s.color_hex);
+        int(out, s.bpm);
+        str(out, s.key);
+        str(out, s.mode);
+        int(out, s.duration_seconds);
+        str(out, s.dominant_emotion);
+        str(out, s.published_at);
+        int(out, s.published_at_ms);
+        str(out, s.tempo_feel);
+        str(out, s.energy_shape);
+        out.extend_from_slice(&s.oklch_l.to_le_bytes());
+        out.extend_from_slice(&s.oklch_c.to_le_bytes());
+        match s.oklch_h {
+            Some(h) => {
+                out.push(1);
+                out.extend_from_slice(&h.to_le_bytes());
+            }
+            None => out.push(0),
         }
-        None => out.push(0),
+        for v in [
+            s.valence,
+            s.arousal,
+            s.nostalgia,
+            s.melancholy,
+            s.sensuality,
+            s.triumph,
+            s.mystery,
+            s.inspirational,
+        ] {
+            int(out, v);
+        }
+        self.songs += 1;
     }
-    for v in [
-        s.valence,
-        s.arousal,
-        s.nostalgia,
-        s.melancholy,
-        s.sensuality,
-        s.triumph,
-        s.mystery,
-        s.inspirational,
-    ] {
-        int(out, v);
+
+    /// Songs pushed since the last [`BlockWriter::take`].
+    pub(super) fn songs(&self) -> usize {
+        self.songs
+    }
+
+    /// The block's bytes; the writer starts an empty one.
+    pub(super) fn take(&mut self) -> Vec<u8> {
+        let BlockWriter { text, rest, .. } = std::mem::take(self);
+        let mut block = Vec::with_capacity(text.len() + rest.len() + 10);
+        let mut len = text.len() as u64;
+        while len >= 0x80 {
+            block.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        block.push(len as u8);
+        block.extend_from_slice(text.as_bytes());
+        block.extend_from_slice(&rest);
+        block
     }
 }
 
 /// Calls `each` with every summary of `block`.
 pub(super) fn decode_block(block: &[u8], mut each: impl FnMut(SummaryRef<'_>)) -> anyhow::Result<()> {
-    let mut r = Decoder { rest: block };
+    let malformed = || anyhow::anyhow!("a summary block is malformed");
+    let mut r = Decoder {
+        rest: block,
+        text: "",
+    };
+    let len = r
+        .uint()
+        .and_then(|len| usize::try_from(len).ok())
+        .ok_or_else(malformed)?;
+    let text = r.bytes(len).ok_or_else(malformed)?;
+    r.text = std::str::from_utf8(text).map_err(|_| malformed())?;
     while !r.rest.is_empty() {
-        let summary = r
-            .summary()
-            .ok_or_else(|| anyhow::anyhow!("a summary block is malformed"))?;
-        each(summary);
+        each(r.summary().ok_or_else(malformed)?);
+    }
+    if !r.text.is_empty() {
+        return Err(malformed());
     }
     Ok(())
 }
 
 struct Decoder<'a> {
     rest: &'a [u8],
+    /// The text fields not yet read.
+    text: &'a str,
 }
 
 impl<'a> Decoder<'a> {
@@ -361,7 +407,10 @@ impl<'a> Decoder<'a> {
 
     fn text(&mut self) -> Option<&'a str> {
         let len = usize::try_from(self.uint()?).ok()?;
-        std::str::from_utf8(self.bytes(len)?).ok()
+        // Not at a character boundary is malformed too.
+        let (field, rest) = (self.text.get(..len)?, self.text.get(len..)?);
+        self.text = rest;
+        Some(field)
     }
 
     fn real(&mut self) -> Option<f64> {

@@ -2,7 +2,7 @@
 //! summary blocks.
 
 use super::seed::PARSE_CHUNK;
-use super::summaries::{decode_block, encode_summary};
+use super::summaries::{BlockWriter, decode_block};
 use super::*;
 use crate::musicark::catalogue::{self, Song};
 
@@ -236,24 +236,27 @@ fn a_summary_survives_its_block_whatever_its_values() {
         mystery: -64,
         inspirational: -65,
     };
-    let mut block = Vec::new();
-    encode_summary(&mut block, &row.as_ref());
-    let first = block.len();
     let second = SummaryRow {
         oklch_h: Some(f64::MIN_POSITIVE),
         ..row.clone()
     };
-    encode_summary(&mut block, &second.as_ref());
+    let mut writer = BlockWriter::default();
+    writer.push(&row.as_ref());
+    writer.push(&second.as_ref());
+    assert_eq!(writer.songs(), 2);
+    let block = writer.take();
+    assert_eq!(writer.songs(), 0, "taking a block starts another");
     let mut back = Vec::new();
     decode_block(&block, |s| back.push(s.to_row())).expect("a well-formed block");
     assert_eq!(back, vec![row, second]);
     assert!(back[0].oklch_c.is_sign_negative(), "the bits, not just the value");
 
-    // Cut anywhere but between rows, a block is an error, never a panic.
-    for cut in (1..block.len()).filter(|cut| *cut != first) {
+    // Cut anywhere, a block is an error, never a panic or fewer songs.
+    for cut in 0..block.len() {
         assert!(decode_block(&block[..cut], |_| ()).is_err(), "cut at {cut}");
     }
+    // The text is led by its length, over 127 bytes: two bytes; then the first id, "é".
     let mut bad = block.clone();
-    bad[first + 2] = 0xff; // the second byte of the second row's id, "é"
+    bad[3] = 0xff;
     assert!(decode_block(&bad, |_| ()).is_err(), "text that is not UTF-8");
 }
