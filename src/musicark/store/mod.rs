@@ -1,6 +1,7 @@
 //! The SQL of the MusicArk API: seeding the catalogue, loading its summaries, one profile.
 //!
 //! - `seed`       streaming a catalogue file into the songs table, in resumable transactions
+//! - `checkpoint` copying the seed's log into the database while it goes on
 //! - `summaries`  what lists and searches need of every song, packed in blocks, read at start
 
 use std::io::BufRead;
@@ -9,12 +10,16 @@ use sqlx::FromRow;
 
 use crate::db::Db;
 
+mod checkpoint;
 mod seed;
 mod summaries;
 #[cfg(test)]
 mod tests;
 
-pub use seed::{SEED_BATCH, SEED_SIZES, SeedSizes, TRANSACTION_BLOCKS, seed_catalogue, seed_catalogue_in};
+pub use seed::{
+    LOG_TRANSACTIONS, SEED_BATCH, SEED_SIZES, SeedSizes, TRANSACTION_BLOCKS, seed_catalogue,
+    seed_catalogue_in,
+};
 pub use summaries::{BLOCK_SONGS, SUMMARY_QUEUE, SummaryRef, SummaryRow, fold_summaries, summaries};
 
 /// Whether the catalogue table holds any song.
@@ -78,6 +83,15 @@ async fn progress(db: &Db) -> sqlx::Result<Option<Progress>> {
     sqlx::query_as("SELECT complete, songs, lines, last_id FROM catalogue_seed WHERE id = 1")
         .fetch_optional(&db.read)
         .await
+}
+
+/// Sets a pragma on the writer's one connection.
+async fn write_pragma(db: &Db, pragma: &str, value: i64) -> sqlx::Result<()> {
+    // A pragma cannot take a bound parameter; both parts are ours.
+    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {pragma} = {value}")))
+        .execute(&db.write)
+        .await
+        .map(drop)
 }
 
 /// The full profile of a song by id or slug, with its publication instant.

@@ -3,8 +3,9 @@
 
 use std::io::BufRead;
 
+use super::checkpoint::Checkpointer;
 use super::summaries::{BLOCK_SONGS, BlockWriter, SummaryRef};
-use super::{CatalogueSource, Progress, has_songs, progress};
+use super::{CatalogueSource, Progress, has_songs, progress, write_pragma};
 use crate::db::Db;
 use crate::musicark::catalogue::{self, Song};
 
@@ -12,9 +13,13 @@ use crate::musicark::catalogue::{self, Song};
 /// row, under SQLite's 32,766 bound parameters.
 pub const SEED_BATCH: usize = 512;
 
-/// Blocks per seeding transaction (65,536 songs, about 270 MB of rows): a crash loses at most
-/// one transaction's work, and the write-ahead log never holds more than one.
+/// Blocks per seeding transaction (65,536 songs, about 330 MB of database): a crash loses at
+/// most one transaction's work.
 pub const TRANSACTION_BLOCKS: usize = 16;
+
+/// Transactions the log may hold (about 1.3 GB): after this many, the seed waits until the
+/// checkpointer has copied them all into the database, so that the next restarts the log.
+pub const LOG_TRANSACTIONS: usize = 4;
 
 /// Batches parsed ahead of the writer: with the one being written and the chunk being parsed,
 /// about 12 MB of songs are in memory at any time.
@@ -30,12 +35,14 @@ pub struct SeedSizes {
     /// A multiple of `batch`, so that a batch never spans two blocks.
     pub block: usize,
     pub transaction_blocks: usize,
+    pub log_transactions: usize,
 }
 
 pub const SEED_SIZES: SeedSizes = SeedSizes {
     batch: SEED_BATCH,
     block: BLOCK_SONGS,
     transaction_blocks: TRANSACTION_BLOCKS,
+    log_transactions: LOG_TRANSACTIONS,
 };
 
 /// Loads the song catalogue into an empty database, checking every derived field of every
@@ -58,26 +65,23 @@ pub async fn seed_catalogue_in(db: &Db, source: &CatalogueSource, sizes: SeedSiz
         sizes.batch > 0
             && sizes.block.is_multiple_of(sizes.batch)
             && sizes.block > 0
-            && sizes.transaction_blocks > 0,
+            && sizes.transaction_blocks > 0
+            && sizes.log_transactions > 0,
         "seeding sizes {sizes:?}: a block is a whole number of batches"
     );
-    // Each checkpoint syncs the log and then the database: with one per transaction, seeding
-    // would wait for the disk to take every byte twice. The log takes the whole seed instead
-    // (a committed transaction is as safe in it) and is checkpointed in the background, on
-    // every start: one after a stop that cut that checkpoint short does it there too, rather
-    // than in the first request that writes.
-    let wal = journal_mode(db).await? == "wal";
-    if wal {
-        write_pragma(db, "wal_autocheckpoint", 0).await?;
-    }
-    let seeded = seed_unless_complete(db, source, sizes).await;
-    if wal {
-        checkpoint_in_background(db.clone());
-    }
+    let checkpointer = Checkpointer::start(db).await?;
+    let seeded = seed_unless_complete(db, source, sizes, checkpointer.as_ref()).await;
+    // What the log holds is copied in the background.
+    drop(checkpointer);
     seeded
 }
 
-async fn seed_unless_complete(db: &Db, source: &CatalogueSource, sizes: SeedSizes) -> anyhow::Result<usize> {
+async fn seed_unless_complete(
+    db: &Db,
+    source: &CatalogueSource,
+    sizes: SeedSizes,
+    checkpointer: Option<&Checkpointer>,
+) -> anyhow::Result<usize> {
     let resume = match progress(db).await? {
         Some(p) if p.complete => return Ok(0),
         Some(p) => Some(p),
@@ -89,68 +93,22 @@ async fn seed_unless_complete(db: &Db, source: &CatalogueSource, sizes: SeedSize
     // twenty-fourth of the file, at most 128 MB) keeps most in memory, during the seed only.
     let cache_kib = (source.len() / 24 / 1024).clamp(2_000, 128 * 1024);
     write_pragma(db, "cache_size", -(cache_kib as i64)).await?;
-    let seeded = seed(db, source, sizes, resume).await;
+    let seeded = seed(db, source, sizes, resume, checkpointer).await;
     let reset = write_pragma(db, "cache_size", DEFAULT_CACHE_SIZE).await;
     let seeded = seeded?;
     reset?;
     Ok(seeded)
 }
 
-/// SQLite's defaults, which `db.rs` keeps: 2,000 KiB of page cache, and a checkpoint whenever
-/// a commit leaves 1,000 pages in the log.
+/// SQLite's default, which `db.rs` keeps: 2,000 KiB of page cache.
 const DEFAULT_CACHE_SIZE: i64 = -2_000;
-const DEFAULT_AUTOCHECKPOINT: i64 = 1_000;
-
-/// Sets a pragma on the writer's one connection.
-async fn write_pragma(db: &Db, pragma: &str, value: i64) -> sqlx::Result<()> {
-    // A pragma cannot take a bound parameter; both parts are ours.
-    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {pragma} = {value}")))
-        .execute(&db.write)
-        .await
-        .map(drop)
-}
-
-async fn journal_mode(db: &Db) -> sqlx::Result<String> {
-    sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&db.write)
-        .await
-}
-
-/// Copies the log into the database on a connection of its own, so that neither the start
-/// nor the writer waits for it, truncates the log, and gives the writer its automatic
-/// checkpoints back. The passive checkpoint blocks nobody; the truncating one that follows
-/// has only what was written meanwhile to copy, and gives up after 100 ms of waiting for
-/// readers (the log is then reused as it is).
-fn checkpoint_in_background(db: Db) {
-    tokio::spawn(async move {
-        let checkpoint = async {
-            use sqlx::{ConnectOptions, Connection};
-            let mut conn = db.write.connect_options().connect().await?;
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&mut conn)
-                .await?;
-            sqlx::query("PRAGMA busy_timeout = 100")
-                .execute(&mut conn)
-                .await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut conn)
-                .await?;
-            conn.close().await
-        };
-        if let Err(e) = checkpoint.await {
-            tracing::warn!(error = %e, "checkpointing the catalogue's log");
-        }
-        if let Err(e) = write_pragma(&db, "wal_autocheckpoint", DEFAULT_AUTOCHECKPOINT).await {
-            tracing::warn!(error = %e, "restoring automatic checkpoints");
-        }
-    });
-}
 
 async fn seed(
     db: &Db,
     source: &CatalogueSource,
     sizes: SeedSizes,
     resume: Option<Progress>,
+    checkpointer: Option<&Checkpointer>,
 ) -> anyhow::Result<usize> {
     let mut reader = source.reader()?;
     let mut start = Start::default();
@@ -184,7 +142,7 @@ async fn seed(
     let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(SEED_QUEUE);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
     let parser = tokio::task::spawn_blocking(move || parse(reader, start, sizes, threads, &batches));
-    let written = write(db, &mut parsed, start, sizes).await;
+    let written = write(db, &mut parsed, start, sizes, checkpointer).await;
     // The parser stops at its next send once the receiver is gone.
     drop(parsed);
     parser.await?;
@@ -478,8 +436,10 @@ async fn write(
     parsed: &mut tokio::sync::mpsc::Receiver<anyhow::Result<Batch>>,
     start: Start,
     sizes: SeedSizes,
+    checkpointer: Option<&Checkpointer>,
 ) -> anyhow::Result<usize> {
     let mut tx = db.begin_write().await?;
+    let mut commits = 0;
     let (mut songs, mut lines) = (start.songs, start.lines);
     let mut last_id = None;
     let mut blocks_in_tx = 0;
@@ -505,12 +465,24 @@ async fn write(
         if blocks_in_tx == sizes.transaction_blocks {
             save_progress(&mut tx, false, songs, lines, last_id.as_deref()).await?;
             tx.commit().await?;
+            commits += 1;
+            if let Some(log) = checkpointer {
+                log.committed(commits);
+                // The log restarts only once all of it is copied: waiting for that every
+                // few transactions bounds it, and the disk is waited for only when slower.
+                if commits.is_multiple_of(sizes.log_transactions as u64) {
+                    log.copied(commits).await;
+                }
+            }
             tx = db.begin_write().await?;
             blocks_in_tx = 0;
         }
     }
     save_progress(&mut tx, true, songs, lines, last_id.as_deref()).await?;
     tx.commit().await?;
+    if let Some(log) = checkpointer {
+        log.committed(commits + 1);
+    }
     Ok((songs - start.songs) as usize)
 }
 

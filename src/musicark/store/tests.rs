@@ -35,6 +35,7 @@ const SMALL: SeedSizes = SeedSizes {
     batch: 3,
     block: 6,
     transaction_blocks: 4,
+    log_transactions: 2,
 };
 
 /// The summaries as the columns hold them: what `fold_summaries` must give.
@@ -137,6 +138,33 @@ async fn a_bad_line_past_the_first_parsing_chunk_is_named() {
         .expect_err("not a song");
     let expected = format!("catalogue.jsonl line {}:", PARSE_CHUNK + 4);
     assert!(err.to_string().starts_with(&expected), "{err}");
+}
+
+#[tokio::test]
+async fn the_log_holds_at_most_a_few_transactions_of_a_seed() {
+    let songs = songs();
+    let lines: Vec<String> = songs.iter().map(line).collect();
+    let mut sizes = Vec::new();
+    for log_transactions in [2, 1_000] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = open(&dir).await;
+        let source = write_source(&dir, "catalogue.jsonl", &lines);
+        let seed = SeedSizes {
+            log_transactions,
+            ..SMALL
+        };
+        assert_eq!(
+            seed_catalogue_in(&db, &source, seed).await.expect("seeded"),
+            songs.len()
+        );
+        // The tests' runtime has one thread: the background checkpoint that truncates the
+        // log after the seed has not run yet.
+        let log = std::fs::metadata(dir.path().join("ark.db-wal")).expect("the log");
+        sizes.push(log.len());
+        assert_eq!(ids_and_profiles(&db).await, expected(&songs));
+    }
+    // 25 transactions of 24 songs: a log restarted every 2 holds about 2 of them.
+    assert!(sizes[0] * 6 < sizes[1], "log sizes {sizes:?}");
 }
 
 #[tokio::test]
