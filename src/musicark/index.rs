@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 use serde::ser::SerializeStruct;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 use self::ranks::Ranks;
 use self::texts::{Interner, Texts};
@@ -52,11 +52,17 @@ pub fn fold(text: &str) -> String {
         // ASCII is its own NFD and has no marks: the same answer, without the decomposition.
         return text.to_ascii_lowercase();
     }
-    text.nfd()
-        // Only the Latin-script diacritics: other scripts' marks (Japanese dakuten) change meaning.
-        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
-        .flat_map(char::to_lowercase)
-        .collect()
+    // Only the Latin-script diacritics: other scripts' marks (Japanese dakuten) change meaning.
+    let unmarked = |c: &char| !('\u{300}'..='\u{36f}').contains(c);
+    if unicode_normalization::is_nfd_quick(text.chars()) == IsNormalized::Yes {
+        // Already decomposed (most text in scripts without precomposed letters).
+        return text
+            .chars()
+            .filter(unmarked)
+            .flat_map(char::to_lowercase)
+            .collect();
+    }
+    text.nfd().filter(unmarked).flat_map(char::to_lowercase).collect()
 }
 
 /// A text query as the index matches it: folded, without control characters (which cannot
@@ -410,13 +416,25 @@ impl Builder {
             .collect();
         let terms = terms.into_texts();
 
-        let (by_title, by_artist) = sort_orders(&terms, &song_terms, &rows, &summaries.ids);
-        let title_ranks = Ranks::new(&by_title, n);
-        let artist_ranks = Ranks::new(&by_artist, n);
-        let colors = color::Colors::build(rows.iter().map(|r| oklch[*r as usize]).collect());
-        drop(oklch);
-        let emotions = emotion::Emotions::build(rows.iter().map(|r| emotions[*r as usize]));
-        let words = text::Words::build(terms, song_terms);
+        // The searches' indexes are independent: colour and emotions on a second thread.
+        let ((by_title, by_artist, title_ranks, artist_ranks, words), (colors, emotions)) =
+            std::thread::scope(|scope| {
+                let rows = &rows;
+                let other = scope.spawn(move || {
+                    let colors = color::Colors::build(rows.iter().map(|r| oklch[*r as usize]).collect());
+                    drop(oklch);
+                    let emotions = emotion::Emotions::build(rows.iter().map(|r| emotions[*r as usize]));
+                    (colors, emotions)
+                });
+                let (by_title, by_artist) = sort_orders(&terms, &song_terms, rows, &summaries.ids);
+                let title_ranks = Ranks::new(&by_title, n);
+                let artist_ranks = Ranks::new(&by_artist, n);
+                let words = text::Words::build(terms, song_terms);
+                let searches = other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                ((by_title, by_artist, title_ranks, artist_ranks, words), searches)
+            });
         Catalogue {
             summaries,
             rows,
@@ -436,25 +454,40 @@ impl Builder {
 
 /// Places by title, and by artist then title, each tie broken by id, then by place.
 fn sort_orders(terms: &Texts, song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) -> (Vec<u32>, Vec<u32>) {
-    // Ranks of the terms in byte order, so that places sort by numbers.
+    // Ranks of the terms in byte order, so that places sort as numbers.
     let mut sorted: Vec<u32> = (0..terms.len() as u32).collect();
     sorted.sort_unstable_by(|a, b| terms.get(*a).cmp(terms.get(*b)));
     let mut rank = vec![0u32; terms.len()];
     for (r, t) in sorted.iter().enumerate() {
         rank[*t as usize] = r as u32;
     }
-    let id_then_place = |a: u32, b: u32| ids.compare(rows[a as usize], rows[b as usize]).then(a.cmp(&b));
-    let of = |p: u32, field: usize| rank[song_terms[p as usize][field] as usize];
-    let mut by_title: Vec<u32> = (0..song_terms.len() as u32).collect();
-    by_title.sort_unstable_by(|a, b| of(*a, 0).cmp(&of(*b, 0)).then_with(|| id_then_place(*a, *b)));
-    let mut by_artist: Vec<u32> = (0..song_terms.len() as u32).collect();
-    by_artist.sort_unstable_by(|a, b| {
-        of(*a, 1)
-            .cmp(&of(*b, 1))
-            .then(of(*a, 0).cmp(&of(*b, 0)))
-            .then_with(|| id_then_place(*a, *b))
-    });
-    (by_title, by_artist)
+    let of = |p: usize, field: usize| u128::from(rank[song_terms[p][field] as usize]);
+    let by_title = (0..song_terms.len())
+        .map(|p| of(p, 0) << 32 | p as u128)
+        .collect();
+    let by_artist = (0..song_terms.len())
+        .map(|p| of(p, 1) << 64 | of(p, 0) << 32 | p as u128)
+        .collect();
+    (order_of(by_title, rows, ids), order_of(by_artist, rows, ids))
+}
+
+/// Places (the low 32 bits of each key) by their key, those with equal keys above the place
+/// by id, then place.
+fn order_of(mut keys: Vec<u128>, rows: &[u32], ids: &Ids) -> Vec<u32> {
+    keys.sort_unstable();
+    let place = |k: &u128| *k as u32;
+    let mut places: Vec<u32> = keys.iter().map(place).collect();
+    let mut start = 0;
+    while start < keys.len() {
+        let group = keys[start] >> 32;
+        let end = start + keys[start..].partition_point(|k| k >> 32 == group);
+        if end - start > 1 {
+            places[start..end]
+                .sort_unstable_by(|a, b| ids.compare(rows[*a as usize], rows[*b as usize]).then(a.cmp(b)));
+        }
+        start = end;
+    }
+    places
 }
 
 /// The orders `GET /songs` pages through.

@@ -282,8 +282,8 @@ impl Both {
 
     fn text(&self, q: &str, now_ms: i64, keep: usize) {
         let what = format!("text {q:?} at {now_ms} keep {keep}");
-        let (total, found) = self.index.search_text(&fold_query(q), now_ms, keep);
         let (plain_total, plain_found) = self.plain.text(q, now_ms, keep);
+        let (total, found) = self.index.search_text(&fold_query(q), now_ms, keep);
         assert_eq!(total, plain_total, "{what}: total");
         self.same_songs(&found, &plain_found, &what);
     }

@@ -20,7 +20,8 @@ pub const ALBUM: usize = 2;
 /// No term.
 const NONE: u32 = u32::MAX;
 
-/// For each term, its songs in one field, ascending (newest first).
+/// For each term and field, its songs, ascending (newest first): term `t`'s songs in field `f`
+/// are stretch `3t + f`, so a term's three stretches and their bounds lie side by side.
 #[derive(Debug, Default)]
 struct Lists {
     starts: Vec<u32>,
@@ -28,27 +29,33 @@ struct Lists {
 }
 
 impl Lists {
-    fn build(terms: usize, song_terms: impl Iterator<Item = u32> + Clone) -> Lists {
-        let mut starts = vec![0u32; terms + 1];
-        for t in song_terms.clone() {
-            starts[t as usize + 1] += 1;
+    fn build(terms: usize, song_terms: &[[u32; 3]]) -> Lists {
+        let stretch = |t: u32, field: usize| 3 * t as usize + field;
+        let mut starts = vec![0u32; 3 * terms + 1];
+        for fields in song_terms {
+            for (field, t) in fields.iter().enumerate() {
+                starts[stretch(*t, field) + 1] += 1;
+            }
         }
         for i in 1..starts.len() {
             starts[i] += starts[i - 1];
         }
-        let mut next: Vec<u32> = starts[..terms].to_vec();
-        let mut songs = vec![0u32; starts[terms] as usize];
-        for (song, t) in song_terms.enumerate() {
-            songs[next[t as usize] as usize] = song as u32;
-            next[t as usize] += 1;
+        let mut next: Vec<u32> = starts[..3 * terms].to_vec();
+        let mut songs = vec![0u32; 3 * song_terms.len()];
+        for (song, fields) in song_terms.iter().enumerate() {
+            for (field, t) in fields.iter().enumerate() {
+                let at = &mut next[stretch(*t, field)];
+                songs[*at as usize] = song as u32;
+                *at += 1;
+            }
         }
         Lists { starts, songs }
     }
 
-    /// The songs of `term` at or past `first`.
-    fn visible(&self, term: u32, first: usize) -> &[u32] {
-        let t = term as usize;
-        let all = &self.songs[self.starts[t] as usize..self.starts[t + 1] as usize];
+    /// The songs of `term` in `field` at or past `first`.
+    fn visible(&self, term: u32, field: usize, first: usize) -> &[u32] {
+        let i = 3 * term as usize + field;
+        let all = &self.songs[self.starts[i] as usize..self.starts[i + 1] as usize];
         &all[all.partition_point(|s| (*s as usize) < first)..]
     }
 
@@ -204,7 +211,7 @@ impl Marks {
 #[derive(Debug, Default)]
 pub struct Words {
     terms: Texts,
-    lists: [Lists; 3],
+    lists: Lists,
     /// Each song's title, artist and album term.
     song_terms: Vec<[u32; 3]>,
     grams: Grams,
@@ -223,8 +230,7 @@ struct Matched {
 impl Words {
     /// Over `terms` (distinct, folded) and each song's three terms, in the catalogue's order.
     pub fn build(terms: Texts, song_terms: Vec<[u32; 3]>) -> Words {
-        let lists = [TITLE, ARTIST, ALBUM]
-            .map(|field| Lists::build(terms.len(), song_terms.iter().map(move |t| t[field])));
+        let lists = Lists::build(terms.len(), &song_terms);
         let grams = Grams::build(&terms);
         Words {
             terms,
@@ -299,59 +305,18 @@ impl Words {
         }
     }
 
-    /// Whether `song`'s rank is `rank` (0–2 by title, 3 artist, 4 album): its best field.
-    fn ranks_at(&self, m: &Matched, rank: usize, song: usize) -> bool {
+    /// A song's rank (0–2 by title, 3 artist, 4 album): its best field.
+    fn rank_of(&self, m: &Matched, song: usize) -> Option<usize> {
         let [title, artist, album] = self.song_terms[song];
-        match rank {
-            0..=2 => Self::title_rank(m, title) == Some(rank),
-            3 => m.marks.has(artist) && !m.marks.has(title),
-            _ => m.marks.has(album) && !m.marks.has(title) && !m.marks.has(artist),
-        }
-    }
-
-    /// The visible songs of the terms that can give `rank`, one ascending list per term (for
-    /// ranks 3 and 4 also songs a better field already ranks).
-    fn lists_at(&self, m: &Matched, rank: usize, first: usize) -> Vec<&[u32]> {
-        let field = match rank {
-            0..=2 => TITLE,
-            3 => ARTIST,
-            _ => ALBUM,
-        };
-        m.terms
-            .iter()
-            .filter(|t| field != TITLE || Self::title_rank(m, **t) == Some(rank))
-            .map(|t| self.lists[field].visible(*t, first))
-            .filter(|l| !l.is_empty())
-            .collect()
-    }
-
-    /// How many songs from `first` on match: every title match, then artist and album matches
-    /// less the songs a better field already counted (each overlap counted from whichever side
-    /// has fewer songs).
-    fn count(&self, m: &Matched, first: usize) -> usize {
-        let visible = |field: usize| m.terms.iter().map(move |t| self.lists[field].visible(*t, first));
-        let size = |field: usize| visible(field).map(<[u32]>::len).sum::<usize>();
-        let (titles, artists, albums) = (size(TITLE), size(ARTIST), size(ALBUM));
-        let has = |s: &&u32, field: usize| m.marks.has(self.song_terms[**s as usize][field]);
-        let artist_and_title = if artists <= titles {
-            visible(ARTIST).flatten().filter(|s| has(s, TITLE)).count()
-        } else {
-            visible(TITLE).flatten().filter(|s| has(s, ARTIST)).count()
-        };
-        let album_and_better = if albums <= titles + artists {
-            visible(ALBUM)
-                .flatten()
-                .filter(|s| has(s, TITLE) || has(s, ARTIST))
-                .count()
-        } else {
-            let from_titles = visible(TITLE).flatten().filter(|s| has(s, ALBUM)).count();
-            let from_artists = visible(ARTIST)
-                .flatten()
-                .filter(|s| !has(s, TITLE) && has(s, ALBUM))
-                .count();
-            from_titles + from_artists
-        };
-        titles + (artists - artist_and_title) + (albums - album_and_better)
+        Self::title_rank(m, title).or_else(|| {
+            if m.marks.has(artist) {
+                Some(3)
+            } else if m.marks.has(album) {
+                Some(4)
+            } else {
+                None
+            }
+        })
     }
 
     /// The songs from place `first` on whose folded title, artist or album holds `q` (folded):
@@ -362,34 +327,85 @@ impl Words {
         if m.terms.is_empty() {
             return (0, Vec::new());
         }
-        let total = self.count(&m, first);
-        let songs = self.song_terms.len();
+        // Each matched term's visible songs, per field, found once.
+        let titles: Vec<(u32, &[u32])> = m
+            .terms
+            .iter()
+            .map(|t| (*t, self.lists.visible(*t, TITLE, first)))
+            .filter(|(_, l)| !l.is_empty())
+            .collect();
+        let others = [ARTIST, ALBUM].map(|field| {
+            m.terms
+                .iter()
+                .map(|t| self.lists.visible(*t, field, first))
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<&[u32]>>()
+        });
+        let size = |lists: &mut dyn Iterator<Item = &[u32]>| lists.map(<[u32]>::len).sum::<usize>();
+        let sizes = [
+            size(&mut titles.iter().map(|(_, l)| *l)),
+            size(&mut others[0].iter().copied()),
+            size(&mut others[1].iter().copied()),
+        ];
+        let total = self.count(&m, &titles, &others, sizes);
         let mut found = Vec::with_capacity(keep.min(total));
         for rank in 0..5 {
             let need = keep - found.len();
             if need == 0 {
                 break;
             }
-            let lists = self.lists_at(&m, rank, first);
-            let size: usize = lists.iter().map(|l| l.len()).sum();
-            if size == 0 {
-                continue;
-            }
-            // A rank holding a large share of the songs is met soonest by walking the songs in
-            // order (about need × songs / size steps); a sparse one by merging its lists.
-            if need.saturating_mul(songs - first) / size < lists.len() {
-                let walk = (first..songs).filter(|s| self.ranks_at(&m, rank, *s));
-                found.extend(walk.take(need));
-            } else {
-                merge(&lists, |s| self.ranks_at(&m, rank, s as usize), need, &mut found);
-            }
+            let lists: Vec<&[u32]> = match rank {
+                0..=2 => titles
+                    .iter()
+                    .filter(|(t, _)| Self::title_rank(&m, *t) == Some(rank))
+                    .map(|(_, l)| *l)
+                    .collect(),
+                3 => others[0].clone(),
+                _ => others[1].clone(),
+            };
+            merge(
+                &lists,
+                |s| self.rank_of(&m, s as usize) == Some(rank),
+                need,
+                &mut found,
+            );
         }
         (total, found)
     }
 
+    /// How many songs match, from each field's visible lists and their sizes: every title
+    /// match, then artist and album matches less the songs a better field already counted
+    /// (each overlap counted from whichever side has fewer songs).
+    fn count(
+        &self,
+        m: &Matched,
+        titles: &[(u32, &[u32])],
+        others: &[Vec<&[u32]>; 2],
+        sizes: [usize; 3],
+    ) -> usize {
+        let [titles_size, artists_size, albums_size] = sizes;
+        let title_songs = || titles.iter().flat_map(|(_, l)| l.iter());
+        let artist_songs = || others[0].iter().flat_map(|l| l.iter());
+        let album_songs = || others[1].iter().flat_map(|l| l.iter());
+        let has = |s: &u32, field: usize| m.marks.has(self.song_terms[*s as usize][field]);
+        let artist_and_title = if artists_size <= titles_size {
+            artist_songs().filter(|s| has(s, TITLE)).count()
+        } else {
+            title_songs().filter(|s| has(s, ARTIST)).count()
+        };
+        let album_and_better = if albums_size <= titles_size + artists_size {
+            album_songs().filter(|s| has(s, TITLE) || has(s, ARTIST)).count()
+        } else {
+            let from_titles = title_songs().filter(|s| has(s, ALBUM)).count();
+            let from_artists = artist_songs().filter(|s| !has(s, TITLE) && has(s, ALBUM)).count();
+            from_titles + from_artists
+        };
+        titles_size + (artists_size - artist_and_title) + (albums_size - album_and_better)
+    }
+
     pub fn heap_bytes(&self) -> usize {
         self.terms.heap_bytes()
-            + self.lists.iter().map(Lists::heap_bytes).sum::<usize>()
+            + self.lists.heap_bytes()
             + self.song_terms.capacity() * 12
             + self.grams.heap_bytes()
     }
