@@ -20,48 +20,92 @@ pub const ALBUM: usize = 2;
 /// No term.
 const NONE: u32 = u32::MAX;
 
+/// A song in one of a term's lists, with the song's terms in the other two fields: a search
+/// reads what it needs from the lists themselves, in order, never from a per-song array.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    song: u32,
+    /// For a title list the artist and album terms, for an artist list title and album, for
+    /// an album list title and artist.
+    others: [u32; 2],
+}
+
+impl Entry {
+    /// The song's title, artist and album terms, `term` being this list's, in `field`.
+    fn terms(&self, term: u32, field: usize) -> [u32; 3] {
+        let [a, b] = self.others;
+        match field {
+            TITLE => [term, a, b],
+            ARTIST => [a, term, b],
+            _ => [a, b, term],
+        }
+    }
+}
+
 /// For each term and field, its songs, ascending (newest first): term `t`'s songs in field `f`
 /// are stretch `3t + f`, so a term's three stretches and their bounds lie side by side.
 #[derive(Debug, Default)]
 struct Lists {
-    starts: Vec<u32>,
-    songs: Vec<u32>,
+    /// Per stretch, where it starts in `entries` and its first (newest) song: a stretch whose
+    /// first song is visible is visible whole, known without reading its entries.
+    heads: Vec<[u32; 2]>,
+    entries: Vec<Entry>,
 }
 
 impl Lists {
     fn build(terms: usize, song_terms: &[[u32; 3]]) -> Lists {
         let stretch = |t: u32, field: usize| 3 * t as usize + field;
-        let mut starts = vec![0u32; 3 * terms + 1];
+        let mut heads = vec![[0u32, u32::MAX]; 3 * terms + 1];
         for fields in song_terms {
             for (field, t) in fields.iter().enumerate() {
-                starts[stretch(*t, field) + 1] += 1;
+                heads[stretch(*t, field) + 1][0] += 1;
             }
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
+        for i in 1..heads.len() {
+            heads[i][0] += heads[i - 1][0];
         }
-        let mut next: Vec<u32> = starts[..3 * terms].to_vec();
-        let mut songs = vec![0u32; 3 * song_terms.len()];
-        for (song, fields) in song_terms.iter().enumerate() {
-            for (field, t) in fields.iter().enumerate() {
-                let at = &mut next[stretch(*t, field)];
-                songs[*at as usize] = song as u32;
-                *at += 1;
+        let mut next: Vec<u32> = heads[..3 * terms].iter().map(|h| h[0]).collect();
+        let mut entries = vec![Entry::default(); 3 * song_terms.len()];
+        for (song, &[title, artist, album]) in song_terms.iter().enumerate() {
+            let song = song as u32;
+            for (field, t, others) in [
+                (TITLE, title, [artist, album]),
+                (ARTIST, artist, [title, album]),
+                (ALBUM, album, [title, artist]),
+            ] {
+                let i = stretch(t, field);
+                // Songs come in order, so the first one a stretch gets is its newest.
+                heads[i][1] = heads[i][1].min(song);
+                entries[next[i] as usize] = Entry { song, others };
+                next[i] += 1;
             }
         }
-        Lists { starts, songs }
+        Lists { heads, entries }
     }
 
     /// The songs of `term` in `field` at or past `first`.
-    fn visible(&self, term: u32, field: usize, first: usize) -> &[u32] {
+    fn visible(&self, term: u32, field: usize, first: usize) -> &[Entry] {
         let i = 3 * term as usize + field;
-        let all = &self.songs[self.starts[i] as usize..self.starts[i + 1] as usize];
-        &all[all.partition_point(|s| (*s as usize) < first)..]
+        let ([start, newest], end) = (self.heads[i], self.heads[i + 1][0]);
+        let all = &self.entries[start as usize..end as usize];
+        if newest as usize >= first {
+            return all;
+        }
+        &all[all.partition_point(|e| (e.song as usize) < first)..]
     }
 
     fn heap_bytes(&self) -> usize {
-        (self.starts.capacity() + self.songs.capacity()) * 4
+        self.heads.capacity() * 8 + self.entries.capacity() * size_of::<Entry>()
     }
+}
+
+/// Whether `hay` holds `needle` (not empty): each place its first byte occurs, compared.
+/// Terms are short, so this beats a searcher that must be set up per term.
+fn holds(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((first, rest)) = needle.split_first() else {
+        return false;
+    };
+    memchr::memchr_iter(*first, hay).any(|at| hay[at + 1..].starts_with(rest))
 }
 
 /// A 1-, 2- or 3-byte sequence as one number: its length above its bytes.
@@ -207,13 +251,11 @@ impl Marks {
     }
 }
 
-/// The text index: terms, their songs per field, each song's terms, and the grams.
+/// The text index: terms, their songs per field, and the grams.
 #[derive(Debug, Default)]
 pub struct Words {
     terms: Texts,
     lists: Lists,
-    /// Each song's title, artist and album term.
-    song_terms: Vec<[u32; 3]>,
     grams: Grams,
 }
 
@@ -232,12 +274,7 @@ impl Words {
     pub fn build(terms: Texts, song_terms: Vec<[u32; 3]>) -> Words {
         let lists = Lists::build(terms.len(), &song_terms);
         let grams = Grams::build(&terms);
-        Words {
-            terms,
-            lists,
-            song_terms,
-            grams,
-        }
+        Words { terms, lists, grams }
     }
 
     /// The terms holding `q`, ascending.
@@ -265,9 +302,8 @@ impl Words {
         let Some((_, bytes)) = rarest else {
             return Vec::new();
         };
-        let finder = memchr::memmem::Finder::new(b);
         decode(bytes)
-            .filter(|t| finder.find(self.terms.get(*t).as_bytes()).is_some())
+            .filter(|t| holds(self.terms.get(*t).as_bytes(), b))
             .collect()
     }
 
@@ -305,9 +341,8 @@ impl Words {
         }
     }
 
-    /// A song's rank (0–2 by title, 3 artist, 4 album): its best field.
-    fn rank_of(&self, m: &Matched, song: usize) -> Option<usize> {
-        let [title, artist, album] = self.song_terms[song];
+    /// A song's rank (0–2 by title, 3 artist, 4 album) from its terms: its best field.
+    fn rank_of(m: &Matched, [title, artist, album]: [u32; 3]) -> Option<usize> {
         Self::title_rank(m, title).or_else(|| {
             if m.marks.has(artist) {
                 Some(3)
@@ -328,44 +363,33 @@ impl Words {
             return (0, Vec::new());
         }
         // Each matched term's visible songs, per field, found once.
-        let titles: Vec<(u32, &[u32])> = m
-            .terms
-            .iter()
-            .map(|t| (*t, self.lists.visible(*t, TITLE, first)))
-            .filter(|(_, l)| !l.is_empty())
-            .collect();
-        let others = [ARTIST, ALBUM].map(|field| {
+        let lists = [TITLE, ARTIST, ALBUM].map(|field| {
             m.terms
                 .iter()
-                .map(|t| self.lists.visible(*t, field, first))
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<&[u32]>>()
+                .map(|t| (*t, self.lists.visible(*t, field, first)))
+                .filter(|(_, l)| !l.is_empty())
+                .collect::<Vec<(u32, &[Entry])>>()
         });
-        let size = |lists: &mut dyn Iterator<Item = &[u32]>| lists.map(<[u32]>::len).sum::<usize>();
-        let sizes = [
-            size(&mut titles.iter().map(|(_, l)| *l)),
-            size(&mut others[0].iter().copied()),
-            size(&mut others[1].iter().copied()),
-        ];
-        let total = self.count(&m, &titles, &others, sizes);
+        let sizes = lists
+            .each_ref()
+            .map(|l| l.iter().map(|(_, entries)| entries.len()).sum::<usize>());
+        let total = Self::count(&m, &lists, sizes);
         let mut found = Vec::with_capacity(keep.min(total));
-        for rank in 0..5 {
+        for rank in 0..5usize {
             let need = keep - found.len();
             if need == 0 {
                 break;
             }
-            let lists: Vec<&[u32]> = match rank {
-                0..=2 => titles
-                    .iter()
-                    .filter(|(t, _)| Self::title_rank(&m, *t) == Some(rank))
-                    .map(|(_, l)| *l)
-                    .collect(),
-                3 => others[0].clone(),
-                _ => others[1].clone(),
-            };
+            let field = rank.saturating_sub(2).min(ALBUM);
+            let stretches: Vec<(u32, &[Entry])> = lists[field]
+                .iter()
+                .filter(|(t, _)| field != TITLE || Self::title_rank(&m, *t) == Some(rank))
+                .copied()
+                .collect();
             merge(
-                &lists,
-                |s| self.rank_of(&m, s as usize) == Some(rank),
+                &stretches,
+                field,
+                |terms| Self::rank_of(&m, terms) == Some(rank),
                 need,
                 &mut found,
             );
@@ -376,59 +400,60 @@ impl Words {
     /// How many songs match, from each field's visible lists and their sizes: every title
     /// match, then artist and album matches less the songs a better field already counted
     /// (each overlap counted from whichever side has fewer songs).
-    fn count(
-        &self,
-        m: &Matched,
-        titles: &[(u32, &[u32])],
-        others: &[Vec<&[u32]>; 2],
-        sizes: [usize; 3],
-    ) -> usize {
-        let [titles_size, artists_size, albums_size] = sizes;
-        let title_songs = || titles.iter().flat_map(|(_, l)| l.iter());
-        let artist_songs = || others[0].iter().flat_map(|l| l.iter());
-        let album_songs = || others[1].iter().flat_map(|l| l.iter());
-        let has = |s: &u32, field: usize| m.marks.has(self.song_terms[*s as usize][field]);
-        let artist_and_title = if artists_size <= titles_size {
-            artist_songs().filter(|s| has(s, TITLE)).count()
-        } else {
-            title_songs().filter(|s| has(s, ARTIST)).count()
+    fn count(m: &Matched, lists: &[Vec<(u32, &[Entry])>; 3], sizes: [usize; 3]) -> usize {
+        let [titles, artists, albums] = sizes;
+        // How many entries of `field`'s lists pass `test` on the song's terms.
+        let passing = |field: usize, test: &dyn Fn([u32; 3]) -> bool| {
+            lists[field]
+                .iter()
+                .map(|(t, entries)| entries.iter().filter(|e| test(e.terms(*t, field))).count())
+                .sum::<usize>()
         };
-        let album_and_better = if albums_size <= titles_size + artists_size {
-            album_songs().filter(|s| has(s, TITLE) || has(s, ARTIST)).count()
+        let has = |t: u32| m.marks.has(t);
+        let artist_and_title = if artists <= titles {
+            passing(ARTIST, &|[title, _, _]| has(title))
         } else {
-            let from_titles = title_songs().filter(|s| has(s, ALBUM)).count();
-            let from_artists = artist_songs().filter(|s| !has(s, TITLE) && has(s, ALBUM)).count();
-            from_titles + from_artists
+            passing(TITLE, &|[_, artist, _]| has(artist))
         };
-        titles_size + (artists_size - artist_and_title) + (albums_size - album_and_better)
+        let album_and_better = if albums <= titles + artists {
+            passing(ALBUM, &|[title, artist, _]| has(title) || has(artist))
+        } else {
+            passing(TITLE, &|[_, _, album]| has(album))
+                + passing(ARTIST, &|[title, _, album]| !has(title) && has(album))
+        };
+        titles + (artists - artist_and_title) + (albums - album_and_better)
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.terms.heap_bytes()
-            + self.lists.heap_bytes()
-            + self.song_terms.capacity() * 12
-            + self.grams.heap_bytes()
+        self.terms.heap_bytes() + self.lists.heap_bytes() + self.grams.heap_bytes()
     }
 }
 
-/// The first `need` songs of the union of ascending `lists` that `belongs` accepts, ascending.
-fn merge(lists: &[&[u32]], belongs: impl Fn(u32) -> bool, need: usize, out: &mut Vec<usize>) {
-    let mut heap: BinaryHeap<Reverse<(u32, usize, usize)>> = lists
+/// The first `need` songs of the union of `stretches` (each ascending, of `field`) that
+/// `belongs` accepts by their terms, ascending.
+fn merge(
+    stretches: &[(u32, &[Entry])],
+    field: usize,
+    belongs: impl Fn([u32; 3]) -> bool,
+    need: usize,
+    out: &mut Vec<usize>,
+) {
+    let mut heap: BinaryHeap<Reverse<(u32, usize, usize)>> = stretches
         .iter()
         .enumerate()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(i, l)| Reverse((l[0], i, 0)))
+        .filter_map(|(i, (_, l))| l.first().map(|e| Reverse((e.song, i, 0))))
         .collect();
     let goal = out.len() + need;
-    while let Some(Reverse((song, list, at))) = heap.pop() {
-        if belongs(song) {
+    while let Some(Reverse((song, i, at))) = heap.pop() {
+        let (term, entries) = stretches[i];
+        if belongs(entries[at].terms(term, field)) {
             out.push(song as usize);
             if out.len() == goal {
                 return;
             }
         }
-        if let Some(next) = lists[list].get(at + 1) {
-            heap.push(Reverse((*next, list, at + 1)));
+        if let Some(next) = entries.get(at + 1) {
+            heap.push(Reverse((next.song, i, at + 1)));
         }
     }
 }
