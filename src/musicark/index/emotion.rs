@@ -6,49 +6,70 @@
 const PLANES: usize = 10;
 pub const MAX_VALUE: u16 = 1000;
 
-/// One dimension: for each word of 64 songs, the 10 bit planes of their values.
+/// Words of 64 songs compared at a time: the planes' stretches and the masks stay in L1.
+const CHUNK: usize = 64;
+
+/// One dimension: bit `b` of every song's value, 64 songs to a word, one array per bit.
 #[derive(Debug, Default)]
 struct Dimension {
-    words: Vec<[u64; PLANES]>,
+    planes: [Vec<u64>; PLANES],
     /// Whether any song holds 0, which the lowest bound (1) excludes.
     has_zero: bool,
 }
 
+/// One bound to test: a dimension and which sides of `lo..=hi` can exclude a song.
+struct Test<'a> {
+    dimension: &'a Dimension,
+    lo: Option<u16>,
+    hi: Option<u16>,
+}
+
 impl Dimension {
-    /// The songs of `word` whose value lies in `lo..=hi`, by the comparison of bit-sliced
-    /// indexes (O'Neil): from the top bit down, keep who is still equal to the bound and who is
-    /// already past it.
-    fn within(&self, word: usize, lo: u16, hi: u16, test_lo: bool, test_hi: bool) -> u64 {
-        let planes = &self.words[word];
-        let (mut above_lo, mut equal_lo) = (0u64, !0u64);
-        let (mut below_hi, mut equal_hi) = (0u64, !0u64);
-        for bit in (0..PLANES).rev() {
-            let plane = planes[bit];
-            if test_lo {
-                if (lo >> bit) & 1 == 1 {
-                    equal_lo &= plane;
-                } else {
-                    above_lo |= equal_lo & plane;
-                    equal_lo &= !plane;
+    /// ANDs into `inside` (words `start..`) the songs whose value is at least `lo`, by the
+    /// comparison of bit-sliced indexes (O'Neil): from the top bit down, who is already
+    /// above and who is still equal. Below the lowest set bit of `lo`, equal is enough.
+    fn at_least(&self, lo: u16, start: usize, inside: &mut [u64]) {
+        let (mut above, mut equal) = ([0u64; CHUNK], [!0u64; CHUNK]);
+        let n = inside.len();
+        for bit in (lo.trailing_zeros().min(PLANES as u32) as usize..PLANES).rev() {
+            let plane = &self.planes[bit][start..start + n];
+            if (lo >> bit) & 1 == 1 {
+                for (e, p) in equal.iter_mut().zip(plane) {
+                    *e &= p;
                 }
-            }
-            if test_hi {
-                if (hi >> bit) & 1 == 1 {
-                    below_hi |= equal_hi & !plane;
-                    equal_hi &= plane;
-                } else {
-                    equal_hi &= !plane;
+            } else {
+                for ((a, e), p) in above.iter_mut().zip(equal.iter_mut()).zip(plane) {
+                    *a |= *e & p;
+                    *e &= !p;
                 }
             }
         }
-        let mut inside = !0u64;
-        if test_lo {
-            inside &= above_lo | equal_lo;
+        for ((i, a), e) in inside.iter_mut().zip(above).zip(equal) {
+            *i &= a | e;
         }
-        if test_hi {
-            inside &= below_hi | equal_hi;
+    }
+
+    /// ANDs into `inside` the songs whose value is at most `hi`; below the lowest clear bit
+    /// of `hi`, equal is enough.
+    fn at_most(&self, hi: u16, start: usize, inside: &mut [u64]) {
+        let (mut below, mut equal) = ([0u64; CHUNK], [!0u64; CHUNK]);
+        let n = inside.len();
+        for bit in (hi.trailing_ones().min(PLANES as u32) as usize..PLANES).rev() {
+            let plane = &self.planes[bit][start..start + n];
+            if (hi >> bit) & 1 == 1 {
+                for ((b, e), p) in below.iter_mut().zip(equal.iter_mut()).zip(plane) {
+                    *b |= *e & !p;
+                    *e &= p;
+                }
+            } else {
+                for (e, p) in equal.iter_mut().zip(plane) {
+                    *e &= !p;
+                }
+            }
         }
-        inside
+        for ((i, b), e) in inside.iter_mut().zip(below).zip(equal) {
+            *i &= b | e;
+        }
     }
 }
 
@@ -63,9 +84,10 @@ impl Emotions {
     /// From each song's values in order, each already clamped to 0–1000.
     pub fn build<const D: usize>(values: impl ExactSizeIterator<Item = [u16; D]>) -> Emotions {
         let len = values.len();
+        let words = len.div_ceil(64);
         let mut dimensions: Vec<Dimension> = (0..D)
             .map(|_| Dimension {
-                words: vec![[0; PLANES]; len.div_ceil(64)],
+                planes: std::array::from_fn(|_| vec![0; words]),
                 has_zero: false,
             })
             .collect();
@@ -74,8 +96,11 @@ impl Emotions {
             for (dimension, value) in dimensions.iter_mut().zip(row) {
                 let value = value.min(MAX_VALUE);
                 dimension.has_zero |= value == 0;
-                for (plane, slot) in dimension.words[word].iter_mut().enumerate() {
-                    *slot |= u64::from((value >> plane) & 1) << bit;
+                let mut rest = value;
+                while rest != 0 {
+                    let plane = rest.trailing_zeros() as usize;
+                    dimension.planes[plane][word] |= 1 << bit;
+                    rest &= rest - 1;
                 }
             }
         }
@@ -87,38 +112,47 @@ impl Emotions {
     pub fn search(&self, bounds: &[(u16, u16)], first: usize, keep: usize) -> (usize, Vec<usize>) {
         // Only the bounds that can exclude a song are tested: every value is at most 1000, and
         // at least 1 unless some song holds 0.
-        let mut tests: Vec<(&Dimension, u16, u16, bool, bool)> = self
+        let tests: Vec<Test> = self
             .dimensions
             .iter()
             .zip(bounds)
-            .filter_map(|(d, &(lo, hi))| {
-                let (test_lo, test_hi) = (lo > 1 || d.has_zero, hi < MAX_VALUE);
-                (test_lo || test_hi).then_some((d, lo, hi, test_lo, test_hi))
+            .map(|(dimension, &(lo, hi))| Test {
+                dimension,
+                lo: (lo > 1 || dimension.has_zero).then_some(lo),
+                hi: (hi < MAX_VALUE).then_some(hi),
             })
+            .filter(|t| t.lo.is_some() || t.hi.is_some())
             .collect();
-        // Narrow bounds first: a word whose songs all fail stops early.
-        tests.sort_by_key(|(_, lo, hi, _, _)| hi.saturating_sub(*lo));
         let (mut total, mut found) = (0, Vec::with_capacity(keep));
         let words = self.len.div_ceil(64);
-        for word in first / 64..words {
-            let mut inside = !0u64;
-            if word == first / 64 {
-                inside &= !0u64 << (first % 64);
+        let mut start = first / 64;
+        while start < words {
+            let n = CHUNK.min(words - start);
+            let mut inside = [!0u64; CHUNK];
+            let inside = &mut inside[..n];
+            if start == first / 64 {
+                inside[0] &= !0u64 << (first % 64);
             }
-            if word == words - 1 && !self.len.is_multiple_of(64) {
-                inside &= (1u64 << (self.len % 64)) - 1;
+            if start + n == words && !self.len.is_multiple_of(64) {
+                inside[n - 1] &= (1u64 << (self.len % 64)) - 1;
             }
-            for (d, lo, hi, test_lo, test_hi) in &tests {
-                if inside == 0 {
-                    break;
+            for test in &tests {
+                if let Some(lo) = test.lo {
+                    test.dimension.at_least(lo, start, inside);
                 }
-                inside &= d.within(word, *lo, *hi, *test_lo, *test_hi);
+                if let Some(hi) = test.hi {
+                    test.dimension.at_most(hi, start, inside);
+                }
             }
-            total += inside.count_ones() as usize;
-            while inside != 0 && found.len() < keep {
-                found.push(word * 64 + inside.trailing_zeros() as usize);
-                inside &= inside - 1;
+            for (i, word) in inside.iter().enumerate() {
+                total += word.count_ones() as usize;
+                let mut word = *word;
+                while word != 0 && found.len() < keep {
+                    found.push((start + i) * 64 + word.trailing_zeros() as usize);
+                    word &= word - 1;
+                }
             }
+            start += n;
         }
         (total, found)
     }
@@ -126,7 +160,7 @@ impl Emotions {
     pub fn heap_bytes(&self) -> usize {
         self.dimensions
             .iter()
-            .map(|d| d.words.capacity() * size_of::<[u64; PLANES]>())
+            .map(|d| d.planes.iter().map(|p| p.capacity() * 8).sum::<usize>())
             .sum()
     }
 }

@@ -11,11 +11,8 @@ struct Level {
 }
 
 impl Level {
-    fn new(bits: impl Iterator<Item = bool>, len: usize) -> Level {
-        let mut words = vec![0u64; len / 64 + 1];
-        for (i, bit) in bits.enumerate() {
-            words[i / 64] |= u64::from(bit) << (i % 64);
-        }
+    /// From the words of its bits, `len` of them.
+    fn new(words: Vec<u64>, len: usize) -> Level {
         let mut ones = Vec::with_capacity(words.len() + 1);
         let mut total = 0u32;
         for w in &words {
@@ -50,16 +47,25 @@ impl Ranks {
     pub fn new(values: &[u32], bound: usize) -> Ranks {
         let depth = (usize::BITS - bound.saturating_sub(1).leading_zeros()) as usize;
         let mut current = values.to_vec();
-        let mut next = Vec::with_capacity(values.len());
+        let (mut next, mut ones) = (Vec::with_capacity(values.len()), Vec::new());
         let mut levels = Vec::with_capacity(depth);
         for level in 0..depth {
             let shift = depth - 1 - level;
-            let bit = |v: &u32| (v >> shift) & 1 == 1;
-            levels.push(Level::new(current.iter().map(bit), current.len()));
-            // Stable: zeros first, then ones, each in their order.
+            let mut words = vec![0u64; values.len() / 64 + 1];
+            // One pass: each value's bit, and a stable split, zeros first, then ones.
             next.clear();
-            next.extend(current.iter().filter(|v| !bit(v)));
-            next.extend(current.iter().filter(|v| bit(v)));
+            ones.clear();
+            for (i, v) in current.iter().enumerate() {
+                let bit = (v >> shift) & 1;
+                words[i / 64] |= u64::from(bit) << (i % 64);
+                if bit == 0 {
+                    next.push(*v);
+                } else {
+                    ones.push(*v);
+                }
+            }
+            next.extend_from_slice(&ones);
+            levels.push(Level::new(words, values.len()));
             std::mem::swap(&mut current, &mut next);
         }
         Ranks {

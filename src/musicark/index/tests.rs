@@ -9,7 +9,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use super::*;
-use crate::musicark::catalogue::{self, FALLBACK_NOW, Song, parse_rfc3339};
+use crate::musicark::catalogue::{self, FALLBACK_NOW, Song, format_rfc3339, parse_rfc3339};
 use crate::musicark::color;
 
 /// A song as `store::insert_songs` writes it and `store::summaries` reads it back.
@@ -282,8 +282,8 @@ impl Both {
 
     fn text(&self, q: &str, now_ms: i64, keep: usize) {
         let what = format!("text {q:?} at {now_ms} keep {keep}");
-        let (total, found) = self.index.search_text(&fold_query(q), now_ms, keep);
         let (plain_total, plain_found) = self.plain.text(q, now_ms, keep);
+        let (total, found) = self.index.search_text(&fold_query(q), now_ms, keep);
         assert_eq!(total, plain_total, "{what}: total");
         self.same_songs(&found, &plain_found, &what);
     }
@@ -617,6 +617,38 @@ fn folding_ignores_case_and_accents_but_keeps_other_scripts() {
             fold(text),
             plain_fold(text),
             "{text:?}: the ASCII shortcut folds the same"
+        );
+    }
+}
+
+#[test]
+fn an_instant_is_derived_only_when_formatting_it_gives_the_same_text() {
+    let mut rng = StdRng::seed_from_u64(8);
+    for _ in 0..20_000 {
+        let secs = rng.random_range(-62_135_596_800..253_402_300_800i64); // years 1–9999
+        let text = format_rfc3339(secs);
+        assert!(is_formatted_instant(&text, secs * 1000), "{text}");
+        assert!(
+            !is_formatted_instant(&text, secs * 1000 + 1),
+            "{text} with milliseconds"
+        );
+        assert!(
+            !is_formatted_instant(&text, (secs + 1) * 1000),
+            "{text} a second later"
+        );
+    }
+    for (text, secs) in [
+        ("2025-01-01T00:00:60Z", 1_735_689_660), // a leap second parses as the next minute
+        ("2025-01-01t00:01:00Z", 1_735_689_660),
+        ("2025-01-01T00:01:00z", 1_735_689_660),
+        ("2025-01-01T00:01:00.0Z", 1_735_689_660),
+        ("2025-01-01T01:01:00+01:00", 1_735_689_660),
+    ] {
+        assert_eq!(parse_rfc3339(text), Some(secs), "{text} parses");
+        assert_ne!(format_rfc3339(secs), text);
+        assert!(
+            !is_formatted_instant(text, secs * 1000),
+            "{text} is not how it is formatted"
         );
     }
 }

@@ -20,41 +20,92 @@ pub const ALBUM: usize = 2;
 /// No term.
 const NONE: u32 = u32::MAX;
 
-/// For each term, its songs in one field, ascending (newest first).
+/// A song in one of a term's lists, with the song's terms in the other two fields: a search
+/// reads what it needs from the lists themselves, in order, never from a per-song array.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    song: u32,
+    /// For a title list the artist and album terms, for an artist list title and album, for
+    /// an album list title and artist.
+    others: [u32; 2],
+}
+
+impl Entry {
+    /// The song's title, artist and album terms, `term` being this list's, in `field`.
+    fn terms(&self, term: u32, field: usize) -> [u32; 3] {
+        let [a, b] = self.others;
+        match field {
+            TITLE => [term, a, b],
+            ARTIST => [a, term, b],
+            _ => [a, b, term],
+        }
+    }
+}
+
+/// For each term and field, its songs, ascending (newest first): term `t`'s songs in field `f`
+/// are stretch `3t + f`, so a term's three stretches and their bounds lie side by side.
 #[derive(Debug, Default)]
 struct Lists {
-    starts: Vec<u32>,
-    songs: Vec<u32>,
+    /// Per stretch, where it starts in `entries` and its first (newest) song: a stretch whose
+    /// first song is visible is visible whole, known without reading its entries.
+    heads: Vec<[u32; 2]>,
+    entries: Vec<Entry>,
 }
 
 impl Lists {
-    fn build(terms: usize, song_terms: impl Iterator<Item = u32> + Clone) -> Lists {
-        let mut starts = vec![0u32; terms + 1];
-        for t in song_terms.clone() {
-            starts[t as usize + 1] += 1;
+    fn build(terms: usize, song_terms: &[[u32; 3]]) -> Lists {
+        let stretch = |t: u32, field: usize| 3 * t as usize + field;
+        let mut heads = vec![[0u32, u32::MAX]; 3 * terms + 1];
+        for fields in song_terms {
+            for (field, t) in fields.iter().enumerate() {
+                heads[stretch(*t, field) + 1][0] += 1;
+            }
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
+        for i in 1..heads.len() {
+            heads[i][0] += heads[i - 1][0];
         }
-        let mut next: Vec<u32> = starts[..terms].to_vec();
-        let mut songs = vec![0u32; starts[terms] as usize];
-        for (song, t) in song_terms.enumerate() {
-            songs[next[t as usize] as usize] = song as u32;
-            next[t as usize] += 1;
+        let mut next: Vec<u32> = heads[..3 * terms].iter().map(|h| h[0]).collect();
+        let mut entries = vec![Entry::default(); 3 * song_terms.len()];
+        for (song, &[title, artist, album]) in song_terms.iter().enumerate() {
+            let song = song as u32;
+            for (field, t, others) in [
+                (TITLE, title, [artist, album]),
+                (ARTIST, artist, [title, album]),
+                (ALBUM, album, [title, artist]),
+            ] {
+                let i = stretch(t, field);
+                // Songs come in order, so the first one a stretch gets is its newest.
+                heads[i][1] = heads[i][1].min(song);
+                entries[next[i] as usize] = Entry { song, others };
+                next[i] += 1;
+            }
         }
-        Lists { starts, songs }
+        Lists { heads, entries }
     }
 
-    /// The songs of `term` at or past `first`.
-    fn visible(&self, term: u32, first: usize) -> &[u32] {
-        let t = term as usize;
-        let all = &self.songs[self.starts[t] as usize..self.starts[t + 1] as usize];
-        &all[all.partition_point(|s| (*s as usize) < first)..]
+    /// The songs of `term` in `field` at or past `first`.
+    fn visible(&self, term: u32, field: usize, first: usize) -> &[Entry] {
+        let i = 3 * term as usize + field;
+        let ([start, newest], end) = (self.heads[i], self.heads[i + 1][0]);
+        let all = &self.entries[start as usize..end as usize];
+        if newest as usize >= first {
+            return all;
+        }
+        &all[all.partition_point(|e| (e.song as usize) < first)..]
     }
 
     fn heap_bytes(&self) -> usize {
-        (self.starts.capacity() + self.songs.capacity()) * 4
+        self.heads.capacity() * 8 + self.entries.capacity() * size_of::<Entry>()
     }
+}
+
+/// Whether `hay` holds `needle` (not empty): each place its first byte occurs, compared.
+/// Terms are short, so this beats a searcher that must be set up per term.
+fn holds(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((first, rest)) = needle.split_first() else {
+        return false;
+    };
+    memchr::memchr_iter(*first, hay).any(|at| hay[at + 1..].starts_with(rest))
 }
 
 /// A 1-, 2- or 3-byte sequence as one number: its length above its bytes.
@@ -200,13 +251,11 @@ impl Marks {
     }
 }
 
-/// The text index: terms, their songs per field, each song's terms, and the grams.
+/// The text index: terms, their songs per field, and the grams.
 #[derive(Debug, Default)]
 pub struct Words {
     terms: Texts,
-    lists: [Lists; 3],
-    /// Each song's title, artist and album term.
-    song_terms: Vec<[u32; 3]>,
+    lists: Lists,
     grams: Grams,
 }
 
@@ -223,15 +272,9 @@ struct Matched {
 impl Words {
     /// Over `terms` (distinct, folded) and each song's three terms, in the catalogue's order.
     pub fn build(terms: Texts, song_terms: Vec<[u32; 3]>) -> Words {
-        let lists = [TITLE, ARTIST, ALBUM]
-            .map(|field| Lists::build(terms.len(), song_terms.iter().map(move |t| t[field])));
+        let lists = Lists::build(terms.len(), &song_terms);
         let grams = Grams::build(&terms);
-        Words {
-            terms,
-            lists,
-            song_terms,
-            grams,
-        }
+        Words { terms, lists, grams }
     }
 
     /// The terms holding `q`, ascending.
@@ -259,9 +302,8 @@ impl Words {
         let Some((_, bytes)) = rarest else {
             return Vec::new();
         };
-        let finder = memchr::memmem::Finder::new(b);
         decode(bytes)
-            .filter(|t| finder.find(self.terms.get(*t).as_bytes()).is_some())
+            .filter(|t| holds(self.terms.get(*t).as_bytes(), b))
             .collect()
     }
 
@@ -299,59 +341,17 @@ impl Words {
         }
     }
 
-    /// Whether `song`'s rank is `rank` (0–2 by title, 3 artist, 4 album): its best field.
-    fn ranks_at(&self, m: &Matched, rank: usize, song: usize) -> bool {
-        let [title, artist, album] = self.song_terms[song];
-        match rank {
-            0..=2 => Self::title_rank(m, title) == Some(rank),
-            3 => m.marks.has(artist) && !m.marks.has(title),
-            _ => m.marks.has(album) && !m.marks.has(title) && !m.marks.has(artist),
-        }
-    }
-
-    /// The visible songs of the terms that can give `rank`, one ascending list per term (for
-    /// ranks 3 and 4 also songs a better field already ranks).
-    fn lists_at(&self, m: &Matched, rank: usize, first: usize) -> Vec<&[u32]> {
-        let field = match rank {
-            0..=2 => TITLE,
-            3 => ARTIST,
-            _ => ALBUM,
-        };
-        m.terms
-            .iter()
-            .filter(|t| field != TITLE || Self::title_rank(m, **t) == Some(rank))
-            .map(|t| self.lists[field].visible(*t, first))
-            .filter(|l| !l.is_empty())
-            .collect()
-    }
-
-    /// How many songs from `first` on match: every title match, then artist and album matches
-    /// less the songs a better field already counted (each overlap counted from whichever side
-    /// has fewer songs).
-    fn count(&self, m: &Matched, first: usize) -> usize {
-        let visible = |field: usize| m.terms.iter().map(move |t| self.lists[field].visible(*t, first));
-        let size = |field: usize| visible(field).map(<[u32]>::len).sum::<usize>();
-        let (titles, artists, albums) = (size(TITLE), size(ARTIST), size(ALBUM));
-        let has = |s: &&u32, field: usize| m.marks.has(self.song_terms[**s as usize][field]);
-        let artist_and_title = if artists <= titles {
-            visible(ARTIST).flatten().filter(|s| has(s, TITLE)).count()
-        } else {
-            visible(TITLE).flatten().filter(|s| has(s, ARTIST)).count()
-        };
-        let album_and_better = if albums <= titles + artists {
-            visible(ALBUM)
-                .flatten()
-                .filter(|s| has(s, TITLE) || has(s, ARTIST))
-                .count()
-        } else {
-            let from_titles = visible(TITLE).flatten().filter(|s| has(s, ALBUM)).count();
-            let from_artists = visible(ARTIST)
-                .flatten()
-                .filter(|s| !has(s, TITLE) && has(s, ALBUM))
-                .count();
-            from_titles + from_artists
-        };
-        titles + (artists - artist_and_title) + (albums - album_and_better)
+    /// A song's rank (0–2 by title, 3 artist, 4 album) from its terms: its best field.
+    fn rank_of(m: &Matched, [title, artist, album]: [u32; 3]) -> Option<usize> {
+        Self::title_rank(m, title).or_else(|| {
+            if m.marks.has(artist) {
+                Some(3)
+            } else if m.marks.has(album) {
+                Some(4)
+            } else {
+                None
+            }
+        })
     }
 
     /// The songs from place `first` on whose folded title, artist or album holds `q` (folded):
@@ -362,57 +362,98 @@ impl Words {
         if m.terms.is_empty() {
             return (0, Vec::new());
         }
-        let total = self.count(&m, first);
-        let songs = self.song_terms.len();
+        // Each matched term's visible songs, per field, found once.
+        let lists = [TITLE, ARTIST, ALBUM].map(|field| {
+            m.terms
+                .iter()
+                .map(|t| (*t, self.lists.visible(*t, field, first)))
+                .filter(|(_, l)| !l.is_empty())
+                .collect::<Vec<(u32, &[Entry])>>()
+        });
+        let sizes = lists
+            .each_ref()
+            .map(|l| l.iter().map(|(_, entries)| entries.len()).sum::<usize>());
+        let total = Self::count(&m, &lists, sizes);
         let mut found = Vec::with_capacity(keep.min(total));
-        for rank in 0..5 {
+        for rank in 0..5usize {
             let need = keep - found.len();
             if need == 0 {
                 break;
             }
-            let lists = self.lists_at(&m, rank, first);
-            let size: usize = lists.iter().map(|l| l.len()).sum();
-            if size == 0 {
-                continue;
-            }
-            // A rank holding a large share of the songs is met soonest by walking the songs in
-            // order (about need × songs / size steps); a sparse one by merging its lists.
-            if need.saturating_mul(songs - first) / size < lists.len() {
-                let walk = (first..songs).filter(|s| self.ranks_at(&m, rank, *s));
-                found.extend(walk.take(need));
-            } else {
-                merge(&lists, |s| self.ranks_at(&m, rank, s as usize), need, &mut found);
-            }
+            let field = rank.saturating_sub(2).min(ALBUM);
+            let stretches: Vec<(u32, &[Entry])> = lists[field]
+                .iter()
+                .filter(|(t, _)| field != TITLE || Self::title_rank(&m, *t) == Some(rank))
+                .copied()
+                .collect();
+            merge(
+                &stretches,
+                field,
+                |terms| Self::rank_of(&m, terms) == Some(rank),
+                need,
+                &mut found,
+            );
         }
         (total, found)
     }
 
+    /// How many songs match, from each field's visible lists and their sizes: every title
+    /// match, then artist and album matches less the songs a better field already counted
+    /// (each overlap counted from whichever side has fewer songs).
+    fn count(m: &Matched, lists: &[Vec<(u32, &[Entry])>; 3], sizes: [usize; 3]) -> usize {
+        let [titles, artists, albums] = sizes;
+        // How many entries of `field`'s lists pass `test` on the song's terms.
+        let passing = |field: usize, test: &dyn Fn([u32; 3]) -> bool| {
+            lists[field]
+                .iter()
+                .map(|(t, entries)| entries.iter().filter(|e| test(e.terms(*t, field))).count())
+                .sum::<usize>()
+        };
+        let has = |t: u32| m.marks.has(t);
+        let artist_and_title = if artists <= titles {
+            passing(ARTIST, &|[title, _, _]| has(title))
+        } else {
+            passing(TITLE, &|[_, artist, _]| has(artist))
+        };
+        let album_and_better = if albums <= titles + artists {
+            passing(ALBUM, &|[title, artist, _]| has(title) || has(artist))
+        } else {
+            passing(TITLE, &|[_, _, album]| has(album))
+                + passing(ARTIST, &|[title, _, album]| !has(title) && has(album))
+        };
+        titles + (artists - artist_and_title) + (albums - album_and_better)
+    }
+
     pub fn heap_bytes(&self) -> usize {
-        self.terms.heap_bytes()
-            + self.lists.iter().map(Lists::heap_bytes).sum::<usize>()
-            + self.song_terms.capacity() * 12
-            + self.grams.heap_bytes()
+        self.terms.heap_bytes() + self.lists.heap_bytes() + self.grams.heap_bytes()
     }
 }
 
-/// The first `need` songs of the union of ascending `lists` that `belongs` accepts, ascending.
-fn merge(lists: &[&[u32]], belongs: impl Fn(u32) -> bool, need: usize, out: &mut Vec<usize>) {
-    let mut heap: BinaryHeap<Reverse<(u32, usize, usize)>> = lists
+/// The first `need` songs of the union of `stretches` (each ascending, of `field`) that
+/// `belongs` accepts by their terms, ascending.
+fn merge(
+    stretches: &[(u32, &[Entry])],
+    field: usize,
+    belongs: impl Fn([u32; 3]) -> bool,
+    need: usize,
+    out: &mut Vec<usize>,
+) {
+    let mut heap: BinaryHeap<Reverse<(u32, usize, usize)>> = stretches
         .iter()
         .enumerate()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(i, l)| Reverse((l[0], i, 0)))
+        .filter_map(|(i, (_, l))| l.first().map(|e| Reverse((e.song, i, 0))))
         .collect();
     let goal = out.len() + need;
-    while let Some(Reverse((song, list, at))) = heap.pop() {
-        if belongs(song) {
+    while let Some(Reverse((song, i, at))) = heap.pop() {
+        let (term, entries) = stretches[i];
+        if belongs(entries[at].terms(term, field)) {
             out.push(song as usize);
             if out.len() == goal {
                 return;
             }
         }
-        if let Some(next) = lists[list].get(at + 1) {
-            heap.push(Reverse((*next, list, at + 1)));
+        if let Some(next) = entries.get(at + 1) {
+            heap.push(Reverse((next.song, i, at + 1)));
         }
     }
 }
