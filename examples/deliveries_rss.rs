@@ -71,12 +71,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let audio = "aud_rss00000000000";
     store::insert_audio(
-        &state.core.db,
-        &state.musique.libraries,
+        &state.musique.writer,
         lib,
         NewAudio {
-            id: audio,
-            name: "tone",
+            id: audio.to_owned(),
+            name: "tone".to_owned(),
             description: None,
             category: None,
             duration: 1.0,

@@ -355,21 +355,45 @@ pub fn fixtures(command: FixturesCommand) -> anyhow::Result<()> {
             now,
             out,
         } => {
-            anyhow::ensure!(
-                catalogue::parse_rfc3339(&now).is_some(),
-                "--now must be an RFC 3339 instant such as 2026-11-23T00:00:00Z"
-            );
-            let catalogue = catalogue::generate(songs, seed, &now);
-            catalogue::check_catalogue(&catalogue).map_err(anyhow::Error::msg)?;
+            let Some(now) = catalogue::parse_rfc3339(&now) else {
+                anyhow::bail!("--now must be an RFC 3339 instant such as 2026-11-23T00:00:00Z");
+            };
             std::fs::create_dir_all(&out)?;
             let path = out.join("catalogue.jsonl");
-            let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-            catalogue::write_jsonl(&catalogue, file)?;
-            println!(
-                "wrote {} songs (seed {seed}) to {}",
-                catalogue.len(),
-                path.display()
-            );
+            // Made, checked and written a chunk at a time (a million songs are gigabytes), into
+            // a file renamed into place at the end: a catalogue that fails its check leaves
+            // none behind, as when it was checked whole before writing.
+            let partial = out.join("catalogue.jsonl.partial");
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+            let mut generator = catalogue::Generator::new(songs, seed, now);
+            let mut check = catalogue::CatalogueCheck::default();
+            let mut written = 0;
+            let mut text = Vec::new();
+            let mut made = || {
+                while let Some(chunk) = generator.next_chunk() {
+                    // Checking and serializing take about as long: one thread each.
+                    text.clear();
+                    let (checked, serialized) = std::thread::scope(|scope| {
+                        let serialized = scope.spawn(|| catalogue::write_jsonl(&chunk, &mut text));
+                        let checked = check.check(&chunk);
+                        (checked, serialized.join())
+                    });
+                    checked.map_err(anyhow::Error::msg)?;
+                    serialized.map_err(|_| anyhow::anyhow!("serializing songs panicked"))??;
+                    std::io::Write::write_all(&mut file, &text)?;
+                    written += chunk.len();
+                }
+                std::io::Write::flush(&mut file)?;
+                Ok::<_, anyhow::Error>(())
+            };
+            let made = made();
+            drop(file);
+            if let Err(e) = made {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+            std::fs::rename(&partial, &path)?;
+            println!("wrote {written} songs (seed {seed}) to {}", path.display());
             Ok(())
         }
     }

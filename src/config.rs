@@ -85,6 +85,10 @@ pub struct Config {
     #[arg(long, env = "SOUNDCHECK_HASH_QUEUE", default_value_t = 128)]
     pub hash_queue: usize,
 
+    /// Musique writes (sends, uploads, deletes) that may wait for the writer; more get 429.
+    #[arg(long, env = "SOUNDCHECK_WRITE_QUEUE", default_value_t = 256)]
+    pub write_queue: usize,
+
     /// `POST /api/integration/auth` requests of one company in flight at once; more get 429.
     #[arg(long, env = "SOUNDCHECK_LEGACY_AUTH_IN_FLIGHT", default_value_t = 8)]
     pub legacy_auth_in_flight: usize,
@@ -208,6 +212,7 @@ impl Config {
             tenant_hash_cost: HashCost::Fast,
             hash_workers: 2,
             hash_queue: 128,
+            write_queue: 256,
             legacy_auth_in_flight: 8,
             tenant_creations_in_flight: 32,
             allowed_hosts: Vec::new(),
@@ -242,6 +247,7 @@ impl Config {
         for (flag, value) in [
             ("--legacy-auth-in-flight", self.legacy_auth_in_flight),
             ("--tenant-creations-in-flight", self.tenant_creations_in_flight),
+            ("--write-queue", self.write_queue),
         ] {
             if value == 0 {
                 anyhow::bail!("{flag} must be at least 1");
@@ -291,6 +297,8 @@ mod tests {
         assert!(ok(|c| c.legacy_auth_in_flight = 1).is_ok());
         assert!(ok(|c| c.legacy_auth_in_flight = 0).is_err_and(|e| e.contains("--legacy-auth-in-flight")));
         assert!(ok(|c| c.tenant_creations_in_flight = 1).is_ok());
+        assert!(ok(|c| c.write_queue = 1).is_ok());
+        assert!(ok(|c| c.write_queue = 0).is_err_and(|e| e.contains("--write-queue")));
         assert!(
             ok(|c| c.tenant_creations_in_flight = 0)
                 .is_err_and(|e| e.contains("--tenant-creations-in-flight"))

@@ -5,13 +5,15 @@
 //! database). Every query is exercised by the integration tests against a migrated database.
 //!
 //! SQLite allows one writer at a time, so writes go through a one-connection pool and never
-//! meet `SQLITE_BUSY`; reads use a pool of their own and see WAL snapshots.
+//! meet `SQLITE_BUSY`; reads use a pool of their own and see WAL snapshots. The writes requests
+//! make many of at once (Musique's sends, uploads, deletes) share transactions through
+//! [`crate::writer`], which takes the connection from the same pool.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -43,6 +45,32 @@ impl Db {
         // every list request.
         .pragma("temp_store", "memory");
 
+        // A new file holds nothing to protect yet, but switching it to WAL is a rollback-journal
+        // transaction with four fsyncs, and the schema's first WAL frame syncs the WAL and its
+        // directory: most of a fresh start. So one connection without syncs creates it (WAL,
+        // then the migrations), and stays open until the pool's is, so that closing it does
+        // not checkpoint. Everything after runs at NORMAL, whose first checkpoint syncs the
+        // WAL before it writes the database; an OS crash before then loses at most what NORMAL
+        // may lose, and SQLite drops a WAL beside a database file left empty.
+        let new_file = !in_memory && std::fs::metadata(path).map_or(true, |m| m.len() == 0);
+        let creator = if new_file {
+            let mut conn = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .synchronous(SqliteSynchronous::Off)
+                .busy_timeout(Duration::from_secs(10))
+                .connect()
+                .await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&mut conn)
+                .await?;
+            MIGRATOR.run(&mut conn).await?;
+            Some(conn)
+        } else {
+            None
+        };
+
         // `test_before_acquire` would ping the connection before every query: a round trip
         // to the connection's worker thread that doubles the cost of a simple SELECT.
         let write = SqlitePoolOptions::new()
@@ -53,9 +81,15 @@ impl Db {
             .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&write).await?;
+        match creator {
+            Some(conn) => conn.close().await?,
+            None => MIGRATOR.run(&write).await?,
+        }
 
         // Each `:memory:` connection would be a database of its own: share the writer instead.
+        // A reader keeps 512 KiB of pages, not SQLite's 2 MiB: what readers look up again
+        // (keys, a song's profile) is a few pages, and a scan (the catalogue index at start)
+        // would otherwise leave each reader holding 2 MiB it does not read again.
         let read = if in_memory {
             write.clone()
         } else {
@@ -65,7 +99,7 @@ impl Db {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options.read_only(true))
+                .connect_with(options.read_only(true).pragma("cache_size", "-512"))
                 .await?
         };
         Ok(Db { read, write })
@@ -79,5 +113,52 @@ impl Db {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The journal mode and the synchronous level (NORMAL is 1) a pool's connection runs with.
+    async fn modes(pool: &SqlitePool) -> (String, i64) {
+        let journal = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await;
+        let sync = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await;
+        (journal.expect("journal_mode"), sync.expect("synchronous"))
+    }
+
+    #[tokio::test]
+    async fn a_new_file_is_created_in_wal_and_served_at_normal_then_reopened_as_it_was() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("new.db");
+        let path = path.to_str().expect("utf-8 path");
+        // An empty file (touched by another tool) is new too.
+        std::fs::write(path, b"").expect("touch");
+        let db = Db::open(path).await.expect("created");
+        // The creator's synchronous=OFF did not outlive it.
+        assert_eq!(modes(&db.write).await, ("wal".to_owned(), 1));
+        assert_eq!(modes(&db.read).await, ("wal".to_owned(), 1));
+        // Readers keep 512 KiB of pages; the writer SQLite's default 2 MiB.
+        let cache = |pool| sqlx::query_scalar::<_, i64>("PRAGMA cache_size").fetch_one(pool);
+        assert_eq!(cache(&db.read).await.expect("cache_size"), -512);
+        assert_eq!(cache(&db.write).await.expect("cache_size"), -2000);
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&db.read)
+            .await
+            .expect("migrations table");
+        assert_eq!(applied, MIGRATOR.iter().count() as i64);
+        sqlx::query("INSERT INTO tenants (id, name, created_at_ms) VALUES ('t', 'T', 0)")
+            .execute(&db.write)
+            .await
+            .expect("insert");
+        db.close().await;
+
+        let again = Db::open(path).await.expect("reopened");
+        let tenants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = 't'")
+            .fetch_one(&again.read)
+            .await
+            .expect("count");
+        assert_eq!(tenants, 1);
+        assert_eq!(modes(&again.write).await, ("wal".to_owned(), 1));
     }
 }

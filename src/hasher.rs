@@ -5,8 +5,9 @@
 //! Why a service: argon2id's default parameters fill a 19 MiB block per hash. Run on the
 //! blocking pool, every concurrent hash allocated a block of its own and glibc kept the freed
 //! ones: 256 concurrent company-token checks held 7 GB. Here at most `workers` hashes run at
-//! once, each in its worker's block (allocated once, grown to the largest job seen, never
-//! freed), and work beyond the queue's capacity is refused at once instead of piling up.
+//! once, each in its worker's block (allocated when work comes, reused for as long as it keeps
+//! coming, a large one let go after [`IDLE_RELEASE`] without any), and work beyond the queue's
+//! capacity is refused at once instead of piling up.
 //!
 //! Two queues share the workers, each first in, first out: *checks* (a presented secret
 //! against a stored hash: a request is waiting to be let in) and *makes* (new hashes for keys
@@ -17,6 +18,7 @@ use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use crate::sync::MutexExt;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
@@ -32,6 +34,21 @@ pub const STANDARD_BLOCKS: usize = Params::DEFAULT_M_COST as usize;
 /// memory to the system. Beyond that, or beyond [`MAX_T_COST`] passes, it is not checked.
 pub const MAX_BLOCKS: usize = 64 * 1024;
 pub const MAX_T_COST: u32 = 16;
+
+/// How long a worker keeps a block of [`RESERVE_FROM_BLOCKS`] or more with nothing to do. A
+/// burst reuses one block per worker however long it lasts; a server that checked one
+/// default-cost key at start does not hold 19 MiB per worker for the rest of its life.
+/// Smaller blocks (the fast preset's 8 KiB) are kept: letting them go would save nothing.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(1);
+
+/// A worker's block of 1 MiB or more is reserved this large: more than glibc's largest mmap
+/// threshold (32 MiB), so that it is a mapping of its own, which goes back to the system when
+/// the worker lets it go, and freeing it never raises the threshold (which would put the next
+/// block in an arena that keeps it). Only the blocks a job uses are touched: the rest stays
+/// address space, never resident. Smaller blocks (the fast preset's 8 KiB) are left to the
+/// allocator.
+const RESERVED_BLOCKS: usize = 32 * 1024 + 1;
+pub const RESERVE_FROM_BLOCKS: usize = 1024;
 
 /// The salt length the PHC string format recommends.
 const SALT_LEN: usize = 16;
@@ -110,6 +127,8 @@ pub struct Stats {
     /// How many times a worker allocated (or grew) its own block, and the blocks they hold.
     pub block_allocations: usize,
     pub blocks_held: usize,
+    /// How many times an idle worker let its block go.
+    pub block_releases: usize,
     /// Jobs that needed more than a worker's block and got one of their own.
     pub oversize_jobs: usize,
 }
@@ -167,12 +186,14 @@ struct Shared {
     capacity: usize,
     workers: usize,
     standard_blocks: usize,
+    idle_release: Duration,
     /// Held while an oversize job has its own block, so that only one exists at a time.
     oversize: Mutex<()>,
     running: AtomicUsize,
     peak_running: AtomicUsize,
     block_allocations: AtomicUsize,
     blocks_held: AtomicUsize,
+    block_releases: AtomicUsize,
     oversize_jobs: AtomicUsize,
 }
 
@@ -218,13 +239,26 @@ impl Memory {
             let held = self.blocks.len();
             // Dropped before the new one is allocated, so the two never coexist.
             self.blocks = Vec::new();
-            self.blocks = vec![Block::new(); needed];
+            let reserve = if needed >= RESERVE_FROM_BLOCKS {
+                RESERVED_BLOCKS.max(needed)
+            } else {
+                needed
+            };
+            self.blocks = Vec::with_capacity(reserve);
+            self.blocks.resize(needed, Block::new());
             self.shared.block_allocations.fetch_add(1, Ordering::Relaxed);
             self.shared
                 .blocks_held
                 .fetch_add(needed - held, Ordering::Relaxed);
         }
         Ok(f(&mut self.blocks[..needed]))
+    }
+
+    /// Lets the block go (the worker is idle); the next job allocates one again.
+    fn release(&mut self) {
+        let held = std::mem::take(&mut self.blocks).len();
+        self.shared.blocks_held.fetch_sub(held, Ordering::Relaxed);
+        self.shared.block_releases.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -238,6 +272,10 @@ impl Hasher {
     /// As [`Hasher::new`] with workers keeping at most `standard_blocks` KiB (tests use small
     /// blocks to exercise the oversize path cheaply).
     pub fn with_block_size(workers: usize, capacity: usize, standard_blocks: usize) -> Hasher {
+        Self::start(workers, capacity, standard_blocks, IDLE_RELEASE)
+    }
+
+    fn start(workers: usize, capacity: usize, standard_blocks: usize, idle_release: Duration) -> Hasher {
         let workers = workers.max(1);
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
@@ -245,11 +283,13 @@ impl Hasher {
             capacity: capacity.max(1),
             workers,
             standard_blocks,
+            idle_release,
             oversize: Mutex::new(()),
             running: AtomicUsize::new(0),
             peak_running: AtomicUsize::new(0),
             block_allocations: AtomicUsize::new(0),
             blocks_held: AtomicUsize::new(0),
+            block_releases: AtomicUsize::new(0),
             oversize_jobs: AtomicUsize::new(0),
         });
         for i in 0..workers {
@@ -273,6 +313,7 @@ impl Hasher {
             peak_running: shared.peak_running.load(Ordering::Relaxed),
             block_allocations: shared.block_allocations.load(Ordering::Relaxed),
             blocks_held: shared.blocks_held.load(Ordering::Relaxed),
+            block_releases: shared.block_releases.load(Ordering::Relaxed),
             oversize_jobs: shared.oversize_jobs.load(Ordering::Relaxed),
         }
     }
@@ -401,7 +442,21 @@ fn work(shared: Arc<Shared>) {
                 if let Some(job) = queue.pop() {
                     break job;
                 }
-                queue = crate::sync::wait(&shared.ready, queue);
+                if memory.blocks.len() < RESERVE_FROM_BLOCKS {
+                    queue = crate::sync::wait(&shared.ready, queue);
+                    continue;
+                }
+                let (guard, waited) = shared
+                    .ready
+                    .wait_timeout(queue, shared.idle_release)
+                    .unwrap_or_else(|e| e.into_inner());
+                queue = guard;
+                if waited.timed_out() && queue.len() == 0 && !queue.closed {
+                    // Unmapped outside the lock: nobody queueing waits for it.
+                    drop(queue);
+                    memory.release();
+                    queue = shared.lock();
+                }
             }
         };
         let running = shared.running.fetch_add(1, Ordering::AcqRel) + 1;
@@ -719,6 +774,49 @@ mod tests {
         assert_ne!(huge, big);
         assert!(!hasher.verify("x", &huge).await.expect("verify"));
         assert_eq!(hasher.stats().oversize_jobs, 2);
+    }
+
+    #[tokio::test]
+    async fn an_idle_worker_lets_a_large_block_go_and_keeps_a_small_one() {
+        let secret = "mk_live_secret";
+        // The smallest block that is let go: 1 MiB, one pass (quick even in a debug build).
+        let large = phc_of(
+            secret,
+            Params::new(RESERVE_FROM_BLOCKS as u32, 1, 1, None).expect("params"),
+        );
+        let blocks = RESERVE_FROM_BLOCKS;
+        // Never idle long enough: one block, allocated once, kept between jobs.
+        let keeping = Hasher::start(1, 8, blocks, Duration::from_secs(3600));
+        for _ in 0..3 {
+            assert!(keeping.verify(secret, &large).await.expect("verify"));
+        }
+        let stats = keeping.stats();
+        assert_eq!(
+            (stats.block_allocations, stats.blocks_held, stats.block_releases),
+            (1, blocks, 0)
+        );
+
+        // Idle at once: the block goes as soon as the queue is empty, and comes back for the
+        // next job.
+        let releasing = Hasher::start(1, 8, blocks, Duration::ZERO);
+        assert!(releasing.verify(secret, &large).await.expect("verify"));
+        eventually("the block let go", || {
+            let stats = releasing.stats();
+            (stats.block_releases, stats.blocks_held) == (1, 0)
+        });
+        assert!(!releasing.verify("mk_live_secreT", &large).await.expect("verify"));
+        eventually("the block let go again", || releasing.stats().block_releases == 2);
+        assert_eq!(releasing.stats().block_allocations, 2);
+
+        // A block under the threshold stays, idle or not.
+        let small_phc = phc_of(secret, small());
+        assert!(releasing.verify(secret, &small_phc).await.expect("verify"));
+        assert!(releasing.verify(secret, &small_phc).await.expect("verify"));
+        let stats = releasing.stats();
+        assert_eq!(
+            (stats.block_allocations, stats.blocks_held, stats.block_releases),
+            (3, 64, 2)
+        );
     }
 
     #[tokio::test]

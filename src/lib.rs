@@ -19,6 +19,7 @@
 //! - [`config`]     the server's flags and their env twins
 //! - [`clock`]      the one clock, per tenant, that tests can move
 //! - [`db`]         SQLite pools, pragmas and embedded migrations
+//! - [`writer`]     the group-commit writer: the writes waiting, committed in one transaction
 //! - [`middleware`] the tower stack shared by every route
 //! - [`error`]      shared error kinds, and how each API's router renders them
 //! - [`journal`]    the request journal, and the notes each API request carries to it
@@ -65,5 +66,6 @@ pub mod serve;
 pub mod state;
 pub mod sync;
 pub mod tenancy;
+pub mod writer;
 
 pub use app::{App, AppState, stack};

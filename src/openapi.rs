@@ -8,11 +8,15 @@
 //! under `openapi/` are compared with these in a test; `soundcheck openapi` rewrites
 //! them.
 
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
+use axum::routing::get;
+use bytes::Bytes;
 use serde_json::json;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -21,7 +25,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, Header, ObjectBuilder, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
-use utoipa_swagger_ui::{SwaggerUi, Url};
+use utoipa_swagger_ui::{Config, SwaggerUi, Url};
 
 use crate::error::Error;
 use crate::musicark::docs::MusicArkError;
@@ -29,25 +33,59 @@ use crate::musique::docs::MusiqueError;
 use crate::{control, musicark, musique};
 
 /// The docs page at `/docs` (Swagger UI, served by soundcheck itself: nothing comes from a
-/// CDN) and the three documents it shows.
+/// CDN) and the three documents it shows, each built on its first request and kept as the
+/// JSON it is served as. Built at start, they were most of a start's CPU and ~5 MB of
+/// documents held for requests that most runs never make.
 pub fn routes() -> Router {
-    let docs: Router = SwaggerUi::new("/docs")
-        .urls(vec![
-            (
-                Url::new("Musique Partner API", "/openapi/musique.json"),
-                musique_document(),
-            ),
-            (
-                Url::new("MusicArk API", "/openapi/musicark.json"),
-                musicark_document(),
-            ),
-            (
-                Url::new("soundcheck control plane", "/openapi/control.json"),
-                control_document(),
-            ),
-        ])
-        .into();
+    let served: [(&str, &'static str, &'static Served); 3] = [
+        ("Musique Partner API", "/openapi/musique.json", &MUSIQUE),
+        ("MusicArk API", "/openapi/musicark.json", &MUSICARK),
+        ("soundcheck control plane", "/openapi/control.json", &CONTROL),
+    ];
+    let config = Config::new(served.iter().map(|(name, url, _)| Url::new(name, url)));
+    let mut docs: Router = SwaggerUi::new("/docs").config(config).into();
+    for (_, url, document) in served {
+        docs = docs.route(url, get(move || document.response()));
+    }
     docs.layer(axum::middleware::from_fn(docs_errors_in_the_envelope))
+}
+
+static MUSIQUE: Served = Served::new(musique_document);
+static MUSICARK: Served = Served::new(musicark_document);
+static CONTROL: Served = Served::new(control_document);
+
+/// A document's compact JSON (what `axum::Json` of it serves), rendered once.
+struct Served {
+    build: fn() -> Document,
+    json: OnceLock<Bytes>,
+}
+
+impl Served {
+    const fn new(build: fn() -> Document) -> Served {
+        Served {
+            build,
+            json: OnceLock::new(),
+        }
+    }
+
+    async fn response(&'static self) -> axum::response::Response {
+        let json = match self.json.get() {
+            Some(json) => json.clone(),
+            None => {
+                // Building a document is milliseconds of CPU: not on a runtime thread.
+                let build = self.build;
+                let rendered = tokio::task::spawn_blocking(move || serde_json::to_vec(&build()))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|json| json.map_err(anyhow::Error::from));
+                match rendered {
+                    Ok(json) => self.json.get_or_init(|| Bytes::from(json)).clone(),
+                    Err(err) => return Error::Internal(err).into_response(),
+                }
+            }
+        };
+        ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+    }
 }
 
 /// The Swagger UI router answers an unknown file with an empty 404 and a failure with plain

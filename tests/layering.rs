@@ -39,7 +39,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("admission", Shared), ("auth", Shared), ("basis", Shared), ("clock", Shared), ("config", Shared), ("db", Shared),
     ("error", Shared), ("extract", Shared), ("faults", Shared), ("gate", Shared), ("hasher", Shared), ("hosts", Shared), ("ids", Shared),
     ("journal", Shared), ("keys", Shared), ("middleware", Shared), ("rate_limit", Shared),
-    ("serve", Shared), ("state", Shared), ("sync", Shared), ("tenancy", Shared),
+    ("serve", Shared), ("state", Shared), ("sync", Shared), ("tenancy", Shared), ("writer", Shared),
 ];
 
 /// Imports (from, to) that break a rule or close a cycle today, while issue 12's branches land.

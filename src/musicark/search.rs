@@ -6,8 +6,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::auth::ArkCaller;
-use super::color::{self, Oklch};
-use super::index::{Summary, fold};
+use super::color::Oklch;
+use super::index::{Summary, SummaryView, fold_query};
 use super::params::{MAX_RESULTS, bounded_float, bounded_int, clamped_int};
 use super::{ArkState, catalogue_index, envelope};
 use crate::error::{Error, Result};
@@ -22,10 +22,6 @@ pub struct SearchMeta {
 fn max_results(query: &QueryPairs) -> Result<i64> {
     clamped_int(query, "max_results", 20, 1, MAX_RESULTS)
 }
-
-/// No match; the ranks of a match are 0 exact title, 1 title prefix, 2 title, 3 artist,
-/// 4 album: best first.
-const NO_MATCH: u8 = u8::MAX;
 
 #[utoipa::path(
     get, path = "/api/v1/search/text", tag = "Search", operation_id = "searchText",
@@ -55,40 +51,11 @@ pub async fn text(
         ));
     }
     let max = max_results(&query)?;
-    // Control characters cannot occur in a title; dropping them also keeps the column
-    // separator out of the needle.
-    let q: String = fold(q).chars().filter(|c| !c.is_control()).collect();
+    let q = fold_query(q);
     let catalogue = catalogue_index(&state).await?;
-    let now_ms = caller.clock.now_ms();
-
-    let mut rank = vec![NO_MATCH; catalogue.songs.len()];
-    catalogue.albums.find(&q, |i| rank[i] = rank[i].min(4));
-    catalogue.artists.find(&q, |i| rank[i] = rank[i].min(3));
-    catalogue.titles.find(&q, |i| {
-        let title = catalogue.titles.get(i);
-        let r = if title == q {
-            0
-        } else if title.starts_with(q.as_str()) {
-            1
-        } else {
-            2
-        };
-        rank[i] = rank[i].min(r);
-    });
-    let mut found: Vec<(u8, u32, usize)> = rank
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| **r != NO_MATCH && catalogue.is_visible(*i, now_ms))
-        .map(|(i, r)| (*r, i as u32, i))
-        .collect();
-    let total = found.len();
-    // Ties: newest first, which is storage order.
-    found.sort_unstable();
-    let items: Vec<&Summary> = found
-        .iter()
-        .take(max as usize)
-        .map(|(_, _, i)| &catalogue.songs[*i])
-        .collect();
+    // Ranked by the index; ties newest first.
+    let (total, found) = catalogue.search_text(&q, caller.clock.now_ms(), max as usize);
+    let items: Vec<SummaryView> = found.into_iter().map(|i| catalogue.summary(i)).collect();
     envelope(
         &items,
         &SearchMeta {
@@ -98,6 +65,7 @@ pub async fn text(
     )
 }
 
+// The document's shape of a colour result; served as a `SummaryView` with its distance.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WithDistance<'a> {
     #[serde(flatten)]
@@ -155,36 +123,11 @@ pub async fn color(
 
     let target = Oklch { l, c, h };
     let catalogue = catalogue_index(&state).await?;
-    let now_ms = caller.clock.now_ms();
-    let mut found: Vec<(f64, u32, usize)> = catalogue
-        .oklch
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| catalogue.is_visible(*i, now_ms))
-        .filter_map(|(i, [l, c, h])| {
-            let d = color::distance(target, Oklch { l: *l, c: *c, h: *h });
-            (d <= max_distance).then_some((d, i as u32, i))
-        })
-        .collect();
-    let total = found.len();
     // Nearest first; ties newest first, then by id (the published order's own tie-break).
-    let order = |a: &(f64, u32, usize), b: &(f64, u32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-    let keep = (max as usize).min(found.len());
-    if keep > 0 && keep < found.len() {
-        found.select_nth_unstable_by(keep - 1, order);
-    }
-    found.truncate(keep);
-    found.sort_unstable_by(order);
-    let found: Vec<(f64, &Summary)> = found
+    let (total, found) = catalogue.search_color(target, max_distance, caller.clock.now_ms(), max as usize);
+    let items: Vec<SummaryView> = found
         .into_iter()
-        .map(|(d, _, i)| (d, &catalogue.songs[i]))
-        .collect();
-    let items: Vec<WithDistance> = found
-        .into_iter()
-        .map(|(d, song)| WithDistance {
-            song,
-            distance: (d * 100.0).round() / 100.0,
-        })
+        .map(|(d, i)| catalogue.summary(i).with_distance((d * 100.0).round() / 100.0))
         .collect();
     envelope(
         &items,
@@ -249,7 +192,7 @@ pub async fn emotional(
     Caller(caller): Caller<ArkCaller>,
     query: QueryPairs,
 ) -> Result<Response> {
-    let mut bounds = [(1, 1000); 8];
+    let mut bounds = [(1u16, 1000u16); 8];
     for (i, name) in DIMENSIONS.iter().enumerate() {
         let min = bounded_int(&query, &format!("min_{name}"), 1, 1000)?;
         let max = bounded_int(&query, &format!("max_{name}"), 1, 1000)?;
@@ -260,24 +203,14 @@ pub async fn emotional(
                 "`min_{name}` ({lo}) must not be greater than `max_{name}` ({hi})."
             )));
         }
-        bounds[i] = (min.unwrap_or(1), max.unwrap_or(1000));
+        // Both lie in 1–1000, checked above.
+        let narrow = |v: Option<i64>, default: u16| v.and_then(|v| u16::try_from(v).ok()).unwrap_or(default);
+        bounds[i] = (narrow(min, 1), narrow(max, 1000));
     }
     let max = max_results(&query)?;
     let catalogue = catalogue_index(&state).await?;
-    let mut total = 0;
-    let mut items = Vec::new();
-    for i in catalogue.visible_newest_first(caller.clock.now_ms()) {
-        let inside = catalogue.emotions[i]
-            .iter()
-            .zip(&bounds)
-            .all(|(v, (lo, hi))| (*lo..=*hi).contains(&i64::from(*v)));
-        if inside {
-            total += 1;
-            if items.len() < max as usize {
-                items.push(&catalogue.songs[i]);
-            }
-        }
-    }
+    let (total, found) = catalogue.search_emotional(&bounds, caller.clock.now_ms(), max as usize);
+    let items: Vec<SummaryView> = found.into_iter().map(|i| catalogue.summary(i)).collect();
     envelope(
         &items,
         &SearchMeta {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::auth::ArkCaller;
 use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS};
-use super::index::{Summary, word_index};
+use super::index::{Order, SummaryView, word_index};
 use super::params::{MAX_RESULTS, clamped_int, word};
 use super::{ArkState, catalogue_index, envelope, store};
 use crate::auth::Tier;
@@ -56,44 +56,19 @@ pub async fn list(
     let energy_shape = word(&query, "energy_shape", &ENERGY_SHAPES)?;
 
     let catalogue = catalogue_index(&state).await?;
-    let now_ms = caller.clock.now_ms();
     let skip = usize::try_from(offset).unwrap_or(usize::MAX);
     let take = usize::try_from(limit).unwrap_or(0);
-    let tempo_feel = tempo_feel.map(|w| word_index(&TEMPO_FEELS, w));
-    let energy_shape = energy_shape.map(|w| word_index(&ENERGY_SHAPES, w));
-    let visible = catalogue.visible_newest_first(now_ms);
-    let order: Box<dyn Iterator<Item = usize>> = match sort {
-        "title" => Box::new(catalogue.by_title.iter().map(|i| *i as usize)),
-        "artist" => Box::new(catalogue.by_artist.iter().map(|i| *i as usize)),
-        // Songs are stored newest first.
-        _ => Box::new(visible.clone()),
+    let filters = (
+        tempo_feel.map(|w| word_index(&TEMPO_FEELS, w)),
+        energy_shape.map(|w| word_index(&ENERGY_SHAPES, w)),
+    );
+    let order = match sort {
+        "title" => Order::Title,
+        "artist" => Order::Artist,
+        _ => Order::Newest,
     };
-    let wanted = |i: &usize| {
-        catalogue.is_visible(*i, now_ms)
-            && tempo_feel.is_none_or(|t| catalogue.tempo_feel[*i] == t)
-            && energy_shape.is_none_or(|e| catalogue.energy_shape[*i] == e)
-    };
-    let mut matching = order.filter(wanted);
-    let (page, total): (Vec<&Summary>, usize) = if tempo_feel.is_none() && energy_shape.is_none() {
-        // Unfiltered, the total is known without a scan; only the offset is walked.
-        let page = matching
-            .by_ref()
-            .skip(skip)
-            .take(take)
-            .map(|i| &catalogue.songs[i])
-            .collect();
-        (page, visible.len())
-    } else {
-        let mut total = 0;
-        let mut page = Vec::with_capacity(take);
-        for i in matching {
-            if total >= skip && page.len() < take {
-                page.push(&catalogue.songs[i]);
-            }
-            total += 1;
-        }
-        (page, total)
-    };
+    let (page, total) = catalogue.list(order, filters, caller.clock.now_ms(), skip, take);
+    let page: Vec<SummaryView> = page.into_iter().map(|i| catalogue.summary(i)).collect();
     let has_more = skip.saturating_add(page.len()) < total;
     envelope(
         &page,

@@ -369,16 +369,8 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Deleted>> {
     caller.require("audio.delete")?;
-    match store::delete_audio(
-        &state.core.db,
-        &state.libraries,
-        &state.deliveries,
-        Library::from(&*caller),
-        &id,
-        caller.clock.now_ms(),
-    )
-    .await?
-    {
+    let (lib, now_ms) = (Library::from(&*caller), caller.clock.now_ms());
+    match store::delete_audio(&state.writer, &state.deliveries, lib, id.clone(), now_ms).await? {
         DeleteOutcome::Deleted => Ok(Json(Deleted {
             deleted: true,
             audio_id: id.clone(),
@@ -499,15 +491,15 @@ pub async fn upload(
     let id = new_audio_id();
     let created_at_ms = caller.clock.now_ms();
     let new = NewAudio {
-        id: &id,
-        name: &name,
-        description: form.description.as_deref().filter(|d| !d.is_empty()),
-        category: form.category.as_deref().filter(|c| !c.is_empty()),
+        id,
+        name,
+        description: form.description.filter(|d| !d.is_empty()),
+        category: form.category.filter(|c| !c.is_empty()),
         duration: info.duration_secs,
         bytes,
         created_at_ms,
     };
-    let meta = store::insert_audio(&state.core.db, &state.libraries, Library::from(&*caller), new).await?;
+    let meta = store::insert_audio(&state.writer, Library::from(&*caller), new).await?;
     json_bytes(&AudioObject::basic(&meta, &base_url(&headers, &state.core)), 1)
 }
 

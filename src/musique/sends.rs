@@ -9,11 +9,10 @@ use serde_json::{Map, Value};
 use super::MusiqueState;
 use super::auth::MusiqueCaller;
 use super::error::MusiqueKind;
-use super::store::{self, Library, NewSend, SendOutcome};
+use super::store::{self, NewSend, SendOutcome};
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, Caller, JsonValue};
-use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::keys::validate_external_id;
 
@@ -241,29 +240,24 @@ pub async fn send(
     let now_ms = caller.clock.now_ms();
     let request = SendRequest::parse(&body, now_ms)?;
     note_leniency(&notes, &body, &request);
-    let send_id = format!("snd_{}", random_alnum(14));
+    let scheduled = request.schedule_at_ms.is_some();
     let new = NewSend {
-        id: &send_id,
-        audio_id: &audio_id,
-        key_id: &caller.key_id,
+        audio_id: audio_id.clone(),
         priority: request.priority,
         repeat: request.repeat,
         volume: request.volume,
-        external_ids: request.external_ids.as_deref(),
-        scope: caller.scope.as_deref(),
-        scheduled: request.schedule_at_ms.is_some(),
+        external_ids: request.external_ids,
+        scheduled,
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let destinations = match store::create_send(
-        &state.core.db,
-        &state.deliveries,
-        Library::from(&*caller),
-        &new,
-    )
-    .await?
+    let (send_id, destinations) = match store::create_send(&state.writer, &state.deliveries, &caller, new)
+        .await?
     {
-        SendOutcome::Created(destinations) => destinations,
+        SendOutcome::Created {
+            send_id,
+            destinations,
+        } => (send_id, destinations),
         SendOutcome::AudioNotFound => return Err(MusiqueKind::AudioNotFound(audio_id).into()),
         SendOutcome::UnknownExternalIds(ids) => return Err(MusiqueKind::ExternalIdsNotFound(ids).into()),
         SendOutcome::NoLocations => {
@@ -287,7 +281,7 @@ pub async fn send(
                 status: destination_status,
             })
             .collect(),
-        scheduled: request.schedule_at_ms.is_some(),
+        scheduled,
         schedule_at: request.schedule_at_ms.map(rfc3339_ms),
         status,
         priority: request.priority,

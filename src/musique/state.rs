@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::auth::MusiqueCaller;
 use super::deliveries::Deliveries;
 use super::library::Libraries;
+use super::store::{self, Writes};
 use crate::auth::KeyCache;
 use crate::clock::TenantClock;
 use crate::rate_limit::{self, KeyLimiter, Limits};
@@ -55,20 +56,31 @@ pub struct Inner {
     pub health: Mutex<Option<HealthChecks>>,
     /// Uploads whose bodies may be in memory at once.
     pub uploads: tokio::sync::Semaphore,
+    /// Sends, uploads and deletes, committed together by one writer.
+    pub writer: store::Writer,
 }
 
 impl MusiqueState {
+    /// Starts the writer too: call it within the runtime.
     pub fn new(core: Core, libraries: Libraries, deliveries: Deliveries) -> MusiqueState {
+        let (libraries, deliveries) = (Arc::new(libraries), Arc::new(deliveries));
+        let writer = Writes::start(
+            core.db.clone(),
+            libraries.clone(),
+            deliveries.clone(),
+            core.config.write_queue,
+        );
         MusiqueState(Arc::new(Inner {
             core,
             keys: KeyCache::default(),
-            libraries: Arc::new(libraries),
-            deliveries: Arc::new(deliveries),
+            libraries,
+            deliveries,
             limiters: Mutex::default(),
             saved_windows: Mutex::default(),
             flushing: tokio::sync::Mutex::default(),
             health: Mutex::default(),
             uploads: tokio::sync::Semaphore::new(UPLOADS_IN_FLIGHT),
+            writer,
         }))
     }
 

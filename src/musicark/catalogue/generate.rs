@@ -31,49 +31,104 @@ pub fn generate(n: usize, seed: u64, now: &str) -> Vec<Song> {
 /// (at least 3) are published up to 60 days after it, evenly spaced through the list.
 /// Songs are built on up to 8 threads; the output does not depend on how many.
 pub fn generate_at(n: usize, seed: u64, now: i64) -> Vec<Song> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(8);
-    generate_on(n, seed, now, threads)
+    generate_on(n, seed, now, default_threads())
 }
 
 /// [`generate_at`] on up to `threads` threads (at most one per 5,000 songs).
 pub(super) fn generate_on(n: usize, seed: u64, now: i64, threads: usize) -> Vec<Song> {
-    let threads = threads.clamp(1, n / 5_000 + 1);
-    let lexicon = Lexicon::new();
-    // About 40 songs per artist at scale keeps names within what the word lists can make unique.
-    let roster_size = (n / 8).clamp(30, 2_500);
-    let mut roster_rng = Rng(mix64(seed ^ 0x0A57_1575));
-    let roster = roster(&mut roster_rng, &lexicon, roster_size, year_of(now));
-    let future_spacing = (n >= 100).then(|| n / (n / 100).max(3));
-    let song_at = |i: usize| {
-        let mut rng = Rng(mix64(seed ^ mix64(i as u64 ^ 0x50_4E65)));
-        let published = if future_spacing.is_some_and(|k| i % k == k / 2) {
-            now + rng.int(3_600, 60 * 86_400) as i64
-        } else {
-            now - rng.int(0, 3 * 365 * 86_400) as i64
-        };
-        make_song(&mut rng, &lexicon, &roster, published)
-    };
-    // Songs are independent draws, so splitting the range over threads changes only the wall
-    // time; slugs, which depend on earlier songs, are settled afterwards in order.
-    let per_thread = n.div_ceil(threads).max(1);
-    // Filled in place, so 100,000 songs are not built in one buffer and copied to another.
-    let mut songs = vec![Song::default(); n];
-    std::thread::scope(|scope| {
-        for (t, chunk) in songs.chunks_mut(per_thread).enumerate() {
-            let song_at = &song_at;
-            scope.spawn(move || {
-                chunk
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(j, slot)| *slot = song_at(t * per_thread + j))
-            });
-        }
-    });
-    let mut taken = HashSet::with_capacity(n);
-    for s in &mut songs {
-        s.song.slug = unique_slug(&s.song.title, &s.song.artist, &s.song.id, &mut taken);
+    let mut songs = Vec::with_capacity(n);
+    let mut generator = Generator::on_threads(n, seed, now, threads);
+    while let Some(chunk) = generator.next_chunk() {
+        songs.extend(chunk);
     }
     songs
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get()).min(8)
+}
+
+/// Songs per [`Generator::next_chunk`]: a million-song catalogue is made and written a chunk
+/// at a time, so memory stays at a chunk (about 30 MB) plus the slugs taken so far.
+pub const GENERATOR_CHUNK: usize = 8_192;
+
+/// The songs of [`generate_at`], in order, [`GENERATOR_CHUNK`] at a time.
+pub struct Generator {
+    n: usize,
+    seed: u64,
+    now: i64,
+    threads: usize,
+    lexicon: Lexicon,
+    roster: Vec<Artist>,
+    future_spacing: Option<usize>,
+    /// Slugs depend on every earlier song's: the ones given out so far.
+    taken: HashSet<String>,
+    next: usize,
+}
+
+impl Generator {
+    /// The songs of `generate_at(n, seed, now)`.
+    pub fn new(n: usize, seed: u64, now: i64) -> Generator {
+        Generator::on_threads(n, seed, now, default_threads())
+    }
+
+    fn on_threads(n: usize, seed: u64, now: i64, threads: usize) -> Generator {
+        let lexicon = Lexicon::new();
+        // About 40 songs per artist at scale keeps names within what the word lists can make unique.
+        let roster_size = (n / 8).clamp(30, 2_500);
+        let mut roster_rng = Rng(mix64(seed ^ 0x0A57_1575));
+        let roster = roster(&mut roster_rng, &lexicon, roster_size, year_of(now));
+        Generator {
+            n,
+            seed,
+            now,
+            threads: threads.clamp(1, n / 5_000 + 1),
+            lexicon,
+            roster,
+            future_spacing: (n >= 100).then(|| n / (n / 100).max(3)),
+            taken: HashSet::with_capacity(n),
+            next: 0,
+        }
+    }
+
+    /// The next songs in order (at most [`GENERATOR_CHUNK`]), or `None` after the last.
+    pub fn next_chunk(&mut self) -> Option<Vec<Song>> {
+        let start = self.next;
+        let len = self.n.saturating_sub(start).min(GENERATOR_CHUNK);
+        if len == 0 {
+            return None;
+        }
+        self.next += len;
+        let this = &*self;
+        let song_at = |i: usize| {
+            let mut rng = Rng(mix64(this.seed ^ mix64(i as u64 ^ 0x50_4E65)));
+            let published = if this.future_spacing.is_some_and(|k| i % k == k / 2) {
+                this.now + rng.int(3_600, 60 * 86_400) as i64
+            } else {
+                this.now - rng.int(0, 3 * 365 * 86_400) as i64
+            };
+            make_song(&mut rng, &this.lexicon, &this.roster, published)
+        };
+        // Songs are independent draws, so splitting the range over threads changes only the
+        // wall time; slugs, which depend on earlier songs, are settled afterwards in order.
+        let per_thread = len.div_ceil(self.threads).max(1);
+        // Filled in place, so the chunk is not built in one buffer and copied to another.
+        let mut songs = vec![Song::default(); len];
+        std::thread::scope(|scope| {
+            for (t, part) in songs.chunks_mut(per_thread).enumerate() {
+                let song_at = &song_at;
+                scope.spawn(move || {
+                    part.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, slot)| *slot = song_at(start + t * per_thread + j))
+                });
+            }
+        });
+        for s in &mut songs {
+            s.song.slug = unique_slug(&s.song.title, &s.song.artist, &s.song.id, &mut self.taken);
+        }
+        Some(songs)
+    }
 }
 
 struct Artist {

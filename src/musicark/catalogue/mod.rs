@@ -16,12 +16,12 @@ mod rules;
 mod tests;
 mod words;
 
-pub use generate::{FALLBACK_NOW, generate, generate_at};
+pub use generate::{FALLBACK_NOW, GENERATOR_CHUNK, Generator, generate, generate_at};
 pub use jsonl::{read_jsonl, write_jsonl};
 pub use rules::{
-    DOMINANT_EMOTIONS, ENERGY_SHAPES, KEYS, MODES, TEMPO_FEELS, TEMPO_MARKINGS, camelot, check_catalogue,
-    check_consistency, classify_energy_shape, color_name, dominant_emotion, format_rfc3339, parse_rfc3339,
-    slugify, tempo_feel, tempo_marking,
+    CatalogueCheck, DOMINANT_EMOTIONS, ENERGY_SHAPES, KEYS, MODES, TEMPO_FEELS, TEMPO_MARKINGS, camelot,
+    check_catalogue, check_consistency, classify_energy_shape, color_name, dominant_emotion, format_rfc3339,
+    parse_rfc3339, slugify, tempo_feel, tempo_marking,
 };
 
 /// Samples per curve (spec §3).

@@ -3,6 +3,8 @@
 mod audio;
 mod auth;
 mod concurrency;
+mod crash;
+mod group_commit;
 mod isolation;
 mod legacy;
 mod persistence;

@@ -1,0 +1,556 @@
+//! Seeding: a catalogue file streamed into the songs table, parsed on every core, written in
+//! transactions that record how far they got, so a start after a crash resumes.
+
+use std::io::BufRead;
+
+use super::checkpoint::Checkpointer;
+use super::summaries::{BLOCK_SONGS, BlockWriter, SummaryRef};
+use super::{CatalogueSource, Progress, has_songs, progress, write_pragma};
+use crate::db::Db;
+use crate::musicark::catalogue::{self, Song};
+
+/// Rows per INSERT while seeding, and per batch the parser hands the writer: 28 values a
+/// row, under SQLite's 32,766 bound parameters.
+pub const SEED_BATCH: usize = 512;
+
+/// Blocks per seeding transaction (65,536 songs, about 330 MB of database): a crash loses at
+/// most one transaction's work.
+pub const TRANSACTION_BLOCKS: usize = 16;
+
+/// Transactions the log may hold (about 1.3 GB): after this many, the seed waits until the
+/// checkpointer has copied them all into the database, so that the next restarts the log.
+pub const LOG_TRANSACTIONS: usize = 4;
+
+/// Batches parsed ahead of the writer: with the one being written and the chunk being parsed,
+/// about 12 MB of songs are in memory at any time.
+const SEED_QUEUE: usize = 2;
+
+// A batch never spans two summary blocks.
+const _: () = assert!(BLOCK_SONGS.is_multiple_of(SEED_BATCH));
+
+/// How seeding cuts the catalogue; tests use small sizes to cross every boundary.
+#[derive(Clone, Copy, Debug)]
+pub struct SeedSizes {
+    pub batch: usize,
+    /// A multiple of `batch`, so that a batch never spans two blocks.
+    pub block: usize,
+    pub transaction_blocks: usize,
+    pub log_transactions: usize,
+}
+
+pub const SEED_SIZES: SeedSizes = SeedSizes {
+    batch: SEED_BATCH,
+    block: BLOCK_SONGS,
+    transaction_blocks: TRANSACTION_BLOCKS,
+    log_transactions: LOG_TRANSACTIONS,
+};
+
+/// Loads the song catalogue into an empty database, checking every derived field of every
+/// song; ids and slugs are unique by the table's constraints. Returns how many songs were
+/// written (0 when the catalogue was there already).
+///
+/// The file is streamed, so a million-song catalogue never sits in memory whole, and written
+/// in transactions of [`TRANSACTION_BLOCKS`] blocks, each recording in `catalogue_seed` how
+/// far it got: a crash keeps what was committed, and the next start resumes after it (or
+/// starts over when the source is not the one it was reading). Only the last transaction
+/// marks the catalogue complete; a database seeded in one transaction before that table
+/// existed has songs and no progress row, and is complete too.
+pub async fn seed_catalogue(db: &Db, source: &CatalogueSource) -> anyhow::Result<usize> {
+    seed_catalogue_in(db, source, SEED_SIZES).await
+}
+
+/// [`seed_catalogue`] cut into `sizes`.
+pub async fn seed_catalogue_in(db: &Db, source: &CatalogueSource, sizes: SeedSizes) -> anyhow::Result<usize> {
+    anyhow::ensure!(
+        sizes.batch > 0
+            && sizes.block.is_multiple_of(sizes.batch)
+            && sizes.block > 0
+            && sizes.transaction_blocks > 0
+            && sizes.log_transactions > 0,
+        "seeding sizes {sizes:?}: a block is a whole number of batches"
+    );
+    let checkpointer = Checkpointer::start(db).await?;
+    let seeded = seed_unless_complete(db, source, sizes, checkpointer.as_ref()).await;
+    // What the log holds is copied in the background.
+    drop(checkpointer);
+    seeded
+}
+
+async fn seed_unless_complete(
+    db: &Db,
+    source: &CatalogueSource,
+    sizes: SeedSizes,
+    checkpointer: Option<&Checkpointer>,
+) -> anyhow::Result<usize> {
+    let resume = match progress(db).await? {
+        Some(p) if p.complete => return Ok(0),
+        Some(p) => Some(p),
+        None if has_songs(db).await? => return Ok(0),
+        None => None,
+    };
+    // The two unique indexes take random inserts (ids are random): with the default 2 MB page
+    // cache most of them would read and spill a page. A cache about the indexes' size (a
+    // twenty-fourth of the file, at most 128 MB) keeps most in memory, during the seed only.
+    let cache_kib = (source.len() / 24 / 1024).clamp(2_000, 128 * 1024);
+    write_pragma(db, "cache_size", -(cache_kib as i64)).await?;
+    let seeded = seed(db, source, sizes, resume, checkpointer).await;
+    let reset = write_pragma(db, "cache_size", DEFAULT_CACHE_SIZE).await;
+    let seeded = seeded?;
+    reset?;
+    Ok(seeded)
+}
+
+/// SQLite's default, which `db.rs` keeps: 2,000 KiB of page cache.
+const DEFAULT_CACHE_SIZE: i64 = -2_000;
+
+async fn seed(
+    db: &Db,
+    source: &CatalogueSource,
+    sizes: SeedSizes,
+    resume: Option<Progress>,
+    checkpointer: Option<&Checkpointer>,
+) -> anyhow::Result<usize> {
+    let mut reader = source.reader()?;
+    let mut start = Start::default();
+    if let Some(p) = resume {
+        let (lines, songs) = (p.lines.unwrap_or(0), p.songs);
+        let (skipped, recognised) = tokio::task::spawn_blocking(move || {
+            let recognised = skip_lines(&mut reader, lines, p.last_id.as_deref());
+            (reader, recognised)
+        })
+        .await?;
+        reader = skipped;
+        if recognised? && (songs as u64).is_multiple_of(sizes.block as u64) {
+            start = Start {
+                lines: lines as u64,
+                songs: songs as u64,
+            };
+        } else {
+            // Another catalogue than the one the crashed seed was reading: start over.
+            let mut tx = db.begin_write().await?;
+            for table in ["songs", "song_summaries", "catalogue_seed"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            reader = source.reader()?;
+        }
+    }
+    // Parsing and checking every line is CPU work (seconds for a big catalogue): it runs on
+    // the blocking pool, handing batches over a short channel, so no request waits behind it.
+    let (batches, mut parsed) = tokio::sync::mpsc::channel::<anyhow::Result<Batch>>(SEED_QUEUE);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let parser = tokio::task::spawn_blocking(move || parse(reader, start, sizes, threads, &batches));
+    let written = write(db, &mut parsed, start, sizes, checkpointer).await;
+    // The parser stops at its next send once the receiver is gone.
+    drop(parsed);
+    parser.await?;
+    written
+}
+
+/// Where a seed starts: after `lines` lines of the source that gave `songs` songs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Start {
+    lines: u64,
+    songs: u64,
+}
+
+/// Reads past the first `lines` lines; whether the last song among them has id `last_id`.
+fn skip_lines(reader: &mut dyn BufRead, lines: i64, last_id: Option<&str>) -> anyhow::Result<bool> {
+    let mut line = Vec::new();
+    let mut last_song = None;
+    for _ in 0..lines {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(false);
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            last_song = Some(std::mem::take(&mut line));
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        song: IdSection,
+    }
+    #[derive(serde::Deserialize)]
+    struct IdSection {
+        id: String,
+    }
+    let id = last_song
+        .and_then(|l| serde_json::from_slice::<Id>(&l).ok())
+        .map(|s| s.song.id);
+    Ok(id.as_deref() == last_id)
+}
+
+/// What the parser hands the writer: up to a batch of rows, ending where a block does when
+/// `block` is set.
+struct Batch {
+    rows: Vec<SeedRow>,
+    /// The summary block that these rows complete.
+    block: Option<Vec<u8>>,
+    /// Lines of the source read through the last of `rows`.
+    lines: u64,
+}
+
+/// A song as its row: the summary columns moved out of the parsed song, and its profile.
+struct SeedRow {
+    id: String,
+    slug: String,
+    title: String,
+    artist: String,
+    album: String,
+    release_year: i64,
+    color_hex: String,
+    bpm: i64,
+    key: String,
+    mode: String,
+    duration_seconds: i64,
+    dominant_emotion: String,
+    published_at: String,
+    published_at_ms: i64,
+    tempo_feel: String,
+    energy_shape: String,
+    oklch: [f64; 2],
+    oklch_h: Option<f64>,
+    emotions: [i64; 8],
+    profile: String,
+}
+
+impl SeedRow {
+    /// `len` is about the length of the song's JSON: the profile is written with room for it.
+    fn of(song: Song, len: usize) -> anyhow::Result<SeedRow> {
+        let mut profile = Vec::with_capacity(len + 64);
+        serde_json::to_writer(&mut profile, &song).map_err(|e| anyhow::anyhow!("serializing a song: {e}"))?;
+        let profile = String::from_utf8(profile)?;
+        let published_at_ms = catalogue::parse_rfc3339(&song.song.published_at).unwrap_or(0) * 1000;
+        let Song {
+            song: s,
+            color: c,
+            temporal: t,
+            harmonic: h,
+            emotional: e,
+            ai_analysis: a,
+            ..
+        } = song;
+        Ok(SeedRow {
+            id: s.id,
+            slug: s.slug,
+            title: s.title,
+            artist: s.artist,
+            album: s.album,
+            release_year: i64::from(s.release_year),
+            color_hex: c.hex,
+            bpm: i64::from(t.bpm),
+            key: h.key,
+            mode: h.mode,
+            duration_seconds: i64::from(s.duration_seconds),
+            dominant_emotion: e.dominant_emotion,
+            published_at: s.published_at,
+            published_at_ms,
+            tempo_feel: a.tempo_feel,
+            energy_shape: t.energy_shape,
+            oklch: [c.oklch_lightness, c.oklch_chroma],
+            oklch_h: c.oklch_hue,
+            emotions: [
+                e.valence,
+                e.arousal,
+                e.nostalgia_index,
+                e.melancholy_index,
+                e.sensuality_index,
+                e.triumph_index,
+                e.mystery_index,
+                e.inspirational_quality,
+            ]
+            .map(i64::from),
+            profile,
+        })
+    }
+
+    fn summary(&self) -> SummaryRef<'_> {
+        let [
+            valence,
+            arousal,
+            nostalgia,
+            melancholy,
+            sensuality,
+            triumph,
+            mystery,
+            inspirational,
+        ] = self.emotions;
+        SummaryRef {
+            id: &self.id,
+            slug: &self.slug,
+            title: &self.title,
+            artist: &self.artist,
+            album: &self.album,
+            release_year: self.release_year,
+            color_hex: &self.color_hex,
+            bpm: self.bpm,
+            key: &self.key,
+            mode: &self.mode,
+            duration_seconds: self.duration_seconds,
+            dominant_emotion: &self.dominant_emotion,
+            published_at: &self.published_at,
+            published_at_ms: self.published_at_ms,
+            tempo_feel: &self.tempo_feel,
+            energy_shape: &self.energy_shape,
+            oklch_l: self.oklch[0],
+            oklch_c: self.oklch[1],
+            oklch_h: self.oklch_h,
+            valence,
+            arousal,
+            nostalgia,
+            melancholy,
+            sensuality,
+            triumph,
+            mystery,
+            inspirational,
+        }
+    }
+}
+
+/// Lines parsed together, split among the parsing threads: about 2 MB of catalogue.
+pub(super) const PARSE_CHUNK: usize = 512;
+
+/// The parser: reads lines from `start` a chunk at a time, parses and checks each chunk's
+/// songs on `threads` threads, and hands over batches in order that end at block boundaries,
+/// the block's summaries attached. Stops at the first bad line, sending its error, or when
+/// the writer has gone.
+fn parse(
+    mut reader: Box<dyn BufRead + Send>,
+    start: Start,
+    sizes: SeedSizes,
+    threads: usize,
+    batches: &tokio::sync::mpsc::Sender<anyhow::Result<Batch>>,
+) {
+    let fail = |line: u64, e: anyhow::Error| {
+        let _ = batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {line}: {e}")));
+    };
+    // The chunk's lines one after another, and where each ends.
+    let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(PARSE_CHUNK));
+    let mut lines = start.lines;
+    let mut rows = Vec::with_capacity(sizes.batch);
+    let mut block = BlockWriter::default();
+    loop {
+        text.clear();
+        ends.clear();
+        let mut read = Ok(true);
+        while ends.len() < PARSE_CHUNK {
+            match reader.read_until(b'\n', &mut text) {
+                Ok(0) => {
+                    read = Ok(false);
+                    break;
+                }
+                Ok(_) => ends.push(text.len()),
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
+            }
+        }
+        for row in parse_lines(&text, &ends, threads) {
+            lines += 1;
+            match row {
+                Ok(Some(row)) => {
+                    block.push(&row.summary());
+                    rows.push(row);
+                }
+                Ok(None) => continue,
+                Err(e) => return fail(lines, e),
+            }
+            let ends_block = block.songs() == sizes.block;
+            if rows.len() == sizes.batch || ends_block {
+                let batch = Batch {
+                    rows: std::mem::replace(&mut rows, Vec::with_capacity(sizes.batch)),
+                    block: ends_block.then(|| block.take()),
+                    lines,
+                };
+                if batches.blocking_send(Ok(batch)).is_err() {
+                    return;
+                }
+            }
+        }
+        match read {
+            Ok(true) => continue,
+            Ok(false) => break,
+            Err(e) => return fail(lines + 1, e.into()),
+        }
+    }
+    let last = Batch {
+        rows,
+        block: (block.songs() > 0).then(|| block.take()),
+        lines,
+    };
+    let _ = batches.blocking_send(Ok(last));
+}
+
+/// Each line's song and row, in order: the lines split into one run per thread.
+fn parse_lines(text: &[u8], ends: &[usize], threads: usize) -> Vec<anyhow::Result<Option<SeedRow>>> {
+    let line = |i: usize| &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+    let per_thread = ends.len().div_ceil(threads.max(1)).max(1);
+    let runs: Vec<std::ops::Range<usize>> = (0..ends.len())
+        .step_by(per_thread)
+        .map(|from| from..(from + per_thread).min(ends.len()))
+        .collect();
+    let parse_run = |run: std::ops::Range<usize>| run.map(|i| parse_line(line(i))).collect::<Vec<_>>();
+    let Some((mine, others)) = runs.split_last() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = others
+            .iter()
+            .map(|run| scope.spawn(|| parse_run(run.clone())))
+            .collect();
+        let mine = parse_run(mine.clone());
+        let mut parsed = Vec::with_capacity(ends.len());
+        for other in others {
+            // A panic in a parsing thread is a bug; it surfaces as the panic it was.
+            parsed.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        parsed.extend(mine);
+        parsed
+    })
+}
+
+/// A line's song and row, `None` for a blank line.
+fn parse_line(line: &[u8]) -> anyhow::Result<Option<SeedRow>> {
+    let text = std::str::from_utf8(line)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let song: Song = serde_json::from_str(text)?;
+    catalogue::check_consistency(&song).map_err(anyhow::Error::msg)?;
+    SeedRow::of(song, text.len()).map(Some)
+}
+
+/// The writer: inserts the parser's batches and their blocks, committing every
+/// `transaction_blocks` blocks with the progress, the last transaction marking the
+/// catalogue complete.
+async fn write(
+    db: &Db,
+    parsed: &mut tokio::sync::mpsc::Receiver<anyhow::Result<Batch>>,
+    start: Start,
+    sizes: SeedSizes,
+    checkpointer: Option<&Checkpointer>,
+) -> anyhow::Result<usize> {
+    let mut tx = db.begin_write().await?;
+    let mut commits = 0;
+    let (mut songs, mut lines) = (start.songs, start.lines);
+    let mut last_id = None;
+    let mut blocks_in_tx = 0;
+    while let Some(batch) = parsed.recv().await {
+        let batch = batch?;
+        songs += batch.rows.len() as u64;
+        lines = batch.lines;
+        if let Some(row) = batch.rows.last() {
+            last_id = Some(row.id.clone());
+        }
+        insert_rows(&mut tx, batch.rows).await?;
+        let Some(block) = batch.block else {
+            continue;
+        };
+        // Blocks are numbered from the catalogue's start, so a resumed seed goes on counting.
+        let number = (songs - 1) / sizes.block as u64;
+        sqlx::query("INSERT INTO song_summaries (block, data) VALUES (?, ?)")
+            .bind(number as i64)
+            .bind(block)
+            .execute(&mut *tx)
+            .await?;
+        blocks_in_tx += 1;
+        if blocks_in_tx == sizes.transaction_blocks {
+            save_progress(&mut tx, false, songs, lines, last_id.as_deref()).await?;
+            tx.commit().await?;
+            commits += 1;
+            if let Some(log) = checkpointer {
+                log.committed(commits);
+                // The log restarts only once all of it is copied: waiting for that every
+                // few transactions bounds it, and the disk is waited for only when slower.
+                if commits.is_multiple_of(sizes.log_transactions as u64) {
+                    log.copied(commits).await;
+                }
+            }
+            tx = db.begin_write().await?;
+            blocks_in_tx = 0;
+        }
+    }
+    save_progress(&mut tx, true, songs, lines, last_id.as_deref()).await?;
+    tx.commit().await?;
+    if let Some(log) = checkpointer {
+        log.committed(commits + 1);
+    }
+    Ok((songs - start.songs) as usize)
+}
+
+async fn save_progress(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    complete: bool,
+    songs: u64,
+    lines: u64,
+    last_id: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO catalogue_seed (id, complete, songs, lines, last_id) VALUES (1, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET complete = excluded.complete, songs = excluded.songs,
+             lines = excluded.lines, last_id = COALESCE(excluded.last_id, last_id)",
+    )
+    .bind(complete)
+    .bind(songs as i64)
+    .bind(lines as i64)
+    .bind(last_id)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Inserts rows within the caller's transaction, [`SEED_BATCH`] to a statement.
+async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, rows: Vec<SeedRow>) -> anyhow::Result<()> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            // OR FAIL: a duplicate fails the seed as ABORT would (the transaction is rolled
+            // back), without the statement journal ABORT keeps to undo a statement's rows.
+            "INSERT OR FAIL INTO songs (id, slug, title, artist, album, release_year, color_hex, bpm, key,
+             mode, duration_seconds, dominant_emotion, published_at, published_at_ms, tempo_feel,
+             energy_shape, oklch_l, oklch_c, oklch_h, valence, arousal, nostalgia, melancholy,
+             sensuality, triumph, mystery, inspirational, profile) ",
+        );
+        insert.push_values(rows.by_ref().take(SEED_BATCH), |mut row, s| {
+            let [v, a, n, m, se, t, my, i] = s.emotions;
+            row.push_bind(s.id)
+                .push_bind(s.slug)
+                .push_bind(s.title)
+                .push_bind(s.artist)
+                .push_bind(s.album)
+                .push_bind(s.release_year)
+                .push_bind(s.color_hex)
+                .push_bind(s.bpm)
+                .push_bind(s.key)
+                .push_bind(s.mode)
+                .push_bind(s.duration_seconds)
+                .push_bind(s.dominant_emotion)
+                .push_bind(s.published_at)
+                .push_bind(s.published_at_ms)
+                .push_bind(s.tempo_feel)
+                .push_bind(s.energy_shape)
+                .push_bind(s.oklch[0])
+                .push_bind(s.oklch[1])
+                .push_bind(s.oklch_h)
+                .push_bind(v)
+                .push_bind(a)
+                .push_bind(n)
+                .push_bind(m)
+                .push_bind(se)
+                .push_bind(t)
+                .push_bind(my)
+                .push_bind(i)
+                .push_bind(s.profile);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! Unit tests of the catalogue's SQL: seeding across every boundary, resuming, and the
+//! summary blocks.
+
+use super::seed::PARSE_CHUNK;
+use super::summaries::{BlockWriter, decode_block};
+use super::*;
+use crate::musicark::catalogue::{self, Song};
+
+/// The bundled catalogue, read independently of the seeder.
+fn songs() -> Vec<Song> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalogue.jsonl");
+    let file = std::fs::File::open(path).expect("the bundled catalogue");
+    catalogue::read_jsonl(std::io::BufReader::new(file)).expect("a readable catalogue")
+}
+
+/// Lines of JSONL: a song's line, or any other text.
+fn write_source(dir: &tempfile::TempDir, name: &str, lines: &[String]) -> CatalogueSource {
+    let path = dir.path().join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("writing the source");
+    CatalogueSource::File(path)
+}
+
+fn line(song: &Song) -> String {
+    serde_json::to_string(song).expect("a song serializes")
+}
+
+async fn open(dir: &tempfile::TempDir) -> Db {
+    Db::open(dir.path().join("ark.db").to_str().expect("utf-8"))
+        .await
+        .expect("a database")
+}
+
+/// Small sizes, so that 600 songs cross many batches, blocks and transactions.
+const SMALL: SeedSizes = SeedSizes {
+    batch: 3,
+    block: 6,
+    transaction_blocks: 4,
+    log_transactions: 2,
+};
+
+/// The summaries as the columns hold them: what `fold_summaries` must give.
+async fn columns(db: &Db) -> Vec<SummaryRow> {
+    sqlx::query_as(
+        "SELECT id, slug, title, artist, album, release_year, color_hex, bpm, key, mode,
+                duration_seconds, dominant_emotion, published_at, published_at_ms, tempo_feel,
+                energy_shape, oklch_l, oklch_c, oklch_h, valence, arousal, nostalgia, melancholy,
+                sensuality, triumph, mystery, inspirational
+         FROM songs ORDER BY rowid",
+    )
+    .fetch_all(&db.read)
+    .await
+    .expect("the columns")
+}
+
+async fn ids_and_profiles(db: &Db) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT id, profile FROM songs ORDER BY rowid")
+        .fetch_all(&db.read)
+        .await
+        .expect("the rows")
+}
+
+fn expected(songs: &[Song]) -> Vec<(String, String)> {
+    songs.iter().map(|s| (s.song.id.clone(), line(s))).collect()
+}
+
+#[tokio::test]
+async fn a_seed_in_many_transactions_writes_every_song_once_in_order() {
+    let songs = songs();
+    // 72 songs are exactly three transactions of SMALL; one more and one fewer end inside one.
+    for n in [0, 1, 71, 72, 73, songs.len()] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = open(&dir).await;
+        let source = write_source(
+            &dir,
+            "catalogue.jsonl",
+            &songs[..n].iter().map(line).collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            seed_catalogue_in(&db, &source, SMALL).await.expect("seeded"),
+            n,
+            "{n} songs"
+        );
+        assert_eq!(ids_and_profiles(&db).await, expected(&songs[..n]), "{n} songs");
+        assert_eq!(
+            summaries(&db).await.expect("summaries"),
+            columns(&db).await,
+            "{n} songs"
+        );
+        assert_eq!(
+            seed_catalogue_in(&db, &source, SMALL).await.expect("done"),
+            0,
+            "{n} songs: seeded once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_seed_stopped_by_a_bad_line_resumes_after_its_last_transaction() {
+    let songs = &songs()[..100];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = open(&dir).await;
+    let mut lines: Vec<String> = songs.iter().map(line).collect();
+    // Blank lines count as lines read, not as songs.
+    lines.insert(10, String::new());
+    lines.insert(11, "   ".into());
+    let good = lines.clone();
+    lines[60] = r#"{"song": 1}"#.into();
+    let bad = write_source(&dir, "catalogue.jsonl", &lines);
+    let err = seed_catalogue_in(&db, &bad, SMALL)
+        .await
+        .expect_err("line 61 is not a song");
+    assert!(err.to_string().starts_with("catalogue.jsonl line 61:"), "{err}");
+    // Two transactions of 24 songs were committed before the bad line; the third was not.
+    let p = progress(&db).await.expect("progress").expect("a progress row");
+    assert!(!p.complete);
+    assert_eq!((p.songs, p.lines), (48, Some(50)));
+    assert_eq!(ids_and_profiles(&db).await, expected(&songs[..48]));
+
+    let fixed = write_source(&dir, "catalogue.jsonl", &good);
+    assert_eq!(seed_catalogue_in(&db, &fixed, SMALL).await.expect("resumed"), 52);
+    assert_eq!(ids_and_profiles(&db).await, expected(songs));
+    assert_eq!(summaries(&db).await.expect("summaries"), columns(&db).await);
+    let p = progress(&db).await.expect("progress").expect("a progress row");
+    assert!(p.complete);
+    assert_eq!((p.songs, p.lines), (100, Some(102)));
+}
+
+#[tokio::test]
+async fn a_bad_line_past_the_first_parsing_chunk_is_named() {
+    let songs = &songs()[..PARSE_CHUNK + 20];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = open(&dir).await;
+    let mut lines: Vec<String> = songs.iter().map(line).collect();
+    lines[PARSE_CHUNK + 3] = "[]".into();
+    let source = write_source(&dir, "catalogue.jsonl", &lines);
+    let err = seed_catalogue_in(&db, &source, SMALL)
+        .await
+        .expect_err("not a song");
+    let expected = format!("catalogue.jsonl line {}:", PARSE_CHUNK + 4);
+    assert!(err.to_string().starts_with(&expected), "{err}");
+}
+
+#[tokio::test]
+async fn the_log_holds_at_most_a_few_transactions_of_a_seed() {
+    let songs = songs();
+    let lines: Vec<String> = songs.iter().map(line).collect();
+    let mut sizes = Vec::new();
+    for log_transactions in [2, 1_000] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = open(&dir).await;
+        let source = write_source(&dir, "catalogue.jsonl", &lines);
+        let seed = SeedSizes {
+            log_transactions,
+            ..SMALL
+        };
+        assert_eq!(
+            seed_catalogue_in(&db, &source, seed).await.expect("seeded"),
+            songs.len()
+        );
+        // The tests' runtime has one thread: the background checkpoint that truncates the
+        // log after the seed has not run yet.
+        let log = std::fs::metadata(dir.path().join("ark.db-wal")).expect("the log");
+        sizes.push(log.len());
+        assert_eq!(ids_and_profiles(&db).await, expected(&songs));
+    }
+    // 25 transactions of 24 songs: a log restarted every 2 holds about 2 of them.
+    assert!(sizes[0] * 6 < sizes[1], "log sizes {sizes:?}");
+}
+
+#[tokio::test]
+async fn a_seed_resumed_from_another_source_starts_over() {
+    let songs = songs();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = open(&dir).await;
+    let mut first: Vec<String> = songs[..100].iter().map(line).collect();
+    first[80] = "not json".into();
+    let source = write_source(&dir, "catalogue.jsonl", &first);
+    seed_catalogue_in(&db, &source, SMALL)
+        .await
+        .expect_err("line 81 is not a song");
+    assert_eq!(ids_and_profiles(&db).await.len(), 72);
+
+    let other = write_source(
+        &dir,
+        "other.jsonl",
+        &songs[200..290].iter().map(line).collect::<Vec<_>>(),
+    );
+    assert_eq!(seed_catalogue_in(&db, &other, SMALL).await.expect("seeded"), 90);
+    assert_eq!(ids_and_profiles(&db).await, expected(&songs[200..290]));
+    assert_eq!(summaries(&db).await.expect("summaries"), columns(&db).await);
+}
+
+#[tokio::test]
+async fn a_catalogue_seeded_before_summary_blocks_is_complete_and_gets_its_blocks() {
+    let songs = &songs()[..50];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = open(&dir).await;
+    let source = write_source(
+        &dir,
+        "catalogue.jsonl",
+        &songs.iter().map(line).collect::<Vec<_>>(),
+    );
+    seed_catalogue_in(&db, &source, SMALL).await.expect("seeded");
+    // As the single transaction of an older version left it: songs, and nothing else.
+    sqlx::query("DELETE FROM song_summaries")
+        .execute(&db.write)
+        .await
+        .expect("delete");
+    sqlx::query("DELETE FROM catalogue_seed")
+        .execute(&db.write)
+        .await
+        .expect("delete");
+
+    assert_eq!(
+        seed_catalogue_in(&db, &source, SMALL)
+            .await
+            .expect("nothing to do"),
+        0
+    );
+    let from_columns = columns(&db).await;
+    assert_eq!(summaries(&db).await.expect("summaries"), from_columns);
+    let blocks: i64 = sqlx::query_scalar("SELECT count(*) FROM song_summaries")
+        .fetch_one(&db.read)
+        .await
+        .expect("count");
+    assert_eq!(blocks as usize, songs.len().div_ceil(BLOCK_SONGS));
+    assert!(
+        progress(&db)
+            .await
+            .expect("progress")
+            .is_some_and(|p| p.complete && p.songs == 50)
+    );
+    assert_eq!(summaries(&db).await.expect("from the blocks"), from_columns);
+}
+
+#[test]
+fn a_summary_survives_its_block_whatever_its_values() {
+    let row = SummaryRow {
+        id: "é".into(),
+        slug: String::new(),
+        title: "夜の歌\u{0}\n".into(),
+        artist: "x".repeat(300),
+        album: "a".into(),
+        release_year: i64::MIN,
+        color_hex: "#000000".into(),
+        bpm: i64::MAX,
+        key: "C".into(),
+        mode: "major".into(),
+        duration_seconds: -1,
+        dominant_emotion: "calm".into(),
+        published_at: "1960-01-01T00:00:00Z".into(),
+        published_at_ms: -315_619_200_000,
+        tempo_feel: "sway".into(),
+        energy_shape: "peak".into(),
+        oklch_l: 0.1 + 0.2,
+        oklch_c: -0.0,
+        oklch_h: None,
+        valence: 0,
+        arousal: 1000,
+        nostalgia: 1,
+        melancholy: 127,
+        sensuality: 128,
+        triumph: 16_384,
+        mystery: -64,
+        inspirational: -65,
+    };
+    let second = SummaryRow {
+        oklch_h: Some(f64::MIN_POSITIVE),
+        ..row.clone()
+    };
+    let mut writer = BlockWriter::default();
+    writer.push(&row.as_ref());
+    writer.push(&second.as_ref());
+    assert_eq!(writer.songs(), 2);
+    let block = writer.take();
+    assert_eq!(writer.songs(), 0, "taking a block starts another");
+    let mut back = Vec::new();
+    decode_block(&block, |s| back.push(s.to_row())).expect("a well-formed block");
+    assert_eq!(back, vec![row, second]);
+    assert!(back[0].oklch_c.is_sign_negative(), "the bits, not just the value");
+
+    // Cut anywhere, a block is an error, never a panic or fewer songs.
+    for cut in 0..block.len() {
+        assert!(decode_block(&block[..cut], |_| ()).is_err(), "cut at {cut}");
+    }
+    // The text is led by its length, over 127 bytes: two bytes; then the first id, "é".
+    let mut bad = block.clone();
+    bad[3] = 0xff;
+    assert!(decode_block(&bad, |_| ()).is_err(), "text that is not UTF-8");
+}
