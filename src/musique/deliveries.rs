@@ -43,8 +43,10 @@ const REPLAY_CHUNK: i64 = 1_000;
 /// A placement's flag, while the players are rebuilt from SQLite: the outcome is stored.
 const STORED: u32 = 1 << 31;
 
-#[derive(Clone, Debug)]
+/// A store a send goes to: also what the writer reads a company's locations into.
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Destination {
+    #[sqlx(rename = "id")]
     pub location_id: i64,
     pub external_id: String,
     pub user_id: i64,
