@@ -1180,6 +1180,13 @@ impl Deliveries {
         Ok(())
     }
 
+    /// Holds off the write-behind until the guard is dropped: what is in memory stays there,
+    /// so a test can look at it before the background round (every [`WRITE_BEHIND_EVERY`])
+    /// would have written it. [`Deliveries::write_behind`] waits for the guard.
+    pub async fn hold_write_behind(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writing.lock().await
+    }
+
     /// One round of the write-behind: each company with finished deliveries (`all`, or at
     /// least a quarter of what it holds) has them written to SQLite, a batch per transaction,
     /// and dropped from memory. Returns how many were written.
