@@ -446,10 +446,17 @@ async fn write(
 ) -> anyhow::Result<usize> {
     if checkpointer.is_some() {
         // What the log holds before the seed (a new database's schema and fixtures) is copied
-        // first, so that the seed's first transaction starts the log over.
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&db.write)
-            .await?;
+        // first, so that the seed's first transaction starts the log over. A reader in the
+        // way (one the pool is opening) is waited for, at most 100 ms.
+        for _ in 0..10 {
+            let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&db.write)
+                .await?;
+            if busy == 0 && log == copied {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
     let mut tx = db.begin_write().await?;
     // Kept row by row, the unique indexes of random ids and slugs would have every transaction
