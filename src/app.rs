@@ -101,6 +101,10 @@ impl App {
         state.musique.load_windows().await?;
         control::webhooks::load(&state.control).await?;
         let background = CancellationToken::new();
+        tokio::spawn(crate::db::checkpoint_behind(
+            state.core.db.clone(),
+            background.clone(),
+        ));
         tokio::spawn(watch_revocations(state.clone(), background.clone()));
         tokio::spawn(flush_quotas(state.musicark.clone(), background.clone()));
         tokio::spawn(flush_windows(state.musique.clone(), background.clone()));

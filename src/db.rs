@@ -7,7 +7,8 @@
 //! SQLite allows one writer at a time, so writes go through a one-connection pool and never
 //! meet `SQLITE_BUSY`; reads use a pool of their own and see WAL snapshots. The writes requests
 //! make many of at once (Musique's sends, uploads, deletes) share transactions through
-//! [`crate::writer`], which takes the connection from the same pool.
+//! [`crate::writer`], which takes the connection from the same pool. The WAL is checkpointed
+//! into the file behind the writer ([`checkpoint_behind`]), not in the commits it answers on.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,11 +18,20 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Pages (40 MB) the WAL may hold before a commit checkpoints it itself, as a commit would past
+/// SQLite's 1,000 by default: only if [`checkpoint_behind`] falls behind (it runs every
+/// [`CHECKPOINT_EVERY`], by when the busiest writer has appended some 1,000 pages).
+pub const AUTOCHECKPOINT_PAGES: i64 = 10_000;
+/// How often [`checkpoint_behind`] copies what the WAL holds into the file.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
 /// The read and write pools over one database.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: SqlitePool,
     pub write: SqlitePool,
+    /// One connection that checkpoints the WAL (`None` for `:memory:`, which has none).
+    checkpoints: Option<SqlitePool>,
 }
 
 impl Db {
@@ -73,18 +83,32 @@ impl Db {
 
         // `test_before_acquire` would ping the connection before every query: a round trip
         // to the connection's worker thread that doubles the cost of a simple SELECT.
-        let write = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
+        let one = || {
+            SqlitePoolOptions::new()
+                .test_before_acquire(false)
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        };
+        // A checkpoint in a commit would hold every write waiting for the writer while it
+        // copies pages and syncs twice (milliseconds each); behind it, nobody waits for one.
+        let writer = (options.clone()).pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES.to_string());
+        let write = one().connect_with(writer).await?;
         match creator {
             Some(conn) => conn.close().await?,
             None => MIGRATOR.run(&write).await?,
         }
+        let checkpoints = if in_memory {
+            None
+        } else {
+            // A checkpoint reads the WAL and writes the file: it needs no page cache. A
+            // TRUNCATE gives up after 100 ms of waiting for readers (the WAL is reused as is).
+            let checkpointer = (options.clone())
+                .busy_timeout(Duration::from_millis(100))
+                .pragma("cache_size", "-64");
+            Some(one().connect_with(checkpointer).await?)
+        };
 
         // Each `:memory:` connection would be a database of its own: share the writer instead.
         // A reader keeps 512 KiB of pages, not SQLite's 2 MiB: what readers look up again
@@ -102,7 +126,26 @@ impl Db {
                 .connect_with(options.read_only(true).pragma("cache_size", "-512"))
                 .await?
         };
-        Ok(Db { read, write })
+        Ok(Db {
+            read,
+            write,
+            checkpoints,
+        })
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(mode)` on the connection that checkpoints, never the
+    /// writer's: returns whether it was blocked, the WAL's frames and how many of them are in
+    /// the file now (`(0, 0, 0)` for `:memory:`, which has no WAL). PASSIVE waits for nobody.
+    pub async fn checkpoint(&self, mode: Checkpoint) -> sqlx::Result<(bool, i64, i64)> {
+        let Some(pool) = &self.checkpoints else {
+            return Ok((false, 0, 0));
+        };
+        let pragma = match mode {
+            Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+            Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+        };
+        let (busy, frames, copied): (i64, i64, i64) = sqlx::query_as(pragma).fetch_one(pool).await?;
+        Ok((busy != 0, frames, copied))
     }
 
     /// Begins a write transaction that holds the write lock from its first statement.
@@ -112,7 +155,38 @@ impl Db {
 
     pub async fn close(&self) {
         self.read.close().await;
+        if let Some(pool) = &self.checkpoints {
+            pool.close().await;
+        }
         self.write.close().await;
+    }
+}
+
+/// A checkpoint's mode (SQLite's names).
+#[derive(Clone, Copy, Debug)]
+pub enum Checkpoint {
+    /// Copies what no reader still needs; waits for nobody.
+    Passive,
+    /// Copies everything, waiting for readers and the writer (up to the busy timeout), then
+    /// empties the WAL file.
+    Truncate,
+}
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until `stop`, so that commits seldom do.
+pub async fn checkpoint_behind(db: Db, stop: tokio_util::sync::CancellationToken) {
+    if db.checkpoints.is_none() {
+        return;
+    }
+    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        if let Err(err) = db.checkpoint(Checkpoint::Passive).await {
+            tracing::warn!(error = %err, "could not checkpoint the WAL");
+        }
     }
 }
 
@@ -160,5 +234,70 @@ mod tests {
             .expect("count");
         assert_eq!(tenants, 1);
         assert_eq!(modes(&again.write).await, ("wal".to_owned(), 1));
+    }
+
+    #[tokio::test]
+    async fn commits_leave_the_wal_to_the_checkpointer_which_copies_it_all() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("c.db").to_string_lossy())
+            .await
+            .expect("db");
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&db.write)
+            .await
+            .expect("pragma");
+        assert_eq!(pages, AUTOCHECKPOINT_PAGES);
+        sqlx::query("CREATE TABLE t (x BLOB)")
+            .execute(&db.write)
+            .await
+            .expect("table");
+        // Past SQLite's own threshold of 1,000 pages, under ours: no commit checkpointed them.
+        for _ in 0..40 {
+            sqlx::query("INSERT INTO t VALUES (zeroblob(200000))")
+                .execute(&db.write)
+                .await
+                .expect("insert");
+        }
+        let (busy, frames, copied) = db.checkpoint(Checkpoint::Passive).await.expect("checkpoint");
+        assert!(frames > 1_500 && frames < AUTOCHECKPOINT_PAGES, "{frames} frames");
+        assert_eq!((busy, copied), (false, frames));
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn past_its_bound_a_commit_checkpoints_the_wal_itself() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("c.db").to_string_lossy())
+            .await
+            .expect("db");
+        sqlx::query("CREATE TABLE t (x BLOB)")
+            .execute(&db.write)
+            .await
+            .expect("table");
+        // 200 KB is 49 pages: the WAL passes its bound once, and that commit copies it.
+        let over = AUTOCHECKPOINT_PAGES / 49 + 2;
+        for _ in 0..over {
+            sqlx::query("INSERT INTO t VALUES (zeroblob(200000))")
+                .execute(&db.write)
+                .await
+                .expect("insert");
+        }
+        let (_, frames, copied) = db.checkpoint(Checkpoint::Passive).await.expect("checkpoint");
+        assert!(frames <= AUTOCHECKPOINT_PAGES + 100, "{frames} frames");
+        assert_eq!(copied, frames);
+        // The WAL was restarted from its start after that checkpoint: what it holds now is
+        // only what came after, far under the bound (`over` inserts would be some 10,000).
+        assert!(
+            frames < AUTOCHECKPOINT_PAGES / 10,
+            "{frames} frames after the automatic checkpoint"
+        );
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_database_in_memory_has_nothing_to_checkpoint() {
+        let db = Db::open(":memory:").await.expect("db");
+        let none = db.checkpoint(Checkpoint::Passive).await.expect("checkpoint");
+        assert_eq!(none, (false, 0, 0));
     }
 }

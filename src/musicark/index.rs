@@ -25,7 +25,7 @@ use self::ranks::Ranks;
 use self::texts::{Interner, Texts};
 use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS, format_rfc3339, parse_rfc3339};
 use super::color::{Oklch, format_hex, parse_hex};
-use super::store::SummaryRow;
+use super::store::{SummaryRef, SummaryRow};
 
 /// The 13 basic fields every tier sees, flat (spec §3): what lists and searches serialize.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -341,19 +341,15 @@ impl Builder {
     }
 
     /// Takes one row, in any order.
-    pub fn push(&mut self, row: SummaryRow) {
-        let names = [
-            self.name(&row.title),
-            self.name(&row.artist),
-            self.name(&row.album),
-        ];
-        let triple = [&row.key, &row.mode, &row.dominant_emotion].map(|w| self.words.intern(w));
+    pub fn push(&mut self, row: SummaryRef<'_>) {
+        let names = [self.name(row.title), self.name(row.artist), self.name(row.album)];
+        let triple = [row.key, row.mode, row.dominant_emotion].map(|w| self.words.intern(w));
         let next = self.triples.len() as u32;
         let words = *self.triples.entry(triple).or_insert(next);
         let s = &mut self.summaries;
-        s.ids.push(&row.id);
+        s.ids.push(row.id);
         let ms = row.published_at_ms;
-        let derived = is_formatted_instant(&row.published_at, ms);
+        let derived = is_formatted_instant(row.published_at, ms);
         if s.published_at.is_none() && !derived {
             let mut text = Texts::with_capacity(self.published_ms.capacity(), 0);
             for earlier in &self.published_ms {
@@ -362,19 +358,19 @@ impl Builder {
             s.published_at = Some(text);
         }
         if let Some(text) = &mut s.published_at {
-            text.push(&row.published_at);
+            text.push(row.published_at);
         }
         self.published_ms.push(ms);
-        s.slugs.push(&row.slug);
-        s.hexes.push(&row.color_hex);
+        s.slugs.push(row.slug);
+        s.hexes.push(row.color_hex);
         s.years.push(row.release_year);
         s.bpms.push(row.bpm);
         s.durations.push(row.duration_seconds);
         s.names_of.push(names);
         s.words_of.push(words);
-        self.tempo_feel.push(word_index(&TEMPO_FEELS, &row.tempo_feel));
+        self.tempo_feel.push(word_index(&TEMPO_FEELS, row.tempo_feel));
         self.energy_shape
-            .push(word_index(&ENERGY_SHAPES, &row.energy_shape));
+            .push(word_index(&ENERGY_SHAPES, row.energy_shape));
         self.oklch
             .push([row.oklch_l, row.oklch_c, row.oklch_h.unwrap_or(0.0)]);
         self.emotions.push(
@@ -422,27 +418,28 @@ impl Builder {
             .collect();
         let ids = &summaries.ids;
         let rows = sorted_by_key(keys, |a, b| ids.compare(a, b).then(a.cmp(&b)));
-        let place = |r: &u32| *r as usize;
-        let tempo_feel: Vec<u8> = rows.iter().map(|r| tempo_feel[place(r)]).collect();
-        let energy_shape: Vec<u8> = rows.iter().map(|r| energy_shape[place(r)]).collect();
-        let published_ms: Vec<i64> = rows.iter().map(|r| published_ms[place(r)]).collect();
+        let tempo_feel = permute(tempo_feel, &rows);
+        let energy_shape = permute(energy_shape, &rows);
+        let published_ms = permute(published_ms, &rows);
+        // Terms numbered in byte order: the sort orders compare numbers, and the text index
+        // finds terms sharing a prefix (most matches) side by side in memory.
+        let (terms, rank) = in_byte_order(terms.into_texts());
         let song_terms: Vec<[u32; 3]> = rows
             .iter()
-            .map(|r| summaries.names_of[*r as usize].map(|name| name_terms[name as usize]))
+            .map(|r| summaries.names_of[*r as usize].map(|name| rank[name_terms[name as usize] as usize]))
             .collect();
-        let terms = terms.into_texts();
+        drop((rank, name_terms));
 
         // The searches' indexes are independent: colour and emotions on a second thread.
         let ((by_title, by_artist, title_ranks, artist_ranks, words), (colors, emotions)) =
             std::thread::scope(|scope| {
                 let rows = &rows;
                 let other = scope.spawn(move || {
-                    let colors = color::Colors::build(rows.iter().map(|r| oklch[*r as usize]).collect());
-                    drop(oklch);
-                    let emotions = emotion::Emotions::build(rows.iter().map(|r| emotions[*r as usize]));
+                    let colors = color::Colors::build(permute(oklch, rows));
+                    let emotions = emotion::Emotions::build(permute(emotions, rows).into_iter());
                     (colors, emotions)
                 });
-                let (by_title, by_artist) = sort_orders(&terms, &song_terms, rows, &summaries.ids);
+                let (by_title, by_artist) = sort_orders(&song_terms, rows, &summaries.ids);
                 let title_ranks = Ranks::new(&by_title, n);
                 let artist_ranks = Ranks::new(&by_artist, n);
                 let words = text::Words::build(terms, song_terms);
@@ -468,10 +465,9 @@ impl Builder {
     }
 }
 
-/// Places by title, and by artist then title, each tie broken by id, then by place.
-fn sort_orders(terms: &Texts, song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) -> (Vec<u32>, Vec<u32>) {
-    // Ranks of the terms in byte order, so that places sort as numbers. Their first 8 bytes
-    // (zero-padded) sort like the terms, ties apart.
+/// `terms` in byte order, and each one's number in it.
+fn in_byte_order(terms: Texts) -> (Texts, Vec<u32>) {
+    // Their first 8 bytes (zero-padded) sort like the terms, ties apart.
     let prefix = |t: u32| {
         let mut head = [0u8; 8];
         let text = terms.get(t).as_bytes();
@@ -483,19 +479,58 @@ fn sort_orders(terms: &Texts, song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) 
         .map(|t| prefix(t) << 32 | u128::from(t))
         .collect();
     let sorted = sorted_by_key(keys, |a, b| terms.get(a).cmp(terms.get(b)));
+    let mut ordered = Texts::with_capacity(terms.len(), terms.bytes_len());
     let mut rank = vec![0u32; terms.len()];
     for (r, t) in sorted.iter().enumerate() {
+        ordered.push(terms.get(*t));
         rank[*t as usize] = r as u32;
     }
-    let of = |p: usize, field: usize| u128::from(rank[song_terms[p][field] as usize]);
-    let by_title = (0..song_terms.len())
-        .map(|p| of(p, 0) << 32 | p as u128)
-        .collect();
-    let by_artist = (0..song_terms.len())
-        .map(|p| of(p, 1) << 64 | of(p, 0) << 32 | p as u128)
-        .collect();
+    (ordered, rank)
+}
+
+/// Places by title, and by artist then title (terms numbered in byte order), each tie broken
+/// by id, then by place.
+fn sort_orders(song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) -> (Vec<u32>, Vec<u32>) {
+    let of = |p: usize, field: usize| u128::from(song_terms[p][field]);
     let tie = |a: u32, b: u32| ids.compare(rows[a as usize], rows[b as usize]).then(a.cmp(&b));
-    (sorted_by_key(by_title, tie), sorted_by_key(by_artist, tie))
+    // One order's keys at a time: each is 16 bytes a song.
+    let by_title = sorted_by_key(
+        (0..song_terms.len())
+            .map(|p| of(p, 0) << 32 | p as u128)
+            .collect(),
+        tie,
+    );
+    let by_artist = sorted_by_key(
+        (0..song_terms.len())
+            .map(|p| of(p, 1) << 64 | of(p, 0) << 32 | p as u128)
+            .collect(),
+        tie,
+    );
+    (by_title, by_artist)
+}
+
+/// `values` (one per row) by place, `rows` being each place's row: moved in place along the
+/// permutation's cycles, one bit a place marking those done, so no second copy is held.
+fn permute<T: Copy>(mut values: Vec<T>, rows: &[u32]) -> Vec<T> {
+    let mut done = vec![0u64; rows.len() / 64 + 1];
+    for start in 0..rows.len() {
+        if done[start / 64] >> (start % 64) & 1 == 1 {
+            continue;
+        }
+        let first = values[start];
+        let mut at = start;
+        loop {
+            done[at / 64] |= 1 << (at % 64);
+            let from = rows[at] as usize;
+            if from == start {
+                values[at] = first;
+                break;
+            }
+            values[at] = values[from];
+            at = from;
+        }
+    }
+    values
 }
 
 /// The numbers in the low 32 bits of `keys`, ordered by the keys above them, equal keys by
@@ -534,11 +569,19 @@ impl std::fmt::Debug for Catalogue {
 }
 
 impl Catalogue {
+    /// The index of the catalogue `db` holds, each summary taken as it is decoded: the rows
+    /// are never held all at once.
+    pub async fn load(db: &crate::db::Db) -> anyhow::Result<Catalogue> {
+        let builder = super::store::fold_summaries(db, Builder::with_capacity, |b, row| b.push(row)).await?;
+        Ok(tokio::task::spawn_blocking(move || builder.finish()).await?)
+    }
+
     pub fn build(rows: Vec<SummaryRow>) -> Catalogue {
         let mut builder = Builder::with_capacity(rows.len());
-        for row in rows {
-            builder.push(row);
+        for row in &rows {
+            builder.push(row.as_ref());
         }
+        drop(rows);
         builder.finish()
     }
 

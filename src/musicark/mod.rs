@@ -215,10 +215,7 @@ pub async fn catalogue_index(state: &ArkState) -> Result<Arc<Catalogue>, Error> 
             store::seed_catalogue(&state.core.db, &state.catalogue_source)
                 .await
                 .map_err(Error::Internal)?;
-            let rows = store::summaries(&state.core.db).await?;
-            let catalogue = tokio::task::spawn_blocking(move || Catalogue::build(rows))
-                .await
-                .map_err(|e| Error::Internal(e.into()))?;
+            let catalogue = Catalogue::load(&state.core.db).await.map_err(Error::Internal)?;
             Ok::<_, Error>(Arc::new(catalogue))
         })
         .await?;

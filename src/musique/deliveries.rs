@@ -43,8 +43,10 @@ const REPLAY_CHUNK: i64 = 1_000;
 /// A placement's flag, while the players are rebuilt from SQLite: the outcome is stored.
 const STORED: u32 = 1 << 31;
 
-#[derive(Clone, Debug)]
+/// A store a send goes to: also what the writer reads a company's locations into.
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Destination {
+    #[sqlx(rename = "id")]
     pub location_id: i64,
     pub external_id: String,
     pub user_id: i64,
@@ -1176,6 +1178,13 @@ impl Deliveries {
         *company = rebuilt;
         shared.settle(&company);
         Ok(())
+    }
+
+    /// Holds off the write-behind until the guard is dropped: what is in memory stays there,
+    /// so a test can look at it before the background round (every [`WRITE_BEHIND_EVERY`])
+    /// would have written it. [`Deliveries::write_behind`] waits for the guard.
+    pub async fn hold_write_behind(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writing.lock().await
     }
 
     /// One round of the write-behind: each company with finished deliveries (`all`, or at

@@ -143,7 +143,8 @@ impl SendIds {
         // Nine places of milliseconds last until the year 5188.
         Self::base36(u64::try_from(now_ms).unwrap_or(0), &mut id[4..13]);
         Self::base36(u64::from(count), &mut id[13..]);
-        id.iter().map(|b| char::from(*b)).collect()
+        // ASCII from the alphabet: always UTF-8.
+        String::from_utf8_lossy(&id).into_owned()
     }
 
     /// `n`'s last places in base 36, most significant first, so that ids sort as numbers.
@@ -451,18 +452,11 @@ async fn audio_duration(tx: &mut SqliteConnection, lib: Library<'_>, id: &str) -
         .await
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct Location {
-    pub id: i64,
-    pub external_id: String,
-    pub user_id: i64,
-}
-
 #[derive(sqlx::FromRow)]
 struct CompanyLocation {
     company_id: i64,
     #[sqlx(flatten)]
-    location: Location,
+    location: Destination,
 }
 
 pub struct NewSend {
@@ -481,7 +475,7 @@ pub struct NewSend {
 pub enum SendOutcome {
     Created {
         send_id: String,
-        destinations: Vec<Location>,
+        destinations: Vec<Destination>,
     },
     AudioNotFound,
     /// External IDs that are unknown or outside the token's scope, in the order given.
@@ -625,7 +619,7 @@ fn json(value: &impl Serialize) -> String {
 
 /// Where a send goes, from the company's locations in External ID order.
 fn resolve(send: &NewSend, caller: &MusiqueCaller, all: &[CompanyLocation]) -> SendOutcome {
-    let destinations: Vec<Location> = match &send.external_ids {
+    let destinations: Vec<Destination> = match &send.external_ids {
         None => all
             .iter()
             .filter(|l| caller.in_scope(&l.location.external_id))
@@ -697,7 +691,10 @@ async fn insert_sends(tx: &mut SqliteConnection, sends: &[&mut SendJob]) -> sqlx
         ));
         if let Some(Ok(SendOutcome::Created { destinations: to, .. })) = &job.outcome {
             for location in to {
-                let code = location.id.checked_mul(count).and_then(|c| c.checked_add(place));
+                let code = location
+                    .location_id
+                    .checked_mul(count)
+                    .and_then(|c| c.checked_add(place));
                 destinations.push(code.ok_or_else(out_of_range)?);
             }
         }
@@ -746,14 +743,6 @@ impl SendJob {
         } = self;
         let answer = match outcome {
             Some(Ok(SendOutcome::Created { destinations, .. })) => {
-                let targets: Vec<Destination> = destinations
-                    .iter()
-                    .map(|l| Destination {
-                        location_id: l.id,
-                        external_id: l.external_id.clone(),
-                        user_id: l.user_id,
-                    })
-                    .collect();
                 players.add_send(
                     caller.company_id,
                     SendInput {
@@ -768,7 +757,7 @@ impl SendJob {
                         due_ms: send.due_at_ms,
                         created_ms: send.created_at_ms,
                     },
-                    &targets,
+                    &destinations,
                 );
                 Ok(SendOutcome::Created {
                     send_id: id,

@@ -43,9 +43,11 @@ impl Entry {
 }
 
 /// For each term and field, its songs, ascending (newest first): term `t`'s songs in field `f`
-/// are stretch `3t + f`, so a term's three stretches and their bounds lie side by side.
+/// are stretch `f·terms + t`, so with terms in byte order the songs of the terms a query
+/// matches by prefix, in one field, lie side by side.
 #[derive(Debug, Default)]
 struct Lists {
+    terms: usize,
     /// Per stretch, where it starts in `entries` and its first (newest) song: a stretch whose
     /// first song is visible is visible whole, known without reading its entries.
     heads: Vec<[u32; 2]>,
@@ -54,7 +56,7 @@ struct Lists {
 
 impl Lists {
     fn build(terms: usize, song_terms: &[[u32; 3]]) -> Lists {
-        let stretch = |t: u32, field: usize| 3 * t as usize + field;
+        let stretch = |t: u32, field: usize| field * terms + t as usize;
         let mut heads = vec![[0u32, u32::MAX]; 3 * terms + 1];
         for fields in song_terms {
             for (field, t) in fields.iter().enumerate() {
@@ -80,12 +82,16 @@ impl Lists {
                 next[i] += 1;
             }
         }
-        Lists { heads, entries }
+        Lists {
+            terms,
+            heads,
+            entries,
+        }
     }
 
     /// The songs of `term` in `field` at or past `first`.
     fn visible(&self, term: u32, field: usize, first: usize) -> &[Entry] {
-        let i = 3 * term as usize + field;
+        let i = field * self.terms + term as usize;
         let ([start, newest], end) = (self.heads[i], self.heads[i + 1][0]);
         let all = &self.entries[start as usize..end as usize];
         if newest as usize >= first {
@@ -362,14 +368,17 @@ impl Words {
         if m.terms.is_empty() {
             return (0, Vec::new());
         }
-        // Each matched term's visible songs, per field, found once.
-        let lists = [TITLE, ARTIST, ALBUM].map(|field| {
-            m.terms
-                .iter()
-                .map(|t| (*t, self.lists.visible(*t, field, first)))
-                .filter(|(_, l)| !l.is_empty())
-                .collect::<Vec<(u32, &[Entry])>>()
-        });
+        // Each matched term's visible songs, per field, found once: a term's three stretches
+        // are side by side, so in one pass.
+        let mut lists: [Vec<(u32, &[Entry])>; 3] = Default::default();
+        for t in &m.terms {
+            for (field, list) in lists.iter_mut().enumerate() {
+                let entries = self.lists.visible(*t, field, first);
+                if !entries.is_empty() {
+                    list.push((*t, entries));
+                }
+            }
+        }
         let sizes = lists
             .each_ref()
             .map(|l| l.iter().map(|(_, entries)| entries.len()).sum::<usize>());

@@ -39,6 +39,11 @@ impl Texts {
         self.ends.len()
     }
 
+    /// The strings' bytes, end to end.
+    pub fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Gives back what the buffers reserved beyond their contents.
     pub fn shrink_to_fit(&mut self) {
         self.bytes.shrink_to_fit();

@@ -6,11 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::write_pragma;
-use crate::db::Db;
-
-/// SQLite's default, which `db.rs` keeps: a checkpoint whenever a commit leaves 1,000 pages in
-/// the log.
-const DEFAULT_AUTOCHECKPOINT: i64 = 1_000;
+use crate::db::{AUTOCHECKPOINT_PAGES, Checkpoint, Db};
 
 /// Copies committed transactions from the log into the database while the seed goes on.
 /// A checkpoint syncs the log and then the database: made by the writer at each commit, as
@@ -43,7 +39,7 @@ impl Checkpointer {
             if let Err(e) = run(&db, commits, copies).await {
                 tracing::warn!(error = %e, "checkpointing the catalogue's log");
             }
-            if let Err(e) = write_pragma(&db, "wal_autocheckpoint", DEFAULT_AUTOCHECKPOINT).await {
+            if let Err(e) = write_pragma(&db, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES).await {
                 tracing::warn!(error = %e, "restoring automatic checkpoints");
             }
         });
@@ -65,18 +61,15 @@ impl Checkpointer {
 }
 
 async fn run(db: &Db, mut commits: watch::Receiver<u64>, copies: watch::Sender<u64>) -> sqlx::Result<()> {
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = db.write.connect_options().connect().await?;
     let mut seeding = true;
     while seeding {
         seeding = commits.changed().await.is_ok();
         let commit = *commits.borrow_and_update();
         loop {
-            // PASSIVE waits for nobody; it reports the log's frames and how many it copied.
-            let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&mut conn)
-                .await?;
-            if busy == 0 && log == copied {
+            // On the database's own checkpointing connection, so the seed's writer never waits
+            // for a checkpoint; PASSIVE reports the log's frames and how many it copied.
+            let (busy, log, copied) = db.checkpoint(Checkpoint::Passive).await?;
+            if !busy && log == copied {
                 copies.send_replace(commit);
                 break;
             }
@@ -88,12 +81,7 @@ async fn run(db: &Db, mut commits: watch::Receiver<u64>, copies: watch::Sender<u
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    // Gives up after 100 ms of waiting for readers: the log is then reused as it is.
-    sqlx::query("PRAGMA busy_timeout = 100")
-        .execute(&mut conn)
-        .await?;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut conn)
-        .await?;
-    conn.close().await
+    // Gives up after the checkpointing connection's busy timeout (100 ms) of waiting for
+    // readers: the log is then reused as it is.
+    db.checkpoint(Checkpoint::Truncate).await.map(drop)
 }

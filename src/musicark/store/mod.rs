@@ -59,14 +59,6 @@ impl CatalogueSource {
             CatalogueSource::Bundled(text) => Box::new(text.as_bytes()),
         })
     }
-
-    /// A guess at the catalogue's size in bytes, for the seeding cache.
-    fn len(&self) -> u64 {
-        match self {
-            CatalogueSource::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
-            CatalogueSource::Bundled(text) => text.len() as u64,
-        }
-    }
 }
 
 /// How far seeding got: the `catalogue_seed` row.

@@ -46,8 +46,8 @@ pub const SEED_SIZES: SeedSizes = SeedSizes {
 };
 
 /// Loads the song catalogue into an empty database, checking every derived field of every
-/// song; ids and slugs are unique by the table's constraints. Returns how many songs were
-/// written (0 when the catalogue was there already).
+/// song; ids and slugs are unique by the table's indexes, built in the last transaction.
+/// Returns how many songs were written (0 when the catalogue was there already).
 ///
 /// The file is streamed, so a million-song catalogue never sits in memory whole, and written
 /// in transactions of [`TRANSACTION_BLOCKS`] blocks, each recording in `catalogue_seed` how
@@ -88,11 +88,10 @@ async fn seed_unless_complete(
         None if has_songs(db).await? => return Ok(0),
         None => None,
     };
-    // The two unique indexes take random inserts (ids are random): with the default 2 MB page
-    // cache most of them would read and spill a page. A cache about the indexes' size (a
-    // twenty-fourth of the file, at most 128 MB) keeps most in memory, during the seed only.
-    let cache_kib = (source.len() / 24 / 1024).clamp(2_000, 128 * 1024);
-    write_pragma(db, "cache_size", -(cache_kib as i64)).await?;
+    // The rows are appended in order and the unique indexes are built at the end, so the seed
+    // needs no more cache than the index build's sorting runs take: a few MB of pages, with
+    // the rest of the run spilled to a temporary file, during the seed only.
+    write_pragma(db, "cache_size", -SEED_CACHE_KIB).await?;
     let seeded = seed(db, source, sizes, resume, checkpointer).await;
     let reset = write_pragma(db, "cache_size", DEFAULT_CACHE_SIZE).await;
     let seeded = seeded?;
@@ -102,6 +101,10 @@ async fn seed_unless_complete(
 
 /// SQLite's default, which `db.rs` keeps: 2,000 KiB of page cache.
 const DEFAULT_CACHE_SIZE: i64 = -2_000;
+
+/// The writer's page cache while seeding (KiB), which also bounds each sorting run of the
+/// index build at the end.
+const SEED_CACHE_KIB: i64 = 8 * 1024;
 
 async fn seed(
     db: &Db,
@@ -148,6 +151,9 @@ async fn seed(
     parser.await?;
     written
 }
+
+/// The songs table's unique indexes (migration 0009) and their columns.
+const INDEXES: [(&str, &str); 2] = [("songs_id", "id"), ("songs_slug", "slug")];
 
 /// Where a seed starts: after `lines` lines of the source that gave `songs` songs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -438,7 +444,30 @@ async fn write(
     sizes: SeedSizes,
     checkpointer: Option<&Checkpointer>,
 ) -> anyhow::Result<usize> {
+    if checkpointer.is_some() {
+        // What the log holds before the seed (a new database's schema and fixtures) is copied
+        // first, so that the seed's first transaction starts the log over. A reader in the
+        // way (one the pool is opening) is waited for, at most 100 ms.
+        for _ in 0..10 {
+            let (busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&db.write)
+                .await?;
+            if busy == 0 && log == copied {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
     let mut tx = db.begin_write().await?;
+    // Kept row by row, the unique indexes of random ids and slugs would have every transaction
+    // rewrite most of their pages into the log (and the checkpoint copy them again): they go
+    // with the first transaction, while the table is empty or holds only this seed's rows,
+    // and come back in the last.
+    for index in INDEXES {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {}", index.0)))
+            .execute(&mut *tx)
+            .await?;
+    }
     let mut commits = 0;
     let (mut songs, mut lines) = (start.songs, start.lines);
     let mut last_id = None;
@@ -478,6 +507,14 @@ async fn write(
             blocks_in_tx = 0;
         }
     }
+    // A duplicate id or slug fails here, and the seed with it, as an insert would have.
+    for (index, column) in INDEXES {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE UNIQUE INDEX {index} ON songs ({column})"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
     save_progress(&mut tx, true, songs, lines, last_id.as_deref()).await?;
     tx.commit().await?;
     if let Some(log) = checkpointer {
@@ -512,8 +549,9 @@ async fn insert_rows(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, rows: Vec<See
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            // OR FAIL: a duplicate fails the seed as ABORT would (the transaction is rolled
-            // back), without the statement journal ABORT keeps to undo a statement's rows.
+            // OR FAIL: a row that breaks a constraint fails the seed as ABORT would (the
+            // transaction is rolled back), without the statement journal ABORT keeps to undo
+            // a statement's rows.
             "INSERT OR FAIL INTO songs (id, slug, title, artist, album, release_year, color_hex, bpm, key,
              mode, duration_seconds, dominant_emotion, published_at, published_at_ms, tempo_feel,
              energy_shape, oklch_l, oklch_c, oklch_h, valence, arousal, nostalgia, melancholy,

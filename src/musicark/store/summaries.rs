@@ -109,7 +109,7 @@ impl SummaryRef<'_> {
 }
 
 impl SummaryRow {
-    pub(super) fn as_ref(&self) -> SummaryRef<'_> {
+    pub fn as_ref(&self) -> SummaryRef<'_> {
         SummaryRef {
             id: &self.id,
             slug: &self.slug,

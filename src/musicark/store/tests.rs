@@ -288,3 +288,39 @@ fn a_summary_survives_its_block_whatever_its_values() {
     bad[3] = 0xff;
     assert!(decode_block(&bad, |_| ()).is_err(), "text that is not UTF-8");
 }
+
+/// The unique indexes of the songs table, by name.
+async fn unique_indexes(db: &Db) -> Vec<String> {
+    sqlx::query_scalar("SELECT name FROM pragma_index_list('songs') WHERE \"unique\" ORDER BY name")
+        .fetch_all(&db.read)
+        .await
+        .expect("the indexes")
+}
+
+#[tokio::test]
+async fn a_duplicate_song_fails_the_seed_at_its_end_and_a_fixed_source_resumes_it() {
+    let songs = &songs()[..30];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = open(&dir).await;
+    assert_eq!(unique_indexes(&db).await, ["songs_id", "songs_slug"]);
+    let mut lines: Vec<String> = songs.iter().map(line).collect();
+    lines.push(line(&songs[5]));
+    let duplicated = write_source(&dir, "catalogue.jsonl", &lines);
+    let err = seed_catalogue_in(&db, &duplicated, SMALL)
+        .await
+        .expect_err("song 6 twice");
+    assert!(err.to_string().contains("UNIQUE constraint failed"), "{err}");
+    // The first transaction's 24 songs stay, without the indexes the last one builds.
+    let p = progress(&db).await.expect("progress").expect("a progress row");
+    assert!(!p.complete);
+    assert_eq!((p.songs, p.lines), (24, Some(24)));
+    assert_eq!(unique_indexes(&db).await, Vec::<String>::new());
+
+    lines.pop();
+    let fixed = write_source(&dir, "catalogue.jsonl", &lines);
+    assert_eq!(seed_catalogue_in(&db, &fixed, SMALL).await.expect("resumed"), 6);
+    assert_eq!(ids_and_profiles(&db).await, expected(songs));
+    assert_eq!(unique_indexes(&db).await, ["songs_id", "songs_slug"]);
+    let by_slug = profile(&db, &songs[5].song.slug).await.expect("a lookup");
+    assert_eq!(by_slug.map(|(_, p)| p), Some(line(&songs[5])));
+}

@@ -39,6 +39,9 @@ async fn finished_deliveries_leave_memory_and_every_view_still_shows_them() {
     let company = company_of(&app, tenant.id()).await;
     let token = tenant.token("prod");
     let audio = app.upload_tone(&token).await;
+    // The background write-behind could write the finished deliveries at any moment after
+    // the clock moves: held off until the "nothing written yet" view has been checked.
+    let hold = app.state.musique.deliveries.hold_write_behind().await;
     let (_, now) = app.send(&token, &audio, json!({"repeat": 2})).await;
     let (_, later) = app
         .send(
@@ -60,6 +63,7 @@ async fn finished_deliveries_leave_memory_and_every_view_still_shows_them() {
         (2, 4),
         "nothing written yet"
     );
+    drop(hold);
 
     settle(&app).await;
     assert_eq!(
