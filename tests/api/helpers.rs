@@ -322,3 +322,63 @@ impl Tenant {
             .to_owned()
     }
 }
+
+/// The soundcheck binary itself on a database file, on a free loopback port: for tests that
+/// kill it or start it again on the same file.
+pub struct Server {
+    child: tokio::process::Child,
+    pub addr: String,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start(db: &std::path::Path) -> Server {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--hash-cost", "fast", "--db"])
+            .arg(db)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let listening = async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some((_, addr)) = line.split_once("listening on http://") {
+                    return Some(addr.trim().to_owned());
+                }
+            }
+            None
+        };
+        let addr = tokio::time::timeout(std::time::Duration::from_secs(30), listening)
+            .await
+            .ok()
+            .flatten()
+            .expect("the server came up");
+        // The rest of its output is not read; keep the pipe drained so it never blocks.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server {
+            child,
+            addr,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn json(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        json(request.send().await.expect("request")).await
+    }
+
+    /// SIGKILL: no shutdown, no last write-behind.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+}

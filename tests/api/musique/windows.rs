@@ -270,51 +270,7 @@ async fn windows_are_written_behind_without_a_shutdown_and_a_hard_kill_keeps_the
     second.kill().await;
 }
 
-/// The soundcheck binary on a database file, on a free loopback port.
-struct Server {
-    child: tokio::process::Child,
-    addr: String,
-    client: reqwest::Client,
-}
-
 impl Server {
-    async fn start(db: &std::path::Path) -> Server {
-        use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_soundcheck"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--hash-cost", "fast", "--db"])
-            .arg(db)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let listening = async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some((_, addr)) = line.split_once("listening on http://") {
-                    return Some(addr.trim().to_owned());
-                }
-            }
-            None
-        };
-        let addr = tokio::time::timeout(Duration::from_secs(30), listening)
-            .await
-            .ok()
-            .flatten()
-            .expect("the server came up");
-        // The rest of its output is not read; keep the pipe drained so it never blocks.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server {
-            child,
-            addr,
-            client: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
     /// `GET /audio`, answered with `X-RateLimit-Remaining`.
     async fn get_audio(&self, token: &str) -> u32 {
         let response = self
@@ -330,9 +286,5 @@ impl Server {
             .expect("ascii")
             .parse()
             .expect("a number")
-    }
-
-    async fn kill(mut self) {
-        self.child.kill().await.expect("SIGKILL");
     }
 }
