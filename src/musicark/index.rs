@@ -25,7 +25,7 @@ use self::ranks::Ranks;
 use self::texts::{Interner, Texts};
 use super::catalogue::{ENERGY_SHAPES, TEMPO_FEELS, format_rfc3339, parse_rfc3339};
 use super::color::{Oklch, format_hex, parse_hex};
-use super::store::{SummaryRef, SummaryRow};
+use super::store::SummaryRef;
 
 /// The 13 basic fields every tier sees, flat (spec §3): what lists and searches serialize.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -576,7 +576,9 @@ impl Catalogue {
         Ok(tokio::task::spawn_blocking(move || builder.finish()).await?)
     }
 
-    pub fn build(rows: Vec<SummaryRow>) -> Catalogue {
+    /// The index of rows already held (tests); the server builds with [`Catalogue::load`].
+    #[cfg(test)]
+    pub fn build(rows: Vec<super::store::SummaryRow>) -> Catalogue {
         let mut builder = Builder::with_capacity(rows.len());
         for row in &rows {
             builder.push(row.as_ref());

@@ -11,6 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::*;
 use crate::musicark::catalogue::{self, FALLBACK_NOW, Song, format_rfc3339, parse_rfc3339};
 use crate::musicark::color;
+use crate::musicark::store::SummaryRow;
 
 /// A song as `store::insert_songs` writes it and `store::summaries` reads it back.
 fn row_of(s: &Song) -> SummaryRow {

@@ -20,7 +20,9 @@ pub use seed::{
     LOG_TRANSACTIONS, SEED_BATCH, SEED_SIZES, SeedSizes, TRANSACTION_BLOCKS, seed_catalogue,
     seed_catalogue_in,
 };
-pub use summaries::{BLOCK_SONGS, SUMMARY_QUEUE, SummaryRef, SummaryRow, fold_summaries, summaries};
+#[cfg(test)]
+pub use summaries::summaries;
+pub use summaries::{BLOCK_SONGS, SUMMARY_QUEUE, SummaryRef, SummaryRow, fold_summaries};
 
 /// Whether the catalogue table holds any song.
 pub async fn has_songs(db: &Db) -> sqlx::Result<bool> {

@@ -75,6 +75,7 @@ pub struct SummaryRef<'a> {
 }
 
 impl SummaryRef<'_> {
+    #[cfg(test)]
     pub fn to_row(&self) -> SummaryRow {
         SummaryRow {
             id: self.id.to_owned(),
@@ -142,7 +143,9 @@ impl SummaryRow {
     }
 }
 
-/// Every song's summary, owned: [`fold_summaries`] into a vector.
+/// Every song's summary, owned: [`fold_summaries`] into a vector. Only tests hold them all;
+/// the index takes each as it is decoded ([`crate::musicark::index::Catalogue::load`]).
+#[cfg(test)]
 pub async fn summaries(db: &Db) -> anyhow::Result<Vec<SummaryRow>> {
     fold_summaries(db, Vec::with_capacity, |rows, row| rows.push(row.to_row())).await
 }
