@@ -439,6 +439,19 @@ pub async fn load_into_db(
     cost: HashCost,
 ) -> Result<(Loaded, Applied)> {
     let mut audio_bytes = check(&sc)?.into_iter();
+    // As `POST …/webhooks` checks: soundcheck delivers to test receivers only.
+    for (wi, w) in sc.webhooks.iter().enumerate() {
+        let uri: axum::http::Uri = w
+            .url
+            .parse()
+            .map_err(|_| at(format!("$.webhooks[{wi}].url"), "must be an http:// URL."))?;
+        if !crate::control::webhooks::reachable_privately(&uri).await {
+            return Err(at(
+                format!("$.webhooks[{wi}].url"),
+                "must name a loopback or private-network host that resolves: soundcheck delivers to test receivers only.",
+            ));
+        }
+    }
     let clock_ms = instant("$.clock.now", &sc.clock.now)?;
     let clock = if sc.clock.frozen {
         (0, Some(clock_ms))

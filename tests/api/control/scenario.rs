@@ -255,6 +255,13 @@ async fn a_bad_scenario_is_a_400_naming_the_json_path_and_leaves_nothing() {
             "$.clock.now: must be an RFC 3339 instant",
         ),
         (
+            "a webhook to the internet",
+            Box::new(
+                |s| s["webhooks"] = json!([{"id": "whk_1", "url": "http://93.184.215.14/hook", "events": ["send.created"], "maxAttempts": 1, "createdAt": T0}]),
+            ),
+            "$.webhooks[0].url: must name a loopback or private-network host",
+        ),
+        (
             "a fault without effect",
             Box::new(|s| s["faults"] = json!([{"id": "flt_1", "path": "/x"}])),
             "$.faults[0]:",
@@ -379,4 +386,187 @@ async fn scenarios_are_bounded_and_each_bound_is_tested() {
         .await
         .expect("post");
     assert_eq!(response.status().as_u16(), 413);
+}
+
+#[tokio::test]
+async fn the_cli_loads_a_scenario_file_that_a_server_started_on_the_database_serves() {
+    let app = TestApp::spawn().await;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/scenario-example.json"
+    );
+    let out = crate::cli::run_cli(&app, &["tenants", "create", "--scenario", path]).await;
+    let loaded: Value = serde_json::from_str(&out).expect("the CLI prints the answer as JSON");
+    let token = loaded["companies"][0]["tokens"][0]["secret"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let app = app.restart().await;
+    let (status, list) = app.get_json("/audio", &token).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["audio"][0]["id"], "aud_examplejingle1", "{list}");
+
+    let mut faults = example();
+    faults["faults"] = json!([{"id": "flt_1", "path": "/x", "status": 500}]);
+    let file = std::env::temp_dir().join(format!("scenario-faults-{}.json", std::process::id()));
+    std::fs::write(&file, faults.to_string()).expect("write");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_soundcheck"))
+        .args(["tenants", "create", "--scenario"])
+        .arg(&file)
+        .arg("--db")
+        .arg(app.db_path())
+        .output()
+        .await
+        .expect("run soundcheck");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        !output.status.success(),
+        "faults cannot be written to the database"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("POST the scenario"));
+}
+
+#[tokio::test]
+async fn a_fixed_public_token_is_kept_and_exported_again_unless_another_tenant_can_hold_it() {
+    let app = TestApp::spawn().await;
+    let mut scenario = example();
+    scenario["companies"][0]["prefix"] = json!("fixd");
+    scenario["companies"][0]["tokens"][0]["token"] = json!("fixd_prod_1234567890abcdef");
+    scenario["musicarkKeys"][0]["token"] = json!("mk_live_fixedpublictestkey0001");
+    let (status, loaded) = load(&app, &scenario).await;
+    assert_eq!(status, 201, "{loaded}");
+    let issued = &loaded["companies"][0]["tokens"][0];
+    assert_eq!(issued["secret"], "fixd_prod_1234567890abcdef");
+    assert_eq!(issued["fixed"], true);
+    assert_eq!(loaded["musicarkKeys"][0]["fixed"], true);
+    let (status, _) = app.get_json("/audio", "fixd_prod_1234567890abcdef").await;
+    assert_eq!(status, 200);
+    let exported = export(&app, loaded["id"].as_str().expect("id")).await;
+    assert_eq!(
+        exported["companies"][0]["tokens"][0]["token"],
+        "fixd_prod_1234567890abcdef"
+    );
+    assert_eq!(
+        exported["musicarkKeys"][0]["token"],
+        "mk_live_fixedpublictestkey0001"
+    );
+
+    // Loaded again, the prefix and the MusicArk key are another tenant's: new ones are issued.
+    let (status, again) = load(&app, &scenario).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["companies"][0]["tokens"][0]["fixed"], false);
+    assert_eq!(again["musicarkKeys"][0]["fixed"], false);
+    assert_ne!(again["companies"][0]["prefix"], "fixd");
+    assert_eq!(
+        again["mapping"]["companies"]["fixd"],
+        again["companies"][0]["prefix"]
+    );
+}
+
+#[tokio::test]
+async fn the_default_sandbox_exports_with_its_public_tokens_and_loads_beside_itself() {
+    let app = TestApp::spawn().await;
+    let scenario = export(&app, "default").await;
+    let tokens: Vec<&str> = scenario["companies"]
+        .as_array()
+        .expect("companies")
+        .iter()
+        .flat_map(|c| c["tokens"].as_array().expect("tokens"))
+        .filter_map(|t| t["token"].as_str())
+        .collect();
+    assert!(tokens.contains(&"msk_prod_1234567890abcdef"), "{tokens:?}");
+    let (status, loaded) = load(&app, &scenario).await;
+    assert_eq!(status, 201, "{loaded}");
+    assert!(
+        loaded["companies"]
+            .as_array()
+            .expect("companies")
+            .iter()
+            .all(|c| c["tokens"]
+                .as_array()
+                .expect("tokens")
+                .iter()
+                .all(|t| t["fixed"] == false)),
+        "the default tenant holds its prefixes and keys, so the copy gets new tokens"
+    );
+}
+
+#[tokio::test]
+async fn the_other_bounds_of_a_scenario_are_tested_too() {
+    let app = TestApp::spawn().await;
+    // Each case: the field, a list of `n` entries, and the message over the bound.
+    type Make = fn(usize) -> Value;
+    let cases: [(&str, &str, usize, Make, &str); 5] = [
+        (
+            "/companies/0/tokens",
+            "$.companies[0].tokens",
+            20,
+            |i| json!({"id": format!("key_t{i}"), "environment": "prod"}),
+            "20",
+        ),
+        (
+            "/musicarkKeys",
+            "$.musicarkKeys",
+            20,
+            |i| json!({"id": format!("key_a{i}"), "tier": "free", "monthlyLimit": 100}),
+            "20",
+        ),
+        (
+            "/webhooks",
+            "$.webhooks",
+            10,
+            |i| json!({"id": format!("whk_{i}"), "url": "http://127.0.0.1:9/", "events": ["send.created"], "maxAttempts": 1, "createdAt": T0}),
+            "10",
+        ),
+        (
+            "/musicarkKeys/0/usage",
+            "$.musicarkKeys[0].usage",
+            24,
+            |i| json!({"month": format!("{}-{:02}", 2025 + i / 12, i % 12 + 1), "count": 1}),
+            "24",
+        ),
+        (
+            "/companies/0/players/0/availability",
+            "$.companies",
+            1000,
+            |_| json!({"at": T0, "online": false, "failAfterMs": 1000}),
+            "1000",
+        ),
+    ];
+    for (pointer, path, max, make, shown) in cases {
+        for n in [max, max + 1] {
+            let mut scenario = example();
+            scenario["companies"][0]["sends"][0]["keyId"] = Value::Null;
+            scenario["webhooks"] = json!([]);
+            if pointer.starts_with("/companies/0/players") {
+                scenario["companies"][0]["players"] =
+                    json!([{"externalId": "store_001", "environment": "prod", "availability": []}]);
+            }
+            *scenario.pointer_mut(pointer).expect(pointer) = (0..n).map(make).collect();
+            let (status, body) = load(&app, &scenario).await;
+            if n == max {
+                assert_eq!(status, 201, "{path} at {max}: {body}");
+            } else {
+                assert_eq!(status, 400, "{path} over {max}: {body}");
+                let message = body["error"]["message"].as_str().expect("message");
+                assert!(message.starts_with(path) && message.contains(shown), "{message}");
+            }
+        }
+    }
+    let mut companies = example();
+    let one = companies["companies"][0].clone();
+    for (n, expected) in [(10, 201), (11, 400)] {
+        companies["companies"] = (0..n)
+            .map(|i| {
+                let mut c = one.clone();
+                c["prefix"] = json!(format!("co{i}"));
+                c["audio"] = json!([]);
+                c["sends"] = json!([]);
+                c["tokens"] = json!([]);
+                c
+            })
+            .collect();
+        let (status, body) = load(&app, &companies).await;
+        assert_eq!(status, expected, "{n} companies: {body}");
+    }
 }
