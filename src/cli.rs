@@ -267,6 +267,12 @@ pub struct CreateTenant {
     /// in what it leaves out.
     #[arg(long)]
     pub spec: Option<String>,
+    /// A scenario file (as `GET /_soundcheck/tenants/{id}/scenario` exports one) to make the
+    /// tenant from, all or nothing. Written to the database: a server started on it
+    /// afterwards serves it. Faults live in a running server's memory, so a scenario with
+    /// faults must be POSTed to the server instead.
+    #[arg(long, conflicts_with_all = ["spec", "name", "company", "stores", "external_ids"])]
+    pub scenario: Option<std::path::PathBuf>,
     #[arg(long)]
     pub name: Option<String>,
     /// Musique company prefix (generated when absent).
@@ -288,6 +294,30 @@ pub struct CreateTenant {
 pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
     use crate::control::{store, tenants};
     match command {
+        TenantsCommand::Create(args) if args.scenario.is_some() => {
+            let path = args.scenario.as_deref().unwrap_or(std::path::Path::new(""));
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--scenario {}: {e}", path.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("--scenario: {e}"))?;
+            let scenario =
+                crate::control::scenario::parse(value).map_err(|e| anyhow::anyhow!("--scenario: {e}"))?;
+            anyhow::ensure!(
+                scenario.faults.is_empty(),
+                "--scenario: faults live in a running server's memory; POST the scenario to /_soundcheck/tenants instead"
+            );
+            let db = open(&args.db.db).await?;
+            let (loaded, _) = crate::control::scenario::load::load_into_db(
+                &db,
+                &one_off_hasher(),
+                scenario,
+                args.hash_cost,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("--scenario: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&loaded)?);
+            Ok(())
+        }
         TenantsCommand::Create(args) => {
             let db = open(&args.db.db).await?;
             let mut spec: tenants::TenantSpec = match &args.spec {

@@ -90,6 +90,19 @@ impl Fault {
         }
     }
 
+    /// A fault as it stood after `matched` matches, `fired` of them fired (a scenario
+    /// loaded): its generator is drawn once per match, as [`Faults::take`] draws it.
+    pub fn resumed(id: String, d: Definition, matched: u64, fired: u64, remaining: Option<u32>) -> Fault {
+        let mut fault = Fault::new(id, d);
+        if fault.probability.is_some() {
+            for _ in 0..matched {
+                fault.rng.next_f64();
+            }
+        }
+        (fault.matched, fault.fired, fault.remaining) = (matched, fired, remaining);
+        fault
+    }
+
     fn matches(&self, method: &Method, path: &str) -> bool {
         self.method.as_deref().is_none_or(|m| m == method.as_str()) && path_matches(&self.path, path)
     }

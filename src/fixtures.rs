@@ -255,7 +255,8 @@ pub async fn seed_tenant(
                 limits: token.limits,
             };
             let hash = hashes.next().ok_or_else(|| anyhow::anyhow!("hash count"))?;
-            keys::insert_musique_key(&mut tx, &key, hash).await?;
+            let id = keys::insert_musique_key(&mut tx, &key, hash).await?;
+            keys::mark_public(&mut tx, &id, &token.token).await?;
         }
     }
     for (key, hash) in fixtures.musicark.keys.iter().zip(&ark_hashes) {
@@ -266,7 +267,8 @@ pub async fn seed_tenant(
             token: Secret(key.key.clone()),
             label: key.label.clone(),
         };
-        keys::insert_musicark_key(&mut tx, &new, hash).await?;
+        let id = keys::insert_musicark_key(&mut tx, &new, hash).await?;
+        keys::mark_public(&mut tx, &id, &key.key).await?;
     }
     tx.commit().await?;
     Ok(true)

@@ -114,6 +114,18 @@ pub async fn insert_musicark_key(
     Ok(id)
 }
 
+/// Keeps a key's token in plain because it is public by declaration (the default sandbox's
+/// documented tokens, a fixed test token a scenario names), so that an exported scenario can
+/// name it again. Never for a generated token.
+pub async fn mark_public(tx: &mut Transaction<'_, Sqlite>, key_id: &str, token: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE api_keys SET public_token = ? WHERE id = ?")
+        .bind(token)
+        .bind(key_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The company with this prefix in the tenant, created (with no locations) if new.
 /// Returns its id and whether it was created.
 pub async fn ensure_company(

@@ -51,7 +51,7 @@ pub struct FaultSpec {
 }
 
 /// A fault from its definition as a client sent it, checked.
-fn from_spec(spec: FaultSpec) -> Result<Fault> {
+pub(crate) fn from_spec(spec: FaultSpec) -> Result<Fault> {
     let method = match spec.method.as_deref().map(str::trim) {
         None | Some("*") | Some("") => None,
         Some(m) => Some(

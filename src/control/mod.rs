@@ -8,6 +8,7 @@
 //! - [`journal`]  every API request, per tenant, with notes where the real service differs
 //! - [`faults`]   errors, latency and dropped connections on purpose
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
+//! - [`scenario`] a tenant's whole state as one document: export, and load into a new tenant
 //! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
 //! - [`error`]    the control plane's own error kinds and its envelope
 //! - [`state`]    what it holds: the shared core, both APIs' states, the webhook registry
@@ -24,6 +25,7 @@ pub mod health;
 pub mod journal;
 pub mod page;
 pub mod players;
+pub mod scenario;
 pub mod state;
 pub mod store;
 pub mod tenants;
@@ -75,6 +77,7 @@ fn table(
             .routes(routes!(tenants::create, tenants::list))
             .routes(routes!(tenants::get, tenants::remove))
             .routes(routes!(tenants::reset))
+            .routes(routes!(scenario::export::get))
             .routes(routes!(clock::get, clock::set))
             .routes(routes!(players::get, players::set))
             .routes(routes!(players::sends))

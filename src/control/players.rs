@@ -255,7 +255,7 @@ pub async fn sends(
 
 /// The sends' views: destinations still held from memory (read first), the rest from their
 /// stored outcomes. The caller holds [`crate::musique::deliveries::Deliveries::reading`].
-async fn send_views(
+pub(super) async fn send_views(
     state: &ControlState,
     companies: &[i64],
     now_ms: i64,

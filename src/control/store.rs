@@ -43,6 +43,9 @@ struct KeyRow {
     tier: Option<String>,
     monthly_limit: Option<i64>,
     created_at_ms: i64,
+    /// A declared public token (see `keys::mark_public`); absent from older snapshots.
+    #[serde(default)]
+    public_token: Option<String>,
 }
 
 /// A tenant as it was created.
@@ -71,7 +74,7 @@ pub async fn save_seed(tx: &mut Transaction<'_, Sqlite>, tenant: &str) -> anyhow
     .await?;
     let keys: Vec<KeyRow> = sqlx::query_as(
         "SELECT id, api, lookup, hash, label, company_id, environment, permissions, scope,
-                limit_minute, limit_hour, limit_day, tier, monthly_limit, created_at_ms
+                limit_minute, limit_hour, limit_day, tier, monthly_limit, created_at_ms, public_token
          FROM api_keys WHERE tenant_id = ? AND revoked_at_ms IS NULL",
     )
     .bind(tenant)
@@ -214,8 +217,8 @@ pub async fn restore(db: &Db, tenant: &str) -> anyhow::Result<Option<Seed>> {
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, api, lookup, hash, label, company_id, environment,
                                    permissions, scope, limit_minute, limit_hour, limit_day, tier,
-                                   monthly_limit, created_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   monthly_limit, created_at_ms, public_token)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&k.id)
         .bind(tenant)
@@ -233,6 +236,7 @@ pub async fn restore(db: &Db, tenant: &str) -> anyhow::Result<Option<Seed>> {
         .bind(&k.tier)
         .bind(k.monthly_limit)
         .bind(k.created_at_ms)
+        .bind(&k.public_token)
         .execute(&mut *tx)
         .await?;
     }

@@ -20,7 +20,6 @@ use crate::auth::{Environment, Permissions, Secret, Tier};
 use crate::clock::{TenantClock, real_now_ms, rfc3339_ms};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::extract::JsonValue;
 use crate::hasher::{HashCost, Hasher};
 use crate::ids::random_alnum;
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
@@ -46,6 +45,11 @@ pub struct TenantSpec {
     /// characters, out of reach of guessing at either cost; `fast` makes creation take
     /// milliseconds instead of about half a second.
     pub hash_cost: Option<HashCost>,
+    /// A scenario (as `GET /_soundcheck/tenants/{id}/scenario` exports one) to make the tenant
+    /// from, all or nothing; then only `hashCost` may be given besides. See `Scenario`.
+    #[serde(default)]
+    #[schema(value_type = Option<super::scenario::Scenario>)]
+    pub scenario: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -618,9 +622,10 @@ pub async fn existing(state: &ControlState, tenant: &str) -> Result<String> {
     description = "An isolated sandbox: a Musique company with its stores and tokens, and MusicArk keys per tier. Tokens and keys are shown once. Unless the body asks for `\"hashCost\": \"default\"`, they are stored as cheap argon2id hashes (`fast`: 8 KiB, 1 pass), so that a test can make its own tenant in milliseconds; `hashCost` and `hashParameters` in the answer say which. One client address may have `--tenant-creations-in-flight` (default 32) creations in flight at once.",
     request_body(content = TenantSpec, content_type = "application/json"),
     responses(
-        (status = 201, description = "The tenant, with its secrets.", body = Created),
-        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range.", body = crate::musique::docs::MusiqueError),
+        (status = 201, description = "The tenant, with its secrets: `Created`, or `Loaded` for a `scenario` (its new secrets and the ids it had to change).", body = super::scenario::CreateAnswer),
+        (status = 400, description = "The body is not JSON, or a field is missing, mistyped or out of range; for a scenario, the message begins with the JSON path of the first problem in it (`$.companies[0].sends[3].destinations[0].externalId: unknown store.`).", body = crate::musique::docs::MusiqueError),
         (status = 409, description = "The company prefix is taken.", body = crate::musique::docs::MusiqueError),
+        (status = 413, description = "The body is over 256 KiB, or over 32 MiB with a `scenario`.", body = crate::musique::docs::MusiqueError),
         (status = 429, description = "This client has too many creations in flight, or the key hashing queue is full; `Retry-After` says when to come back.", body = crate::musique::docs::MusiqueError)
     )
 )]
@@ -629,9 +634,10 @@ pub async fn create(
     State(state): State<ControlState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    JsonValue(body): JsonValue,
-) -> Result<(StatusCode, Json<Created>)> {
-    let spec: TenantSpec = parse_body(body)?;
+    super::scenario::CreateBody(body): super::scenario::CreateBody,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let mut spec: TenantSpec = parse_body(body)?;
     let limits = &state.core.admission.tenant_creations;
     let _slot = limits.try_acquire(client).ok_or_else(|| Error::RateLimited {
         retry_after_secs: RETRY_AFTER_SECS,
@@ -640,6 +646,9 @@ pub async fn create(
             limits.limit()
         ),
     })?;
+    if let Some(scenario) = spec.scenario.take() {
+        return super::scenario::create(&state, spec, scenario).await;
+    }
     let mut created = create_tenant(
         &state.core.db,
         &state.core.hasher,
@@ -658,7 +667,7 @@ pub async fn create(
     let base = crate::musique::audio::base_url(&headers, &state.core);
     created.musique.base_url = Some(format!("{base}{}", crate::musique::BASE));
     created.musicark.base_url = Some(format!("{base}{}", crate::musicark::BASE));
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

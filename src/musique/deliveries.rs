@@ -1159,6 +1159,13 @@ impl Deliveries {
         Ok(ran)
     }
 
+    /// Rebuilds a company's players from SQLite up to `now_ms`: a company whose whole record
+    /// was just written at once (a scenario loaded by the control plane).
+    pub async fn rebuild(&self, db: &Db, company_id: i64, now_ms: i64) -> sqlx::Result<()> {
+        let shared = self.shared(company_id);
+        self.reload(db, &shared, now_ms).await
+    }
+
     /// Replaces a company's players with ones rebuilt from SQLite up to `now_ms`.
     async fn reload(&self, db: &Db, shared: &Arc<Shared>, now_ms: i64) -> sqlx::Result<()> {
         let _no_sends = shared.gate.clone().write_owned().await;

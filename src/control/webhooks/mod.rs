@@ -88,6 +88,13 @@ async fn watch(state: &ControlState, tenant: &str, watched: bool) -> sqlx::Resul
     Ok(())
 }
 
+/// A tenant whose webhooks were written at once (a scenario loaded): the registry learns
+/// them, and its companies' milestones are reported from now on.
+pub async fn loaded(state: &ControlState, tenant: &str, count: usize) -> sqlx::Result<()> {
+    state.webhooks.set(tenant, count);
+    watch(state, tenant, true).await
+}
+
 /// Learns, at start, which tenants have webhooks, and reports their milestones.
 pub async fn load(state: &ControlState) -> sqlx::Result<()> {
     state.webhooks.load(&state.core.db).await?;
@@ -343,7 +350,7 @@ pub async fn outbox(
 
 /// Whether every address the URL's host resolves to is loopback or private: a sandbox must
 /// not be made to POST to the internet.
-async fn reachable_privately(uri: &Uri) -> bool {
+pub(crate) async fn reachable_privately(uri: &Uri) -> bool {
     let Some(host) = uri.host() else {
         return false;
     };

@@ -7,6 +7,7 @@ mod faults;
 mod journal;
 mod paging;
 mod players;
+mod scenario;
 mod settled;
 mod tenants;
 mod webhooks;
