@@ -9,4 +9,5 @@ mod paging;
 mod players;
 mod settled;
 mod tenants;
+mod ui;
 mod webhooks;
