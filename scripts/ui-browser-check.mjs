@@ -4,11 +4,11 @@
 //   node scripts/ui-browser-check.mjs http://127.0.0.1:PORT OUT_DIR path/to/tone_1s.mp3
 // Needs the npm package playwright-core and Debian's chromium (never a downloaded browser).
 import { chromium } from 'playwright-core';
-import { mkdirSync, readFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 
-const [base, outDir, tonePath, docsShot] = process.argv.slice(2);
+const [base, outDir, tonePath, guardedBase, adminToken] = process.argv.slice(2);
 if (!base || !outDir || !tonePath) {
-  console.error('usage: ui-browser-check.mjs BASE_URL OUT_DIR TONE_MP3 [DOCS_PNG]');
+  console.error('usage: ui-browser-check.mjs BASE_URL OUT_DIR TONE_MP3 [BASE_URL_WITH_ADMIN_TOKEN ADMIN_TOKEN]');
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -245,9 +245,30 @@ try {
   await shot('narrow');
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  if (docsShot) {
-    copyFileSync(`${outDir}/ui-stores.png`, docsShot);
-    console.log(`   README screenshot ${docsShot}`);
+  await page.close();
+
+  // With --admin-token the page asks for it, then sends it on every call, the stream included.
+  if (guardedBase && adminToken) {
+    const guarded = await context.newPage();
+    guarded.on('console', (m) => {
+      // The 401s before the token is given are the page's question, not an error of its code.
+      if (m.type() === 'error' && !m.text().includes('401')) consoleErrors.push(m.text());
+    });
+    guarded.on('pageerror', (e) => consoleErrors.push(String(e)));
+    guarded.setDefaultTimeout(15000);
+    await guarded.goto(`${guardedBase}/_soundcheck/ui`);
+    await guarded.waitForSelector('#token-form:not([hidden])');
+    await guarded.fill('#token', 'wrong-token');
+    await guarded.click('#token-form button');
+    await guarded.waitForSelector('#token-form:not([hidden])');
+    await guarded.fill('#token', adminToken);
+    await guarded.click('#token-form button');
+    await guarded.waitForSelector('#tiles .tile[data-store="store_001"]');
+    await guarded.waitForFunction(() => document.getElementById('live').textContent === 'live');
+    await guarded.screenshot({ path: `${outDir}/ui-admin-token.png`, fullPage: true });
+    console.log(`   screenshot ${outDir}/ui-admin-token.png`);
+    ok('with --admin-token the page asks for the token, asks again after a wrong one, then shows the default tenant and its live stream');
+    await guarded.close();
   }
 } catch (err) {
   failed = err;
