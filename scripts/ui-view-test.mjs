@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  clockNow, fmtDuration, gauge, journalQuery, nextChange, nowAt, parseSse, progress, repeatText, span, timeline,
+  clockNow, fmtDuration, gauge, journalQuery, nextChange, nowAt, parseSse, progress, repeatText, span, ticks, timeline,
 } from '../assets/ui/view.js';
 
 const T0 = Date.parse('2026-11-23T12:00:00Z');
@@ -77,4 +77,12 @@ test('gauges, repeats, progress, durations and the journal query', () => {
   assert.equal(fmtDuration(3720000), '1h 02m');
   assert.equal(journalQuery({ api: 'musique', method: 'get', path: ' ', status: '' }, 7), 'api=musique&method=GET&after=7&limit=200');
   assert.equal(journalQuery({}, null), 'limit=200');
+});
+
+test('ticks: round instants, about as many as asked, placed in the window', () => {
+  const marks = ticks(T0 - 30000, T0 + 90000, 6);
+  assert.deepEqual(marks.map((m) => m.label), ['11:59:30', '12:00:00', '12:00:30', '12:01:00', '12:01:30']);
+  assert.equal(marks[1].left, 25);
+  assert.equal(ticks(T0, T0 + 86400000, 6)[0].label, '12:00:00');
+  assert.ok(ticks(T0, T0 + 86400000, 6).length <= 7);
 });

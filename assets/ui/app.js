@@ -2,7 +2,7 @@
 // No framework, no build step: DOM calls and the pure functions of view.js.
 import {
   clockNow, fmtBytes, fmtDuration, gauge, journalQuery, nextChange, nowAt, parseSse, progress,
-  repeatText, timeline,
+  repeatText, ticks, timeline,
 } from './view.js';
 
 const BASE = '/_soundcheck';
@@ -358,9 +358,16 @@ function renderTimeline() {
       h('div', { class: 'label', title: `${lane.company} ${lane.externalId}`, text: `${lane.externalId}${lane.online ? '' : ' (offline)'}` }),
       track);
   });
+  const axis = h('div', { class: 'track axis', 'aria-hidden': 'true' });
+  for (const t of ticks(from, to, 6)) {
+    const mark = h('span', { class: 'tick', text: t.label });
+    mark.style.left = `${t.left}%`;
+    axis.append(mark);
+  }
+  rows.push(h('div', { class: 'lane axis-lane' }, h('div', { class: 'label muted', text: 'UTC' }), axis));
   const box = $('timeline');
   box.replaceChildren(...rows);
-  if (rows.length > 0) {
+  if (lanes.length > 0) {
     // The marker sits over the tracks: the label column's width, then its place in the window.
     const label = rows[0].firstChild.getBoundingClientRect().width;
     const track = rows[0].lastChild.getBoundingClientRect().width;

@@ -189,3 +189,20 @@ export function progress(delivery, durationMs, nowMs) {
   if (s.end <= s.start) return 100;
   return Math.min(100, Math.max(0, ((nowMs - s.start) / (s.end - s.start)) * 100));
 }
+
+/**
+ * Marks for the timeline's axis: round instants (a step of 1, 5, 10, 15, 30 s, 1, 5, 10,
+ * 15, 30 min, 1, 3, 6, 12 h or 1 day) with about `count` of them in the window, each with its
+ * place in percent and an `HH:MM:SS` label (UTC, as the tenant's clock is shown).
+ */
+export function ticks(fromMs, toMs, count = 6) {
+  const steps = [1, 5, 10, 15, 30, 60, 300, 600, 900, 1800, 3600, 10800, 21600, 43200, 86400].map((s) => s * 1000);
+  const width = Math.max(1, toMs - fromMs);
+  const step = steps.find((s) => width / s <= count) ?? steps[steps.length - 1];
+  const out = [];
+  for (let at = Math.ceil(fromMs / step) * step; at <= toMs; at += step) {
+    const label = new Date(at).toISOString().slice(11, 19);
+    out.push({ at, left: ((at - fromMs) / width) * 100, label });
+  }
+  return out;
+}
