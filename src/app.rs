@@ -138,6 +138,13 @@ impl App {
     ) -> anyhow::Result<()> {
         let state = &self.state;
         let limits = serve::Limits::from_config(&state.core.config);
+        // Event streams never end by themselves: they end at shutdown, so that the
+        // connections that carry them can finish.
+        let streams = state.control.streams.stop.clone();
+        let shutdown = async move {
+            shutdown.await;
+            streams.cancel();
+        };
         serve::serve(listener, self.router, limits, shutdown).await;
         self.background.cancel();
         // Counts taken since the last write-behind are kept across the restart.

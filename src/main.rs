@@ -87,6 +87,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "soundcheck {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")
     );
+    println!(
+        "live page: http://{addr}{}   API docs: http://{addr}/docs/",
+        soundcheck::control::ui::PATH
+    );
     println!("config: {}", serde_json::to_string(&config)?);
     println!("default keys (public test values):");
     for line in app.fixtures.banner_lines() {

@@ -252,7 +252,9 @@ impl RequestContext {
             at_ms,
             draft,
         );
-        state.runtimes.get(tenant).journal.push(entry);
+        let runtime = state.runtimes.get(tenant);
+        runtime.journal.push(entry);
+        runtime.changes.bump();
         response
     }
 }

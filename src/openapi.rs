@@ -221,11 +221,13 @@ struct MusicArkDoc;
         loopback, the bound address or one of `--allowed-hosts`; an `Origin` that is not the \
         server's own or loopback; `Sec-Fetch-Site: cross-site`). A body of a POST, PUT, PATCH or \
         DELETE must be `Content-Type: application/json` (415); a bodiless call needs no type. \
-        Errors use the Musique shape."
+        Errors use the Musique shape. To look rather than read: the live page \
+        [/_soundcheck/ui](/_soundcheck/ui) shows a tenant's stores, timeline, library, journal, \
+        limits and controls."
     ),
     servers((url = "/_soundcheck", description = "soundcheck")),
     security((), ("admin_token" = [])),
-    tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Webhooks"), (name = "Health"))
+    tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Webhooks"), (name = "Live page"), (name = "Health"))
 )]
 struct ControlDoc;
 

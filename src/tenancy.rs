@@ -19,6 +19,30 @@ pub const DEFAULT_TENANT: &str = "default";
 pub struct TenantRuntime {
     pub journal: Journal,
     pub faults: Faults,
+    /// Bumped when something a viewer of the tenant shows may have changed (a request in its
+    /// journal, a control-plane change); the live page's event stream waits on it.
+    pub changes: Changes,
+}
+
+/// A tenant's change counter: one `watch` value, so a burst of changes wakes each waiting
+/// stream once and costs nothing when no one waits.
+#[derive(Debug)]
+pub struct Changes(tokio::sync::watch::Sender<u64>);
+
+impl Default for Changes {
+    fn default() -> Changes {
+        Changes(tokio::sync::watch::channel(0).0)
+    }
+}
+
+impl Changes {
+    pub fn bump(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
 }
 
 #[derive(Debug)]
@@ -60,6 +84,7 @@ impl Runtimes {
                 Arc::new(TenantRuntime {
                     journal: Journal::new(self.journal_cap),
                     faults: Faults::default(),
+                    changes: Changes::default(),
                 })
             })
             .clone()

@@ -9,6 +9,9 @@
 //! - [`faults`]   errors, latency and dropped connections on purpose
 //! - [`health`]   `/_soundcheck/health`, `/_soundcheck/coverage` and `soundcheck healthcheck`
 //! - [`scenario`] a tenant's whole state as one document: export, and load into a new tenant
+//! - [`ui`]       the live page `/_soundcheck/ui`: its assets, embedded in the binary
+//! - [`events`]   the page's Server-Sent Events: a tenant's changes, coalesced and bounded
+//! - [`views`]    what the page reads in one call: every store's player, the library, limits
 //! - [`webhooks`] signed send and delivery events, retried on the tenant's clock
 //! - [`error`]    the control plane's own error kinds and its envelope
 //! - [`state`]    what it holds: the shared core, both APIs' states, the webhook registry
@@ -20,6 +23,7 @@
 pub mod access;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod health;
 pub mod journal;
@@ -29,13 +33,15 @@ pub mod scenario;
 pub mod state;
 pub mod store;
 pub mod tenants;
+pub mod ui;
+pub mod views;
 pub mod webhooks;
 
 use std::convert::identity;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -51,11 +57,13 @@ pub const BASE: &str = "/_soundcheck";
 /// The control plane's route table. Health is open to all (container health checks carry
 /// no token); everything else sits behind the admin token when one is configured, and
 /// behind [`access`]'s checks otherwise. Each route is routed at the path of its document
-/// ([`openapi`]).
+/// ([`openapi`]). The live page's static assets ([`ui`]) are open too: they hold no data, and
+/// every request the page makes for data goes through the same checks.
 pub fn routes<S: Clone + Send + Sync + 'static>(state: ControlState) -> Router<S> {
     let checks = middleware::from_fn_with_state(state.clone(), guard);
     let (router, _) = table(|routes| routes.route_layer(checks.clone())).split_for_parts();
     router
+        .merge(ui::routes())
         .layer(crate::error::Render(error::render_error))
         .with_state(state)
 }
@@ -87,7 +95,11 @@ fn table(
             .routes(routes!(faults::remove))
             .routes(routes!(webhooks::create, webhooks::list))
             .routes(routes!(webhooks::remove))
-            .routes(routes!(webhooks::outbox)),
+            .routes(routes!(webhooks::outbox))
+            .routes(routes!(views::stores))
+            .routes(routes!(views::library))
+            .routes(routes!(views::limits))
+            .routes(routes!(events::stream)),
     );
     OpenApiRouter::new()
         .routes(routes!(health::health))
@@ -104,7 +116,20 @@ async fn guard(State(state): State<ControlState>, req: Request, next: Next) -> R
     if let Err(err) = checked.and_then(|()| access::check_body(req.method(), req.headers())) {
         return err.into_response();
     }
-    next.run(req).await
+    let changed = (!matches!(*req.method(), Method::GET | Method::HEAD))
+        .then(|| events::tenant_of_path(req.uri().path()))
+        .flatten()
+        .map(str::to_owned);
+    let response = next.run(req).await;
+    // A change through the control plane (the clock, a player, a fault, a reset) is news to
+    // the tenant's live page; the APIs' requests tell it through the journal.
+    if let Some(tenant) = changed
+        && response.status().is_success()
+        && let Some(runtime) = state.core.runtimes.existing(&tenant)
+    {
+        runtime.changes.bump();
+    }
+    response
 }
 
 fn admin_token(expected: &AdminToken, req: &Request) -> Result<(), Error> {

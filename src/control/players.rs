@@ -24,12 +24,12 @@ use crate::musique::store::{self as musique_store, SendRow};
 const MAX_FAIL_AFTER_MS: i64 = 7 * 86_400_000;
 
 #[derive(sqlx::FromRow)]
-struct LocationRow {
-    id: i64,
-    company_id: i64,
-    prefix: String,
-    external_id: String,
-    user_id: i64,
+pub(super) struct LocationRow {
+    pub(super) id: i64,
+    pub(super) company_id: i64,
+    pub(super) prefix: String,
+    pub(super) external_id: String,
+    pub(super) user_id: i64,
 }
 
 /// The tenant's location with this External ID; `?company=` picks among companies that
@@ -65,7 +65,7 @@ async fn location(
     }
 }
 
-fn environment(query: &QueryPairs) -> Result<Environment> {
+pub(super) fn environment(query: &QueryPairs) -> Result<Environment> {
     match query.get("environment") {
         None | Some("prod") => Ok(Environment::Prod),
         Some("dev") => Ok(Environment::Dev),
@@ -108,7 +108,7 @@ pub async fn get(
 }
 
 /// The player, its history merged from memory (what finished lately) and SQLite.
-async fn player_page(
+pub(super) async fn player_page(
     state: &ControlState,
     row: &LocationRow,
     environment: Environment,

@@ -27,6 +27,8 @@ pub struct Inner {
     pub musicark: ArkState,
     /// Which tenants have delivery webhooks, and the dispatcher's wake-up.
     pub webhooks: Arc<Registry>,
+    /// The live page's event streams: how many are open, and the stop at shutdown.
+    pub streams: super::events::Streams,
 }
 
 impl ControlState {
@@ -41,6 +43,7 @@ impl ControlState {
             musique,
             musicark,
             webhooks,
+            streams: super::events::Streams::default(),
         }))
     }
 }

@@ -143,6 +143,15 @@ impl Quotas {
         Some(count_one(&counter, limit, reset))
     }
 
+    /// How many calls the key made in the month of `now_ms`, without counting one (the live
+    /// page's gauge), and when the month resets.
+    pub async fn used(&self, db: &Db, key_id: &str, now_ms: i64) -> sqlx::Result<(i64, DateTime<Utc>)> {
+        let (month, reset) = month_of(now_ms);
+        let counter = self.counter(db, key_id, &month).await?;
+        let count = counter.locked().count;
+        Ok((count, reset))
+    }
+
     /// Stops write-behind until the guard is dropped.
     pub async fn pause(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.flushing.lock().await

@@ -145,7 +145,7 @@ pub async fn musique_caller(state: &MusiqueState, token: &str) -> Result<Arc<Mus
     state.keys.resolve(state, &state.core.hasher, token).await
 }
 
-fn as_limit(value: Option<i64>, default: u32) -> u32 {
+pub fn as_limit(value: Option<i64>, default: u32) -> u32 {
     value
         .and_then(|v| u32::try_from(v).ok())
         .filter(|v| *v >= 1)

@@ -10,4 +10,5 @@ mod players;
 mod scenario;
 mod settled;
 mod tenants;
+mod ui;
 mod webhooks;
