@@ -8,6 +8,7 @@
 //! - [`cli`]        the `keys`, `tenants` and `fixtures` subcommands
 //! - [`fixtures`]   the default sandbox and how a tenant is seeded
 //! - [`openapi`]    the three OpenAPI documents and the `/docs` page
+//! - [`conformance`] `soundcheck conformance`: the vendors' documented behaviour checked over HTTP
 //!
 //! The control plane and the APIs:
 //! - [`control`]    the emulator's own control plane under `/_soundcheck/`
@@ -45,6 +46,7 @@ pub mod basis;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod conformance;
 pub mod control;
 pub mod db;
 pub mod error;

@@ -1,5 +1,5 @@
 //! The `soundcheck` binary: `serve` (the default), `keys`, `tenants`, `fixtures`, `openapi`,
-//! `healthcheck`.
+//! `healthcheck`, `conformance`.
 
 use std::io::IsTerminal;
 
@@ -39,6 +39,9 @@ enum Command {
         #[arg(long, default_value = "openapi")]
         out: std::path::PathBuf,
     },
+    /// Check a target (the real APIs or a soundcheck) against the vendors' documented
+    /// behaviour, or two targets side by side (--compare).
+    Conformance(Box<soundcheck::conformance::Args>),
     /// Exit 0 when the server at --addr answers /_soundcheck/health with 200 (for container
     /// health checks: no curl needed).
     Healthcheck {
@@ -73,6 +76,10 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Some(Command::Conformance(args)) => {
+            let code = soundcheck::conformance::run(&args, &mut std::io::stdout()).await;
+            std::process::exit(code);
+        }
         Some(Command::Serve(config)) => serve(config).await,
         None => serve(cli.serve).await,
     }

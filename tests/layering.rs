@@ -33,7 +33,7 @@ use Layer::{Api, Control, Entry, Shared};
 #[rustfmt::skip]
 const LAYERS: &[(&str, Layer)] = &[
     ("main", Entry), ("lib", Entry), ("cli", Entry), ("fixtures", Entry), ("app", Entry),
-    ("openapi", Entry),
+    ("openapi", Entry), ("conformance", Entry),
     ("control", Control),
     ("musique", Api), ("musicark", Api),
     ("admission", Shared), ("auth", Shared), ("basis", Shared), ("clock", Shared), ("config", Shared), ("db", Shared),
@@ -654,6 +654,26 @@ fn imports_point_down_the_layers_and_form_no_cycle() {
     if let Err(report) = check(&graph, LAYERS, KNOWN) {
         panic!("the layering check failed (rules: ARCHITECTURE.md, \"Invariants\"):\n{report}");
     }
+}
+
+/// `soundcheck conformance` is an HTTP client of the APIs, to be pointed at the real services:
+/// it imports nothing of the server, so that what it checks is what goes over the wire.
+#[test]
+fn conformance_imports_no_module_of_the_server() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    read_sources(&src, &src, &mut files);
+    let graph = scan(&files);
+    assert!(
+        files.iter().any(|(path, _)| path.starts_with("conformance")),
+        "src/conformance/ not read"
+    );
+    let imports: Vec<_> = graph
+        .edges
+        .keys()
+        .filter(|(from, to)| from == "conformance" && to != "conformance")
+        .collect();
+    assert!(imports.is_empty(), "conformance imports {imports:?}");
 }
 
 // ---- the checker's own tests ----

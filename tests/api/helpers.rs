@@ -28,6 +28,13 @@ pub const ACME: &str = "acme_prod_a1b2c3d4e5f60718";
 /// A fixed instant tests freeze the clock at: 2026-11-23T12:00:00Z.
 pub const T0: &str = "2026-11-23T12:00:00Z";
 
+/// A plain HTTP client. reqwest is built with rustls on the `ring` provider (for
+/// `soundcheck conformance`), which must be installed before a client is built.
+pub fn http() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -74,7 +81,7 @@ impl TestApp {
         TestApp {
             addr,
             state,
-            client: Client::new(),
+            client: http(),
             dir,
             config,
             shutdown: Some(tx),
@@ -361,7 +368,7 @@ impl Server {
         Server {
             child,
             addr,
-            client: reqwest::Client::new(),
+            client: http(),
         }
     }
 

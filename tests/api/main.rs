@@ -2,6 +2,7 @@
 //! SQLite file and talks HTTP to it.
 
 mod cli;
+mod conformance;
 mod connections;
 mod control;
 mod docs;

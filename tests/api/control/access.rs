@@ -400,7 +400,7 @@ async fn the_allowed_hosts_env_twin_reaches_the_server_and_a_host_with_a_port_is
     );
     let url = format!("http://{}/_soundcheck/tenants", addr.expect("addr"));
     let status = |host: &'static str| {
-        let request = reqwest::Client::new().get(&url).header("Host", host);
+        let request = crate::helpers::http().get(&url).header("Host", host);
         async move { request.send().await.expect("request").status().as_u16() }
     };
     let (allowed, other) = (

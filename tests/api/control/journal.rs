@@ -153,7 +153,7 @@ async fn a_request_no_key_layer_checked_goes_to_the_journal_of_the_company_its_t
     let app = TestApp::spawn().await;
     let tenant = app.create_tenant(json!({})).await;
     let token = tenant.token("prod");
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http();
     // An unknown path, a method a path does not serve, and a keyless route: no key layer ran.
     for (method, path) in [
         (Method::GET, "/api/v1/integration/nope"),

@@ -71,7 +71,7 @@ async fn a_kill_under_send_load_loses_no_acknowledged_send() {
         let url = first.url(&format!("/api/v1/integration/audio/{audio}/send"));
         let token = token.clone();
         clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = crate::helpers::http();
             for n in 0.. {
                 // Two or three stores, repeated one to three times: deliveries differ by send.
                 let stores: Vec<String> = (0..2 + (n + client) % 2)
