@@ -29,6 +29,9 @@ pub struct Inner {
     pub webhooks: Arc<Registry>,
     /// The live page's event streams: how many are open, and the stop at shutdown.
     pub streams: super::events::Streams,
+    /// Bodies over the JSON limit (scenarios) being read and loaded at once: at most
+    /// [`LARGE_BODIES_AT_ONCE`](super::scenario::LARGE_BODIES_AT_ONCE).
+    pub large_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl ControlState {
@@ -44,6 +47,7 @@ impl ControlState {
             musicark,
             webhooks,
             streams: super::events::Streams::default(),
+            large_bodies: Arc::new(tokio::sync::Semaphore::new(super::scenario::LARGE_BODIES_AT_ONCE)),
         }))
     }
 }

@@ -634,7 +634,7 @@ pub async fn create(
     State(state): State<ControlState>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
-    super::scenario::CreateBody(body): super::scenario::CreateBody,
+    super::scenario::CreateBody(body, _large): super::scenario::CreateBody,
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     let mut spec: TenantSpec = parse_body(body)?;

@@ -16,10 +16,12 @@ pub mod export;
 pub mod load;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
 use serde::{Deserialize, Serialize};
 
+use super::ControlState;
 use crate::auth::{Environment, Tier};
 use crate::error::Error;
 use crate::extract::{JSON_BODY_LIMIT, parse_json};
@@ -31,6 +33,10 @@ pub const SCENARIO_VERSION: u32 = 1;
 /// Ours: the largest body `POST /_soundcheck/tenants` takes when it carries a scenario (a
 /// body without one keeps the control plane's 256 KiB).
 pub const SCENARIO_BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// Ours: how many bodies larger than the JSON limit (or of unknown length) the server reads and
+/// loads at once, so that a burst of scenario loads holds at most this many bodies (and their
+/// parsed documents) in memory; one more is 429 with `Retry-After`.
+pub const LARGE_BODIES_AT_ONCE: usize = 2;
 /// Ours: what one scenario may hold.
 pub const MAX_COMPANIES: usize = 10;
 pub const MAX_STORES: usize = 1_000;
@@ -327,14 +333,42 @@ pub struct IdMapping {
 }
 
 /// The body of `POST /_soundcheck/tenants`: up to [`SCENARIO_BODY_LIMIT`] when it carries a
-/// `scenario`, the control plane's [`JSON_BODY_LIMIT`] otherwise.
-#[derive(Debug)]
-pub struct CreateBody(pub serde_json::Value);
+/// `scenario`, the control plane's [`JSON_BODY_LIMIT`] otherwise. A body that may be larger
+/// than the JSON limit holds one of [`LARGE_BODIES_AT_ONCE`] permits until the request is done.
+pub struct CreateBody(
+    pub serde_json::Value,
+    pub Option<tokio::sync::OwnedSemaphorePermit>,
+);
 
-impl<S: Send + Sync> FromRequest<S> for CreateBody {
+impl std::fmt::Debug for CreateBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CreateBody").field(&self.0).finish()
+    }
+}
+
+impl FromRequest<ControlState> for CreateBody {
     type Rejection = Error;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Error> {
+    async fn from_request(req: Request, state: &ControlState) -> Result<Self, Error> {
+        let small = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|len| len <= JSON_BODY_LIMIT);
+        let permit = if small {
+            None
+        } else {
+            let permit = Arc::clone(&state.large_bodies).try_acquire_owned().map_err(|_| {
+                Error::RateLimited {
+                    retry_after_secs: 1,
+                    message: format!(
+                        "{LARGE_BODIES_AT_ONCE} large bodies (scenarios) are being loaded already. Retry after 1 second."
+                    ),
+                }
+            })?;
+            Some(permit)
+        };
         let bytes = axum::body::to_bytes(req.into_body(), SCENARIO_BODY_LIMIT)
             .await
             .map_err(|e| match crate::serve::body_timeout(&e) {
@@ -349,7 +383,7 @@ impl<S: Send + Sync> FromRequest<S> for CreateBody {
                 limit_kb: (JSON_BODY_LIMIT / 1024) as u64,
             });
         }
-        Ok(CreateBody(value))
+        Ok(CreateBody(value, permit))
     }
 }
 

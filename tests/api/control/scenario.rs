@@ -570,3 +570,58 @@ async fn the_other_bounds_of_a_scenario_are_tested_too() {
         assert_eq!(status, expected, "{n} companies: {body}");
     }
 }
+
+/// At most `LARGE_BODIES_AT_ONCE` (2) bodies over the JSON limit are read and loaded at once:
+/// with two held open by slow clients, a third large creation is 429 with `Retry-After`, and
+/// once they are gone a large body is read again (here: not JSON, so 400).
+#[tokio::test]
+async fn large_bodies_in_flight_are_bounded() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn().await;
+    let head = format!(
+        "POST /_soundcheck/tenants HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{{\"scenario\":",
+        app.addr
+    );
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("write");
+        held.push(stream);
+    }
+    let large = |app: &TestApp| {
+        app.client
+            .post(app.url("/_soundcheck/tenants"))
+            .header("content-type", "application/json")
+            .body(vec![b'x'; 300 * 1024])
+            .send()
+    };
+    // The two held bodies take their permits as soon as the server reads their heads.
+    let mut refused = None;
+    for _ in 0..200 {
+        let res = large(&app).await.expect("send");
+        if res.status() == 429 {
+            refused = Some(res);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let refused = refused.expect("a third large body while two are held is refused");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}");
+    // A small body needs no permit.
+    let (status, body) = app
+        .control_json(Method::POST, "/tenants", Some(json!({"scenario": 1})))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    drop(held);
+    let mut read_again = false;
+    for _ in 0..200 {
+        if large(&app).await.expect("send").status() == 400 {
+            read_again = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(read_again, "the permits come back when the slow clients go");
+}
