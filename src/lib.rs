@@ -37,6 +37,7 @@
 //! - [`ids`]        random identifiers and secrets
 //! - [`basis`]      `x-basis`: what each operation rests on, read back from the documents
 //! - [`sync`]       locks that stay usable after a panic elsewhere
+//! - [`warnings`]   `Soundcheck-Warning`s: what the real service might treat differently
 
 pub mod admission;
 pub mod app;
@@ -66,6 +67,7 @@ pub mod serve;
 pub mod state;
 pub mod sync;
 pub mod tenancy;
+pub mod warnings;
 pub mod writer;
 
 pub use app::{App, AppState, stack};
