@@ -16,8 +16,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{self, Error, RequestId};
 use crate::journal::{self, Notes};
-use crate::warnings;
 use crate::state::{Core, DEFAULT_TENANT};
+use crate::warnings;
 
 /// JSON bodies up to this size are summarized in the journal; larger ones are not buffered
 /// twice.

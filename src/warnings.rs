@@ -48,7 +48,8 @@ impl Warning {
         known: &[&'static str],
         aliases: &[(&str, &'static str)],
     ) -> Warning {
-        Warning::new(format!("unknown {what} {}", quoted(name)), " ignored").hint(suggest(name, known, aliases))
+        Warning::new(format!("unknown {what} {}", quoted(name)), " ignored")
+            .hint(suggest(name, known, aliases))
     }
 
     /// The header value and journal note of a lenient server.
@@ -104,7 +105,11 @@ pub fn quoted(name: &str) -> String {
 /// it but for case, `_`/`-` (snake ↔ camel), a trailing `s`, or a suffix or prefix of three
 /// letters or more; else the closest within an edit distance of a third of its length (at
 /// least 1, at most 3). `None` when nothing is close.
-pub fn suggest(given: &str, known: &[&'static str], aliases: &[(&str, &'static str)]) -> Option<&'static str> {
+pub fn suggest(
+    given: &str,
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<&'static str> {
     let folded = fold(given);
     if folded.is_empty() {
         return None;
@@ -116,7 +121,11 @@ pub fn suggest(given: &str, known: &[&'static str], aliases: &[(&str, &'static s
     if let Some((name, _)) = candidates.iter().find(|(_, k)| *k == folded) {
         return Some(name);
     }
-    let singular = |s: &str| s.strip_suffix('s').map(str::to_owned).unwrap_or_else(|| s.to_owned());
+    let singular = |s: &str| {
+        s.strip_suffix('s')
+            .map(str::to_owned)
+            .unwrap_or_else(|| s.to_owned())
+    };
     if let Some((name, _)) = candidates.iter().find(|(_, k)| singular(k) == singular(&folded)) {
         return Some(name);
     }
@@ -158,7 +167,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         current[0] = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (previous[j] + 1).min(current[j - 1] + 1).min(previous[j - 1] + cost);
+            let mut best = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(before[j - 2] + 1);
             }
@@ -189,7 +200,10 @@ pub fn query_warnings(
             ));
         } else if value.trim() != value {
             warnings.push(Warning::new(
-                format!("the value of query parameter {} has spaces around it", quoted(name)),
+                format!(
+                    "the value of query parameter {} has spaces around it",
+                    quoted(name)
+                ),
                 "; read trimmed",
             ));
         }
@@ -270,7 +284,10 @@ mod tests {
             "unknown field \"external_ids\" refused: strict mode refuses what the real service might treat differently; did you mean \"externalIds\"?"
         );
         let plain = Warning::new("the body names no field", "; read as a broadcast");
-        assert_eq!(plain.lenient_line(), "the body names no field; read as a broadcast");
+        assert_eq!(
+            plain.lenient_line(),
+            "the body names no field; read as a broadcast"
+        );
     }
 
     #[test]

@@ -251,7 +251,11 @@ pub async fn emotional(
         bounds[i] = (narrow(min, 1), narrow(max, 1000));
     }
     let max = max_results(&query)?;
-    notes.warn_all(query_warnings(&query.0, &EMOTIONAL_PARAMS, &[("limit", "max_results")]))?;
+    notes.warn_all(query_warnings(
+        &query.0,
+        &EMOTIONAL_PARAMS,
+        &[("limit", "max_results")],
+    ))?;
     let catalogue = catalogue_index(&state).await?;
     let (total, found) = catalogue.search_emotional(&bounds, caller.clock.now_ms(), max as usize);
     let items: Vec<SummaryView> = found.into_iter().map(|i| catalogue.summary(i)).collect();

@@ -18,10 +18,10 @@ use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::clock::Rfc3339Ms;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, Caller, QueryPairs};
-use crate::warnings::{Warning, query_warnings};
 use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::state::Core;
+use crate::warnings::{Warning, query_warnings};
 
 /// The documented upload limit, 10 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;

@@ -207,7 +207,12 @@ fn uses_legacy_word(token: &str, caller: &MusiqueCaller) -> bool {
 
 /// Files the request under the caller's tenant, strict if the server or the tenant is, and
 /// warns of a legacy env word (refused when strict).
-fn admitted(req: &mut Request, caller: Arc<MusiqueCaller>, legacy_word: bool, strict: bool) -> Result<(), Error> {
+fn admitted(
+    req: &mut Request,
+    caller: Arc<MusiqueCaller>,
+    legacy_word: bool,
+    strict: bool,
+) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
     notes.attribute(&caller.tenant_id, &caller.key_id);
     notes.strict_if(strict || caller.strict);

@@ -186,17 +186,11 @@ fn send_warnings(body: Option<&Value>, unlabelled: Option<&str>, request: &SendR
             "" => "the body has no Content-Type".to_owned(),
             t => format!("Content-Type {} is not application/json", quoted(t)),
         };
-        warnings.push((
-            Warning::new(subject, "; the body was read as JSON anyway"),
-            false,
-        ));
+        warnings.push((Warning::new(subject, "; the body was read as JSON anyway"), false));
     }
     let Some(Value::Object(fields)) = body else {
         if body.is_none() {
-            warnings.push((
-                Warning::new("empty body", "; read as {}, a broadcast"),
-                broadcast,
-            ));
+            warnings.push((Warning::new("empty body", "; read as {}, a broadcast"), broadcast));
         }
         return warnings;
     };
@@ -219,7 +213,11 @@ fn send_warnings(body: Option<&Value>, unlabelled: Option<&str>, request: &SendR
     if let (Some(Value::Array(given)), Some(kept)) = (fields.get("externalIds"), &request.external_ids)
         && given.len() != kept.len()
     {
-        for (i, id) in given.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_str()?))) {
+        for (i, id) in given
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((i, v.as_str()?)))
+        {
             // Each repeated id once, at its second occurrence.
             let earlier = given[..i].iter().filter(|v| v.as_str() == Some(id)).count();
             if earlier == 1 {
@@ -289,7 +287,12 @@ pub async fn send(
     let mut warnings = send_warnings(value.as_ref(), unlabelled.as_deref(), &request);
     // Strict: refused before anything is written.
     if !warnings.is_empty() && notes.is_strict() {
-        notes.warn_all(std::mem::take(&mut warnings).into_iter().map(|(w, _)| w).collect())?;
+        notes.warn_all(
+            std::mem::take(&mut warnings)
+                .into_iter()
+                .map(|(w, _)| w)
+                .collect(),
+        )?;
     }
     let scheduled = request.schedule_at_ms.is_some();
     let new = NewSend {
@@ -307,7 +310,11 @@ pub async fn send(
         if let Ok(SendOutcome::Created { destinations, .. }) = &outcome
             && let Some((warning, _)) = warnings.iter_mut().find(|(_, broadcast)| *broadcast)
         {
-            let scope = if caller.scope.is_some() { " in the token's scope" } else { "" };
+            let scope = if caller.scope.is_some() {
+                " in the token's scope"
+            } else {
+                ""
+            };
             warning.consequence = Some(format!(
                 "this send went to all {} stores{scope}",
                 destinations.len()

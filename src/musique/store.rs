@@ -1004,9 +1004,9 @@ pub async fn company_by_prefix(db: &Db, prefix: &str) -> sqlx::Result<Option<Com
         "SELECT c.id, c.tenant_id, c.prefix, c.company_token_hash, t.strict
          FROM companies c JOIN tenants t ON t.id = c.tenant_id WHERE c.prefix = ?",
     )
-        .bind(prefix)
-        .fetch_optional(&db.read)
-        .await
+    .bind(prefix)
+    .fetch_optional(&db.read)
+    .await
 }
 
 /// The Musique `userId` of one of the company's External IDs.

@@ -9,3 +9,4 @@ mod envelopes;
 mod helpers;
 mod musicark;
 mod musique;
+mod strict;
