@@ -125,6 +125,13 @@ pub struct Config {
     /// the open-file limit minus a reserve when that is lower.
     #[arg(long, env = "SOUNDCHECK_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+
+    /// Refuse (400, in the API's envelope) whatever would otherwise be accepted with a
+    /// `Soundcheck-Warning`: unknown or misspelt fields and parameters, `null`s, a send that
+    /// broadcasts because it names no field, a legacy env word. Tenants can also be created
+    /// strict one by one.
+    #[arg(long, env = "SOUNDCHECK_STRICT")]
+    pub strict: bool,
 }
 
 /// A duration flag: `10s`, `500ms`, `1m30s`; from 1 ms to [`Timeout::MAX`].
@@ -221,6 +228,7 @@ impl Config {
             body_timeout: Timeout(Duration::from_secs(10)),
             min_body_rate: 1024,
             max_connections: None,
+            strict: false,
         }
     }
 

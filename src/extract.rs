@@ -20,17 +20,76 @@ pub struct JsonValue(pub serde_json::Value);
 impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = Error;
 
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(JsonValue)
+    }
+}
+
+/// A body of at most [`JSON_BODY_LIMIT`] bytes.
+struct JsonBytes(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = Error;
+
     async fn from_request(req: Request, _state: &S) -> Result<Self, Error> {
-        let bytes = axum::body::to_bytes(req.into_body(), JSON_BODY_LIMIT)
+        axum::body::to_bytes(req.into_body(), JSON_BODY_LIMIT)
             .await
+            .map(JsonBytes)
             .map_err(|e| match crate::serve::body_timeout(&e) {
                 Some(timeout) => Error::BodyTimeout(timeout),
                 None => Error::PayloadTooLarge {
                     limit_kb: (JSON_BODY_LIMIT / 1024) as u64,
                 },
-            })?;
-        parse_json(&bytes).map(JsonValue)
+            })
     }
+}
+
+/// A JSON body that may be blank (`value` is `None`), for handlers that read blank
+/// differently from `{}` (a send: both broadcast, only one was written by the client), and
+/// the `Content-Type` it came with when that is not JSON (the real service's parser may not
+/// read it at all). Nothing is allocated for a labelled, non-blank body.
+#[derive(Debug)]
+pub struct OptionalJson {
+    pub value: Option<serde_json::Value>,
+    /// `Some("")` when there was no `Content-Type`; `None` when it was JSON.
+    pub unlabelled: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJson {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("(not text)"));
+        let unlabelled = match content_type {
+            Some(t) if is_json_type(t) => None,
+            Some(t) => Some(t.to_owned()),
+            None => Some(String::new()),
+        };
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson {
+                value: None,
+                unlabelled: None,
+            });
+        }
+        Ok(OptionalJson {
+            value: Some(parse_json(&bytes)?),
+            unlabelled,
+        })
+    }
+}
+
+/// `application/json`, or a `+json` type, with any parameters.
+fn is_json_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .rsplit_once('+')
+            .is_some_and(|(_, suffix)| suffix.eq_ignore_ascii_case("json"))
 }
 
 pub fn parse_json(bytes: &Bytes) -> Result<serde_json::Value, Error> {

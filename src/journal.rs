@@ -17,8 +17,9 @@ use serde_json::Value;
 
 use crate::auth::{company_token_prefix, musicark_lookup, parse_musique_token};
 use crate::clock::Rfc3339Ms;
-use crate::error::RequestId;
+use crate::error::{Error, RequestId};
 use crate::sync::MutexExt;
+use crate::warnings::{MAX_PER_REQUEST, Warning};
 
 /// The longest body summary kept.
 const BODY_CHARS: usize = 1_000;
@@ -146,6 +147,12 @@ pub struct Draft {
     pub key_id: Option<String>,
     pub body: Option<String>,
     pub notes: Vec<String>,
+    /// The `Soundcheck-Warning`s of the response (also among `notes`), at most
+    /// [`crate::warnings::MAX_PER_REQUEST`] and one that says how many more there were.
+    pub warnings: Vec<String>,
+    pub left_out: usize,
+    /// Warnings are refused (`--strict`, or the caller's tenant was created strict).
+    pub strict: bool,
 }
 
 /// The journal's handle on one request, in its extensions: an API request's draft entry;
@@ -189,6 +196,53 @@ impl Notes {
     /// Where soundcheck accepted something the real service might not, or ignored something.
     pub fn note(&self, text: impl Into<String>) {
         self.with(|d| d.notes.push(text.into()));
+    }
+
+    /// Refuse this request's warnings from now on: the server or the caller's tenant is
+    /// strict. Takes no lock when `strict` is false.
+    pub fn strict_if(&self, strict: bool) {
+        if strict {
+            self.with(|d| d.strict = true);
+        }
+    }
+
+    /// Whether this request's warnings are refused.
+    pub fn is_strict(&self) -> bool {
+        let mut strict = false;
+        self.with(|d| strict = d.strict);
+        strict
+    }
+
+    /// Something was accepted that the real service might treat differently: lenient, it
+    /// becomes a `Soundcheck-Warning` of the response and a note of its entry; strict, a 400
+    /// that names it (and a note too).
+    pub fn warn(&self, warning: Warning) -> Result<(), Error> {
+        let mut refused = None;
+        self.with(|d| {
+            if d.strict {
+                let line = warning.strict_line();
+                d.notes.push(line.clone());
+                refused = Some(line);
+            } else {
+                // Bounded: a body of a thousand unknown fields gets eight lines and a count.
+                if d.warnings.len() < MAX_PER_REQUEST {
+                    let line = warning.lenient_line();
+                    d.notes.push(line.clone());
+                    d.warnings.push(line);
+                } else {
+                    d.left_out += 1;
+                }
+            }
+        });
+        match refused {
+            Some(line) => Err(Error::Validation(line)),
+            None => Ok(()),
+        }
+    }
+
+    /// Each of `warnings`, as [`Notes::warn`]; the first refused stops it.
+    pub fn warn_all(&self, warnings: Vec<Warning>) -> Result<(), Error> {
+        warnings.into_iter().try_for_each(|w| self.warn(w))
     }
 
     /// A summary of the body, when the handler knows better than its bytes (a multipart upload).

@@ -38,6 +38,7 @@
 //! - [`ids`]        random identifiers and secrets
 //! - [`basis`]      `x-basis`: what each operation rests on, read back from the documents
 //! - [`sync`]       locks that stay usable after a panic elsewhere
+//! - [`warnings`]   `Soundcheck-Warning`s: what the real service might treat differently
 
 pub mod admission;
 pub mod app;
@@ -68,6 +69,7 @@ pub mod serve;
 pub mod state;
 pub mod sync;
 pub mod tenancy;
+pub mod warnings;
 pub mod writer;
 
 pub use app::{App, AppState, stack};

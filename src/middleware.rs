@@ -17,6 +17,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::error::{self, Error, RequestId};
 use crate::journal::{self, Notes};
 use crate::state::{Core, DEFAULT_TENANT};
+use crate::warnings;
 
 /// JSON bodies up to this size are summarized in the journal; larger ones are not buffered
 /// twice.
@@ -240,7 +241,8 @@ impl RequestContext {
         let at_ms = state.clocks.get(tenant).now_ms();
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let response = stamp_and_log(response, request_id.as_str(), &method, &path, started);
+        let mut response = stamp_and_log(response, request_id.as_str(), &method, &path, started);
+        add_warnings(&mut response, &mut draft);
         let entry = journal::entry(
             recording.api_name,
             method,
@@ -256,6 +258,22 @@ impl RequestContext {
         runtime.journal.push(entry);
         runtime.changes.bump();
         response
+    }
+}
+
+/// One `Soundcheck-Warning` header per warning the request got, in the order found, and one
+/// that counts those left out.
+fn add_warnings(response: &mut Response, draft: &mut journal::Draft) {
+    if draft.left_out > 0 {
+        let line = format!("{} more warnings left out", draft.left_out);
+        draft.notes.push(line.clone());
+        draft.warnings.push(line);
+    }
+    for line in &draft.warnings {
+        // Every line is visible ASCII (`warnings::quoted`); one that is not is dropped.
+        if let Ok(value) = HeaderValue::from_str(line) {
+            response.headers_mut().append(warnings::HEADER, value);
+        }
     }
 }
 

@@ -38,7 +38,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("musique", Api), ("musicark", Api),
     ("admission", Shared), ("auth", Shared), ("basis", Shared), ("clock", Shared), ("config", Shared), ("db", Shared),
     ("error", Shared), ("extract", Shared), ("faults", Shared), ("gate", Shared), ("hasher", Shared), ("hosts", Shared), ("ids", Shared),
-    ("journal", Shared), ("keys", Shared), ("middleware", Shared), ("rate_limit", Shared),
+    ("journal", Shared), ("warnings", Shared), ("keys", Shared), ("middleware", Shared), ("rate_limit", Shared),
     ("serve", Shared), ("state", Shared), ("sync", Shared), ("tenancy", Shared), ("writer", Shared),
 ];
 

@@ -283,11 +283,13 @@ pub struct TenantRow {
     pub clock_offset_ms: i64,
     #[serde(skip)]
     pub clock_frozen_ms: Option<i64>,
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 pub async fn tenant(db: &Db, id: &str) -> sqlx::Result<Option<TenantRow>> {
     sqlx::query_as(
-        "SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms FROM tenants WHERE id = ?",
+        "SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms, strict FROM tenants WHERE id = ?",
     )
     .bind(id)
     .fetch_optional(&db.read)
@@ -295,7 +297,7 @@ pub async fn tenant(db: &Db, id: &str) -> sqlx::Result<Option<TenantRow>> {
 }
 
 pub async fn tenants(db: &Db) -> sqlx::Result<Vec<TenantRow>> {
-    sqlx::query_as("SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms FROM tenants ORDER BY created_at_ms, id")
+    sqlx::query_as("SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms, strict FROM tenants ORDER BY created_at_ms, id")
         .fetch_all(&db.read)
         .await
 }

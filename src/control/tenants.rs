@@ -50,6 +50,11 @@ pub struct TenantSpec {
     #[serde(default)]
     #[schema(value_type = Option<super::scenario::Scenario>)]
     pub scenario: Option<Value>,
+    /// Refuse with a 400, in the API's envelope, whatever the tenant's requests would
+    /// otherwise get a `Soundcheck-Warning` for (unknown or misspelt fields and parameters,
+    /// `null`s, a send that broadcasts without naming a field, legacy env words). Default
+    /// `false`, or every tenant is strict when the server runs with `--strict`.
+    pub strict: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -116,6 +121,8 @@ pub struct Created {
     pub name: String,
     pub created_at: String,
     pub clock: super::clock::ClockView,
+    /// Whether the tenant was created strict (warnings refused with a 400).
+    pub strict: bool,
     /// The argon2id preset the tenant's secrets are stored with: `fast` or `default`.
     pub hash_cost: HashCost,
     /// Its parameters, as in the stored PHC strings.
@@ -221,6 +228,7 @@ struct Plan {
     ark_keys: Vec<(Tier, i64, String)>,
     clock: (i64, Option<i64>),
     hash_cost: Option<HashCost>,
+    strict: bool,
 }
 
 fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
@@ -378,6 +386,7 @@ fn plan(spec: TenantSpec, id: &str) -> Result<Plan> {
     };
     Ok(Plan {
         hash_cost: spec.hash_cost,
+        strict: spec.strict.unwrap_or(false),
         name,
         company_name: m.company_name.unwrap_or_else(|| company.clone()),
         company,
@@ -422,13 +431,14 @@ pub async fn create_tenant(db: &Db, hasher: &Hasher, spec: TenantSpec, cost: Has
     let created_at_ms = real_now_ms();
     let mut tx = db.begin_write().await?;
     sqlx::query(
-        "INSERT INTO tenants (id, name, created_at_ms, clock_offset_ms, clock_frozen_ms) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO tenants (id, name, created_at_ms, clock_offset_ms, clock_frozen_ms, strict) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(&plan.name)
     .bind(created_at_ms)
     .bind(plan.clock.0)
     .bind(plan.clock.1)
+    .bind(plan.strict)
     .execute(&mut *tx)
     .await?;
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM companies WHERE prefix = ?")
@@ -522,6 +532,7 @@ pub async fn create_tenant(db: &Db, hasher: &Hasher, spec: TenantSpec, cost: Has
         hash_parameters: HashParameters::of(cost),
         id,
         name: plan.name,
+        strict: plan.strict,
         created_at: rfc3339_ms(created_at_ms),
         musique: CreatedMusique {
             company: plan.company,
@@ -677,6 +688,9 @@ pub struct TenantView {
     pub name: String,
     pub created_at: String,
     pub clock: super::clock::ClockView,
+    /// Whether the tenant was created strict: its requests' warnings are refused with a 400
+    /// (the server's `--strict` makes every tenant so, whatever this says).
+    pub strict: bool,
     pub companies: Vec<CompanyView>,
     pub keys: Vec<KeyView>,
 }
@@ -741,6 +755,7 @@ async fn view(state: &ControlState, row: store::TenantRow) -> Result<TenantView>
                 revoked: k.revoked_at_ms.is_some(),
             })
             .collect(),
+        strict: row.strict,
         id: row.id,
         name: row.name,
         created_at: rfc3339_ms(row.created_at_ms),
@@ -798,7 +813,7 @@ pub async fn list(
         .fetch_one(&state.core.db.read)
         .await?;
     let mut tenants: Vec<store::TenantRow> = sqlx::query_as(
-        "SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms FROM tenants
+        "SELECT id, name, created_at_ms, clock_offset_ms, clock_frozen_ms, strict FROM tenants
          WHERE (created_at_ms, id) > (?, ?) ORDER BY created_at_ms, id LIMIT ?",
     )
     .bind(created)

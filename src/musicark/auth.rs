@@ -15,6 +15,8 @@ pub struct ArkCaller {
     pub tier: Tier,
     pub monthly_limit: i64,
     pub clock: Arc<TenantClock>,
+    /// The tenant was created strict: warnings are refused (fixed at creation, so cached).
+    pub strict: bool,
 }
 
 impl Verified for ArkCaller {
@@ -36,6 +38,7 @@ pub struct ArkKeyRow {
     monthly_limit: Option<i64>,
     clock_offset_ms: i64,
     clock_frozen_ms: Option<i64>,
+    strict: bool,
 }
 
 impl ApiKeys for ArkState {
@@ -51,7 +54,7 @@ impl ApiKeys for ArkState {
             return Ok(Vec::new());
         };
         let rows = sqlx::query_as(
-            "SELECT k.id, k.tenant_id, k.hash, k.tier, k.monthly_limit, t.clock_offset_ms, t.clock_frozen_ms
+            "SELECT k.id, k.tenant_id, k.hash, k.tier, k.monthly_limit, t.clock_offset_ms, t.clock_frozen_ms, t.strict
              FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
              WHERE k.lookup = ? AND k.api = 'musicark' AND k.revoked_at_ms IS NULL",
         )
@@ -76,6 +79,7 @@ impl ApiKeys for ArkState {
             key_id: row.id,
             tenant_id: row.tenant_id,
             tier,
+            strict: row.strict,
         })
     }
 }

@@ -40,6 +40,7 @@ use crate::extract::Caller;
 use crate::faults::FaultLayer;
 use crate::gate::{Admit, Gate, GateLayer};
 use crate::journal::Notes;
+use crate::warnings::Warning;
 use index::Catalogue;
 pub use state::ArkState;
 
@@ -113,32 +114,48 @@ impl Gate for Authenticate {
             Err(err) => return Admit::Refuse(err.into_response()),
         };
         if let Some(caller) = self.0.keys.cached(&key) {
-            admitted(&mut req, caller, &key);
-            return Admit::Pass(req, ());
+            return match admitted(&mut req, caller, &key, self.0.core.config.strict) {
+                Ok(()) => Admit::Pass(req, ()),
+                Err(err) => Admit::Refuse(err.into_response()),
+            };
         }
         let state = self.0.clone();
         Admit::Later(Box::pin(async move {
             let caller = auth::musicark_caller(&state, &key)
                 .await
                 .map_err(IntoResponse::into_response)?;
-            admitted(&mut req, caller, &key);
+            admitted(&mut req, caller, &key, state.core.config.strict)
+                .map_err(IntoResponse::into_response)?;
             Ok((req, ()))
         }))
     }
 }
 
-fn admitted(req: &mut Request, caller: Arc<auth::ArkCaller>, key: &str) {
+/// Files the request under the caller's tenant, strict if the server or the tenant is, and
+/// warns of what the real service might not accept in the key (refused when strict).
+fn admitted(req: &mut Request, caller: Arc<auth::ArkCaller>, key: &str, strict: bool) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
     notes.attribute(&caller.tenant_id, &caller.key_id);
+    notes.strict_if(strict || caller.strict);
     if key.len() != "mk_live_".len() + 32 {
-        notes.note("The key's secret part is not the documented 32 characters; soundcheck accepts 16-64.");
+        notes.warn(Warning::new(
+            format!(
+                "the key's secret part has {} characters, not the documented 32",
+                key.len().saturating_sub("mk_live_".len())
+            ),
+            "; soundcheck accepts 16-64",
+        ))?;
     }
     if req.headers().contains_key(header::AUTHORIZATION)
         && form_urlencoded_get(req.uri().query().unwrap_or_default(), "api_key").is_some()
     {
-        notes.note("Both a bearer key and `api_key` were given; soundcheck used the header.");
+        notes.warn(Warning::new(
+            "both a bearer key and query parameter \"api_key\" were given",
+            "; the header was used",
+        ))?;
     }
     req.extensions_mut().insert(Caller(caller));
+    Ok(())
 }
 
 /// The key's monthly quota, then the quota headers on every response the key gets. Below

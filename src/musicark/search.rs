@@ -12,6 +12,8 @@ use super::params::{MAX_RESULTS, bounded_float, bounded_int, clamped_int};
 use super::{ArkState, catalogue_index, envelope};
 use crate::error::{Error, Result};
 use crate::extract::{Caller, QueryPairs};
+use crate::journal::Notes;
+use crate::warnings::query_warnings;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchMeta {
@@ -42,6 +44,7 @@ fn max_results(query: &QueryPairs) -> Result<i64> {
 pub async fn text(
     State(state): State<ArkState>,
     Caller(caller): Caller<ArkCaller>,
+    notes: Notes,
     query: QueryPairs,
 ) -> Result<Response> {
     let q = query.get("q").map(str::trim).unwrap_or_default();
@@ -51,6 +54,11 @@ pub async fn text(
         ));
     }
     let max = max_results(&query)?;
+    notes.warn_all(query_warnings(
+        &query.0,
+        &["q", "max_results", "api_key"],
+        &[("query", "q"), ("limit", "max_results"), ("text", "q")],
+    ))?;
     let q = fold_query(q);
     let catalogue = catalogue_index(&state).await?;
     // Ranked by the index; ties newest first.
@@ -112,6 +120,7 @@ pub struct ColorMeta {
 pub async fn color(
     State(state): State<ArkState>,
     Caller(caller): Caller<ArkCaller>,
+    notes: Notes,
     query: QueryPairs,
 ) -> Result<Response> {
     let h = bounded_float(&query, "h", 0.0, 360.0, false)?
@@ -120,6 +129,17 @@ pub async fn color(
     let c = bounded_float(&query, "c", 0.0, 0.4, false)?.unwrap_or(0.15);
     let max = max_results(&query)?;
     let max_distance = bounded_float(&query, "max_distance", 0.0, f64::INFINITY, true)?.unwrap_or(50.0);
+    notes.warn_all(query_warnings(
+        &query.0,
+        &["h", "l", "c", "max_results", "max_distance", "api_key"],
+        &[
+            ("hue", "h"),
+            ("lightness", "l"),
+            ("chroma", "c"),
+            ("limit", "max_results"),
+            ("distance", "max_distance"),
+        ],
+    ))?;
 
     let target = Oklch { l, c, h };
     let catalogue = catalogue_index(&state).await?;
@@ -143,6 +163,28 @@ pub async fn color(
         },
     )
 }
+
+/// The query parameters `GET /search/emotional` reads: a bound of each of [`DIMENSIONS`].
+const EMOTIONAL_PARAMS: [&str; 18] = [
+    "min_valence",
+    "max_valence",
+    "min_arousal",
+    "max_arousal",
+    "min_nostalgia",
+    "max_nostalgia",
+    "min_melancholy",
+    "max_melancholy",
+    "min_sensuality",
+    "max_sensuality",
+    "min_triumph",
+    "max_triumph",
+    "min_mystery",
+    "max_mystery",
+    "min_inspirational",
+    "max_inspirational",
+    "max_results",
+    "api_key",
+];
 
 /// The emotional dimensions: query name and index into [`Summary::emotions`].
 pub const DIMENSIONS: [&str; 8] = [
@@ -190,6 +232,7 @@ pub const DIMENSIONS: [&str; 8] = [
 pub async fn emotional(
     State(state): State<ArkState>,
     Caller(caller): Caller<ArkCaller>,
+    notes: Notes,
     query: QueryPairs,
 ) -> Result<Response> {
     let mut bounds = [(1u16, 1000u16); 8];
@@ -208,6 +251,11 @@ pub async fn emotional(
         bounds[i] = (narrow(min, 1), narrow(max, 1000));
     }
     let max = max_results(&query)?;
+    notes.warn_all(query_warnings(
+        &query.0,
+        &EMOTIONAL_PARAMS,
+        &[("limit", "max_results")],
+    ))?;
     let catalogue = catalogue_index(&state).await?;
     let (total, found) = catalogue.search_emotional(&bounds, caller.clock.now_ms(), max as usize);
     let items: Vec<SummaryView> = found.into_iter().map(|i| catalogue.summary(i)).collect();

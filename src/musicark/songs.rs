@@ -14,6 +14,8 @@ use super::{ArkState, catalogue_index, envelope, store};
 use crate::auth::Tier;
 use crate::error::{Error, Result};
 use crate::extract::{ApiPath, Caller, QueryPairs};
+use crate::journal::Notes;
+use crate::warnings::query_warnings;
 
 const SORTS: [&str; 3] = ["published_at", "title", "artist"];
 
@@ -24,6 +26,15 @@ pub struct ListMeta {
     pub offset: i64,
     pub has_more: bool,
 }
+
+/// The query parameters `GET /songs` reads (`api_key` is the key's), and names clients use.
+const LIST_PARAMS: [&str; 6] = ["limit", "offset", "sort", "tempo_feel", "energy_shape", "api_key"];
+const LIST_ALIASES: [(&str, &str); 4] = [
+    ("per_page", "limit"),
+    ("order", "sort"),
+    ("tempo", "tempo_feel"),
+    ("shape", "energy_shape"),
+];
 
 #[utoipa::path(
     get, path = "/api/v1/songs", tag = "Songs", operation_id = "listSongs",
@@ -47,6 +58,7 @@ pub struct ListMeta {
 pub async fn list(
     State(state): State<ArkState>,
     Caller(caller): Caller<ArkCaller>,
+    notes: Notes,
     query: QueryPairs,
 ) -> Result<Response> {
     let limit = clamped_int(&query, "limit", 20, 1, MAX_RESULTS)?;
@@ -54,6 +66,7 @@ pub async fn list(
     let sort = word(&query, "sort", &SORTS)?.unwrap_or("published_at");
     let tempo_feel = word(&query, "tempo_feel", &TEMPO_FEELS)?;
     let energy_shape = word(&query, "energy_shape", &ENERGY_SHAPES)?;
+    notes.warn_all(query_warnings(&query.0, &LIST_PARAMS, &LIST_ALIASES))?;
 
     let catalogue = catalogue_index(&state).await?;
     let skip = usize::try_from(offset).unwrap_or(usize::MAX);

@@ -21,6 +21,7 @@ use crate::extract::{ApiPath, Caller, QueryPairs};
 use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::state::Core;
+use crate::warnings::{Warning, query_warnings};
 
 /// The documented upload limit, 10 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -259,6 +260,17 @@ pub fn int_param(
     }
 }
 
+/// The query parameters `GET /audio` reads, and names clients use for them.
+const LIST_PARAMS: [&str; 2] = ["page", "limit"];
+const LIST_ALIASES: [(&str, &str); 4] = [
+    ("per_page", "limit"),
+    ("pageSize", "limit"),
+    ("size", "limit"),
+    ("pageNumber", "page"),
+];
+/// The parts an upload reads.
+const UPLOAD_PARTS: [&str; 4] = ["file", "name", "description", "category"];
+
 #[utoipa::path(
     get, path = "/api/v1/integration/audio", tag = "Audio", operation_id = "listAudio",
     extensions(
@@ -285,6 +297,7 @@ pub async fn list(
     caller.require("audio.read")?;
     let page = int_param(&query, "page", 1, 1..=1_000_000)?;
     let limit = int_param(&query, "limit", 20, 1..=100)?;
+    notes.warn_all(query_warnings(&query.0, &LIST_PARAMS, &LIST_ALIASES))?;
     if query.get("page").is_some() || query.get("limit").is_some() {
         notes.note(
             "Pagination is a roadmap item in the vendor's docs: the real service may ignore `page` and `limit`.",
@@ -446,9 +459,12 @@ pub async fn upload(
             }
             "category" => form.category = Some(text_field(field, "category", MAX_CATEGORY_CHARS).await?),
             // Unknown parts are ignored, as a multipart parser on the real service would.
-            other => notes.note(format!(
-                "The form part `{other}` is not a documented field and was ignored."
-            )),
+            other => notes.warn(Warning::unknown(
+                "form part",
+                other,
+                &UPLOAD_PARTS,
+                &[("audio", "file"), ("title", "name")],
+            ))?,
         }
     }
     let (file_name, bytes) = form.file.ok_or(MusiqueKind::MissingFile)?;

@@ -22,6 +22,8 @@ pub struct MusiqueCaller {
     pub scope: Option<Vec<String>>,
     pub limiter: Arc<KeyLimiter>,
     pub clock: Arc<TenantClock>,
+    /// The tenant was created strict: warnings are refused (fixed at creation, so cached).
+    pub strict: bool,
 }
 
 impl MusiqueCaller {
@@ -66,6 +68,7 @@ pub struct MusiqueKeyRow {
     name: String,
     clock_offset_ms: i64,
     clock_frozen_ms: Option<i64>,
+    strict: bool,
 }
 
 impl ApiKeys for MusiqueState {
@@ -84,7 +87,7 @@ impl ApiKeys for MusiqueState {
         let rows: Vec<MusiqueKeyRow> = sqlx::query_as(
             "SELECT k.id, k.tenant_id, k.hash, k.environment, k.permissions, k.scope,
                     k.limit_minute, k.limit_hour, k.limit_day, c.id AS company_id, c.prefix, c.name,
-                    t.clock_offset_ms, t.clock_frozen_ms
+                    t.clock_offset_ms, t.clock_frozen_ms, t.strict
              FROM api_keys k JOIN companies c ON c.id = k.company_id JOIN tenants t ON t.id = k.tenant_id
              WHERE k.lookup = ? AND k.api = 'musique' AND k.revoked_at_ms IS NULL",
         )
@@ -136,6 +139,7 @@ impl ApiKeys for MusiqueState {
             permissions,
             scope,
             clock,
+            strict: row.strict,
         })
     }
 }

@@ -29,6 +29,7 @@ use crate::faults;
 use crate::journal::Notes;
 use crate::keys::{self, NewMusiqueKey};
 use crate::rate_limit::{Usage, WindowUsage};
+use crate::warnings::Warning;
 
 /// Each legacy operation (method, route) and the journal note its requests get: the
 /// `v1_equivalent` of its document's `x-basis`, read on first use and kept for the
@@ -82,6 +83,9 @@ fn company_token(body: &Value) -> Result<Secret> {
         Some(_) => Err(Error::validation("`companyToken` must be a string.")),
     }
 }
+
+/// The fields of a `POST /api/integration/auth` body.
+const AUTH_FIELDS: [&str; 2] = ["externalId", "companyToken"];
 
 /// The `externalId` of a `POST /api/integration/auth` body.
 fn external_id(body: &Value) -> Result<String> {
@@ -143,14 +147,15 @@ pub async fn issue_token(
         return Ok(response);
     }
     let external_id = external_id(&body)?;
+    notes.strict_if(state.core.config.strict || company.strict);
     if let Value::Object(fields) = &body {
-        for name in fields
-            .keys()
-            .filter(|n| *n != "externalId" && *n != "companyToken")
-        {
-            notes.note(format!(
-                "Unknown field `{name}` was ignored; the real service may reject it."
-            ));
+        for name in fields.keys().filter(|n| !AUTH_FIELDS.contains(&n.as_str())) {
+            notes.warn(Warning::unknown(
+                "field",
+                name,
+                &AUTH_FIELDS,
+                &[("company_token", "companyToken"), ("token", "companyToken")],
+            ))?;
         }
     }
     let user_id = store::location_user_id(&state.core.db, company.id, &external_id)

@@ -50,6 +50,7 @@ use crate::faults::FaultLayer;
 use crate::gate::{Admit, Gate, GateLayer};
 use crate::journal::Notes;
 use crate::rate_limit::RateInfo;
+use crate::warnings::Warning;
 use auth::MusiqueCaller;
 pub use state::MusiqueState;
 
@@ -178,8 +179,11 @@ impl Gate for Authenticate {
         };
         if let Some(caller) = self.0.keys.cached(token) {
             let legacy = uses_legacy_word(token, &caller);
-            admitted(&mut req, caller, legacy);
-            return Admit::Pass(req, ());
+            let strict = self.0.core.config.strict;
+            return match admitted(&mut req, caller, legacy, strict) {
+                Ok(()) => Admit::Pass(req, ()),
+                Err(err) => Admit::Refuse(err.into_response()),
+            };
         }
         let token = token.to_owned();
         let state = self.0.clone();
@@ -190,7 +194,8 @@ impl Gate for Authenticate {
                 .await
                 .map_err(IntoResponse::into_response)?;
             let legacy = uses_legacy_word(&token, &caller);
-            admitted(&mut req, caller, legacy);
+            admitted(&mut req, caller, legacy, state.core.config.strict)
+                .map_err(IntoResponse::into_response)?;
             Ok((req, ()))
         }))
     }
@@ -200,13 +205,31 @@ fn uses_legacy_word(token: &str, caller: &MusiqueCaller) -> bool {
     parse_musique_token(token).is_some_and(|t| t.env_word != caller.environment.as_str())
 }
 
-fn admitted(req: &mut Request, caller: Arc<MusiqueCaller>, legacy_word: bool) {
+/// Files the request under the caller's tenant, strict if the server or the tenant is, and
+/// warns of a legacy env word (refused when strict).
+fn admitted(
+    req: &mut Request,
+    caller: Arc<MusiqueCaller>,
+    legacy_word: bool,
+    strict: bool,
+) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
     notes.attribute(&caller.tenant_id, &caller.key_id);
+    notes.strict_if(strict || caller.strict);
     if legacy_word {
-        notes.note("The token uses the legacy environment word (live/test); the V1 docs only show prod/dev.");
+        let (word, meant) = match caller.environment.as_str() {
+            "prod" => ("live", "prod"),
+            _ => ("test", "dev"),
+        };
+        let mut warning = Warning::new(
+            format!("legacy environment word \"{word}\" in the token"),
+            "; read as its V1 word (the V1 docs show only prod and dev)",
+        );
+        warning.hint = Some(meant);
+        notes.warn(warning)?;
     }
     req.extensions_mut().insert(Caller(caller));
+    Ok(())
 }
 
 /// The caller's rate limit, then the header triple on every response the key gets. Below

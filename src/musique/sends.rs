@@ -12,9 +12,10 @@ use super::error::MusiqueKind;
 use super::store::{self, NewSend, SendOutcome};
 use crate::clock::{LAST_INSTANT_MS, rfc3339_ms};
 use crate::error::{Error, Result};
-use crate::extract::{ApiPath, Caller, JsonValue};
+use crate::extract::{ApiPath, Caller, OptionalJson};
 use crate::journal::Notes;
 use crate::keys::validate_external_id;
+use crate::warnings::{Warning, quoted};
 
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 /// Ours: the docs set no bound; a list longer than this is surely a client bug.
@@ -158,37 +159,79 @@ fn integer(fields: &Map<String, Value>, name: &str, default: i64, min: i64, max:
 }
 
 const FIELDS: [&str; 5] = ["externalIds", "scheduleAt", "priority", "repeat", "volume"];
+/// Names clients use for the store list that no edit of `externalIds` reaches.
+const ALIASES: [(&str, &str); 9] = [
+    ("stores", "externalIds"),
+    ("storeIds", "externalIds"),
+    ("locations", "externalIds"),
+    ("locationIds", "externalIds"),
+    ("ids", "externalIds"),
+    ("recipients", "externalIds"),
+    ("targets", "externalIds"),
+    ("userIds", "externalIds"),
+    ("sendAt", "scheduleAt"),
+];
 
-/// Tells the journal what was accepted that the real service might treat differently.
-fn note_leniency(notes: &Notes, body: &Value, request: &SendRequest) {
-    let Value::Object(fields) = body else {
-        return;
+/// A warning of a send, and whether it is one of the reasons the send broadcast (the first
+/// such gets "this send went to all N stores").
+type SendWarning = (Warning, bool);
+
+/// What was accepted that the real service might treat differently. Allocates nothing for a
+/// body of known, non-null fields with distinct External IDs.
+fn send_warnings(body: Option<&Value>, unlabelled: Option<&str>, request: &SendRequest) -> Vec<SendWarning> {
+    let mut warnings = Vec::new();
+    let broadcast = request.external_ids.is_none();
+    if let Some(content_type) = unlabelled {
+        let subject = match content_type {
+            "" => "the body has no Content-Type".to_owned(),
+            t => format!("Content-Type {} is not application/json", quoted(t)),
+        };
+        warnings.push((Warning::new(subject, "; the body was read as JSON anyway"), false));
+    }
+    let Some(Value::Object(fields)) = body else {
+        if body.is_none() {
+            warnings.push((Warning::new("empty body", "; read as {}, a broadcast"), broadcast));
+        }
+        return warnings;
     };
+    if fields.is_empty() {
+        warnings.push((
+            Warning::new("the body names no field", "; read as a broadcast"),
+            broadcast,
+        ));
+    }
     for (name, value) in fields {
         if !FIELDS.contains(&name.as_str()) {
-            notes.note(format!(
-                "Unknown field `{name}` was ignored; the real service may reject it."
-            ));
+            warnings.push((Warning::unknown("field", name, &FIELDS, &ALIASES), broadcast));
         } else if value.is_null() {
-            notes.note(format!(
-                "`{name}: null` was read as leaving the field out; the real service may reject it."
+            warnings.push((
+                Warning::new(format!("field {} is null", quoted(name)), "; read as absent"),
+                broadcast && name == "externalIds",
             ));
         }
     }
     if let (Some(Value::Array(given)), Some(kept)) = (fields.get("externalIds"), &request.external_ids)
         && given.len() != kept.len()
     {
-        let mut seen = std::collections::HashSet::new();
-        let repeated: Vec<&str> = given
+        for (i, id) in given
             .iter()
-            .filter_map(Value::as_str)
-            .filter(|id| !seen.insert(*id))
-            .collect();
-        notes.note(format!(
-            "Repeated External IDs were sent once each ({}); the real service may reject or repeat them.",
-            repeated.join(", ")
-        ));
+            .enumerate()
+            .filter_map(|(i, v)| Some((i, v.as_str()?)))
+        {
+            // Each repeated id once, at its second occurrence.
+            let earlier = given[..i].iter().filter(|v| v.as_str() == Some(id)).count();
+            if earlier == 1 {
+                warnings.push((
+                    Warning::new(
+                        format!("External ID {} listed more than once", quoted(id)),
+                        "; its store gets it once",
+                    ),
+                    false,
+                ));
+            }
+        }
     }
+    warnings
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -234,12 +277,23 @@ pub async fn send(
     Caller(caller): Caller<MusiqueCaller>,
     notes: Notes,
     ApiPath(audio_id): ApiPath<String>,
-    JsonValue(body): JsonValue,
+    OptionalJson { value, unlabelled }: OptionalJson,
 ) -> Result<Json<SendResponse>> {
     caller.require("audio.send")?;
     let now_ms = caller.clock.now_ms();
-    let request = SendRequest::parse(&body, now_ms)?;
-    note_leniency(&notes, &body, &request);
+    let empty = Value::Object(Map::new());
+    let body = value.as_ref().unwrap_or(&empty);
+    let request = SendRequest::parse(body, now_ms)?;
+    let mut warnings = send_warnings(value.as_ref(), unlabelled.as_deref(), &request);
+    // Strict: refused before anything is written.
+    if !warnings.is_empty() && notes.is_strict() {
+        notes.warn_all(
+            std::mem::take(&mut warnings)
+                .into_iter()
+                .map(|(w, _)| w)
+                .collect(),
+        )?;
+    }
     let scheduled = request.schedule_at_ms.is_some();
     let new = NewSend {
         audio_id: audio_id.clone(),
@@ -251,9 +305,24 @@ pub async fn send(
         due_at_ms: request.schedule_at_ms.unwrap_or(now_ms),
         created_at_ms: now_ms,
     };
-    let (send_id, destinations) = match store::create_send(&state.writer, &state.deliveries, &caller, new)
-        .await?
-    {
+    let outcome = store::create_send(&state.writer, &state.deliveries, &caller, new).await;
+    if !warnings.is_empty() {
+        if let Ok(SendOutcome::Created { destinations, .. }) = &outcome
+            && let Some((warning, _)) = warnings.iter_mut().find(|(_, broadcast)| *broadcast)
+        {
+            let scope = if caller.scope.is_some() {
+                " in the token's scope"
+            } else {
+                ""
+            };
+            warning.consequence = Some(format!(
+                "this send went to all {} stores{scope}",
+                destinations.len()
+            ));
+        }
+        notes.warn_all(warnings.into_iter().map(|(w, _)| w).collect())?;
+    }
+    let (send_id, destinations) = match outcome? {
         SendOutcome::Created {
             send_id,
             destinations,

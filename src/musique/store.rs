@@ -995,13 +995,18 @@ pub struct CompanyCredential {
     pub tenant_id: String,
     pub prefix: String,
     pub company_token_hash: Option<String>,
+    /// Its tenant was created strict.
+    pub strict: bool,
 }
 
 pub async fn company_by_prefix(db: &Db, prefix: &str) -> sqlx::Result<Option<CompanyCredential>> {
-    sqlx::query_as("SELECT id, tenant_id, prefix, company_token_hash FROM companies WHERE prefix = ?")
-        .bind(prefix)
-        .fetch_optional(&db.read)
-        .await
+    sqlx::query_as(
+        "SELECT c.id, c.tenant_id, c.prefix, c.company_token_hash, t.strict
+         FROM companies c JOIN tenants t ON t.id = c.tenant_id WHERE c.prefix = ?",
+    )
+    .bind(prefix)
+    .fetch_optional(&db.read)
+    .await
 }
 
 /// The Musique `userId` of one of the company's External IDs.

@@ -10,3 +10,4 @@ mod envelopes;
 mod helpers;
 mod musicark;
 mod musique;
+mod strict;

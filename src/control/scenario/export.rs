@@ -397,6 +397,7 @@ pub async fn export(state: &ControlState, tenant: &str) -> Result<Scenario> {
     Ok(Scenario {
         scenario_version: SCENARIO_VERSION,
         name: row.name,
+        strict: row.strict,
         clock: ScenarioClock {
             now: rfc3339_ms(now_ms),
             frozen: clock.is_frozen(),

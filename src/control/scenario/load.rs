@@ -512,12 +512,13 @@ pub async fn load_into_db(
 
     let created_at_ms = real_now_ms();
     let mut tx = db.begin_write().await?;
-    sqlx::query("INSERT INTO tenants (id, name, created_at_ms, clock_offset_ms, clock_frozen_ms) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO tenants (id, name, created_at_ms, clock_offset_ms, clock_frozen_ms, strict) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(&tenant)
         .bind(&sc.name)
         .bind(created_at_ms)
         .bind(clock.0)
         .bind(clock.1)
+        .bind(sc.strict)
         .execute(&mut *tx)
         .await?;
 

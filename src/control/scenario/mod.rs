@@ -56,6 +56,9 @@ pub struct Scenario {
     /// Always 1.
     pub scenario_version: u32,
     pub name: String,
+    /// Strict mode: what would get a `Soundcheck-Warning` is refused with a 400 instead.
+    #[serde(default)]
+    pub strict: bool,
     pub clock: ScenarioClock,
     #[serde(default)]
     pub companies: Vec<ScenarioCompany>,
@@ -441,7 +444,9 @@ pub async fn create(
             "A body with a `scenario` may name only `hashCost` besides: the scenario says the rest.",
         ));
     }
-    let scenario = parse(scenario)?;
+    let mut scenario = parse(scenario)?;
+    // `"strict": true` beside a scenario makes the loaded tenant strict too.
+    scenario.strict |= spec.strict.unwrap_or(false);
     let cost = spec.hash_cost.unwrap_or(state.core.config.tenant_hash_cost);
     let (loaded, applied) = load::load_into_db(&state.core.db, &state.core.hasher, scenario, cost).await?;
     load::apply(state, applied).await?;

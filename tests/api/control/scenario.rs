@@ -625,3 +625,31 @@ async fn large_bodies_in_flight_are_bounded() {
     }
     assert!(read_again, "the permits come back when the slow clients go");
 }
+
+/// Strict mode travels with a scenario: exported, loaded, and `"strict": true` beside a
+/// scenario makes the loaded tenant strict.
+#[tokio::test]
+async fn strict_mode_is_part_of_a_scenario() {
+    let app = TestApp::spawn().await;
+    for (scenario_strict, beside) in [(true, None), (false, Some(true))] {
+        let mut scenario = example();
+        scenario["strict"] = json!(scenario_strict);
+        let mut body = json!({"scenario": scenario});
+        if let Some(strict) = beside {
+            body["strict"] = json!(strict);
+        }
+        let (status, loaded) = app.control_json(Method::POST, "/tenants", Some(body)).await;
+        assert_eq!(status, 201, "{loaded}");
+        let id = loaded["id"].as_str().expect("id").to_owned();
+        let token = loaded["companies"][0]["tokens"][0]["secret"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        let (status, answer) = app
+            .send(&token, "aud_examplejingle1", json!({"external_ids": ["x"]}))
+            .await;
+        assert_eq!(status, 400, "a strict tenant refuses a misspelt field: {answer}");
+        assert_eq!(export(&app, &id).await["strict"], true);
+    }
+    assert_eq!(export(&app, "default").await["strict"], false);
+}
