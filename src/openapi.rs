@@ -380,6 +380,28 @@ pub fn control_document() -> Value {
         "/components/schemas/CreatedToken/properties/externalIds",
         external_ids,
     );
+    // A fault's counts are read as 64-bit; the journal's `after` accepts any digits.
+    for pointer in [
+        "/components/schemas/FaultSpec/properties/times/format",
+        "/components/schemas/Fault/properties/times/format",
+        "/components/schemas/Fault/properties/remaining/format",
+    ] {
+        polish::set(&mut doc, pointer, json!("int64"));
+    }
+    polish::each_operation(&mut doc, |_, _, op| {
+        for param in op
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if param["name"] == "after"
+                && let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut)
+            {
+                schema.remove("format");
+            }
+        }
+    });
     // The control plane's health says `ok` (the Musique API's says `healthy`).
     polish::set(
         &mut doc,
