@@ -190,7 +190,8 @@ async function run(m: Meta, f: () => Promise<any>) {
     if (body === undefined || body === null || typeof body !== "object") {
       return fail(m.name, m.op, `status ${status}: no JSON body parsed (${typeof body})`);
     }
-    ctx[m.name] = body;
+    const inner = Object.keys(body).sort().join(",") === "data,timestamp" && typeof body.data === "object" ? body.data : body;
+    ctx[m.name] = inner;
   }
 }
 function summary(steps: number) {
