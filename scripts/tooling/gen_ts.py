@@ -123,6 +123,9 @@ def main():
     lines.append("async function main() {")
     for oid in dup:
         lines.append(f"  failOp({json.dumps(oid)}, \"operationId in two documents\");")
+    covered = {st["op"] for st in scenario.STEPS}
+    for oid in sorted(set(ops) - covered):
+        lines.append(f"  failOp({json.dumps(oid)}, \"served, but scenario.py has no step for it\");")
     for st in scenario.STEPS:
         if st["op"] not in ops:
             lines.append(f"  fail({json.dumps(st['name'])}, {json.dumps(st['op'])}, \"no served document has this operation\");")

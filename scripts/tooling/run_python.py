@@ -40,6 +40,10 @@ def main():
     for oid in dup:
         print(f"FAIL [{a.label}] {oid}: operationId in two documents", flush=True)
         failed_ops.add(oid)
+    covered = {st["op"] for st in scenario.STEPS}
+    for oid in sorted(set(ops) - covered):
+        print(f"FAIL [{a.label}] {oid}: served, but scenario.py has no step for it", flush=True)
+        failed_ops.add(oid)
     for st in scenario.STEPS:
         if st["op"] not in ops:
             fail(st, "no served document has this operation")
