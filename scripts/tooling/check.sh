@@ -174,7 +174,7 @@ done
 wrapped_gen=0
 for doc in $DOCS; do
   id=$(echo "$doc" | tr '-' '_')
-  if [ -n "${TOOLING_DOCS:-}" ]; then cp "$WORK/docs/$doc.json" "$WORK/wrapped/docs/";
+  if [ -n "${TOOLING_DOCS:-}" ]; then cp "$TOOLING_DOCS/wrapped/$doc.json" "$WORK/wrapped/docs/" || fail=1;
   else curl -fs -o "$WORK/wrapped/docs/$doc.json" "$WBASE/openapi/$doc.json" || { echo "wrapped: no /openapi/$doc.json"; fail=1; }; fi
   timeout 120 "$CACHE/venv/bin/openapi-python-client" generate --path "$WORK/wrapped/docs/$doc.json" \
     --meta none --output-path "$WORK/wrapped/py/sc_$id" --config "$HERE/python-client.yaml" --overwrite \
