@@ -43,6 +43,8 @@ STEPS = [
     step("tenants", "listTenants", C, query={"limit": 10}),
     step("t429", "createTenant", C, expect=201, body={
         "name": "tooling-check",
+        # A frozen clock in mid-minute and mid-month: the 429s below cannot miss by a window's turn.
+        "clock": {"at": "2030-01-15T12:00:10Z", "frozen": True},
         "musique": {"stores": 2, "tokens": [{"limits": {"perMinute": 1, "perHour": 10, "perDay": 10}}]},
         "musicark": {"keys": [{"tier": "free", "monthlyLimit": 1}]},
     }),
