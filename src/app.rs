@@ -162,7 +162,7 @@ pub fn router(state: AppState) -> Router {
         .merge(musique::routes(state.musique.clone()))
         .merge(musicark::routes(state.musicark.clone()))
         .merge(control::routes(state.control.clone()))
-        .merge(openapi::routes())
+        .merge(openapi::routes(state.core.config.envelope))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed);
     stack(app, state.core)

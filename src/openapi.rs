@@ -17,51 +17,122 @@ use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, Header, ObjectBuilder, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi, Url};
 
+use crate::config::Envelope;
 use crate::error::Error;
 use crate::musicark::docs::MusicArkError;
 use crate::musique::docs::MusiqueError;
 use crate::{control, musicark, musique};
 
+mod polish;
+
+pub use polish::WARNING_HEADER;
+
 /// The docs page at `/docs` (Swagger UI, served by soundcheck itself: nothing comes from a
-/// CDN) and the three documents it shows, each built on its first request and kept as the
+/// CDN) and the four documents it shows, each built on its first request and kept as the
 /// JSON it is served as. Built at start, they were most of a start's CPU and ~5 MB of
-/// documents held for requests that most runs never make.
-pub fn routes() -> Router {
-    let served: [(&str, &'static str, &'static Served); 3] = [
-        ("Musique Partner API", "/openapi/musique.json", &MUSIQUE),
+/// documents held for requests that most runs never make. Under `--envelope wrapped` the
+/// Musique documents are the wrapped ones.
+pub fn routes(envelope: Envelope) -> Router {
+    let (musique, legacy): (&'static Served, &'static Served) = match envelope {
+        Envelope::Bare => (&MUSIQUE, &MUSIQUE_LEGACY),
+        Envelope::Wrapped => (&MUSIQUE_WRAPPED, &MUSIQUE_LEGACY_WRAPPED),
+    };
+    let served: [(&str, &'static str, &'static Served); 4] = [
+        ("Musique Partner API", "/openapi/musique.json", musique),
+        (LEGACY_TITLE, "/openapi/musique-legacy.json", legacy),
         ("MusicArk API", "/openapi/musicark.json", &MUSICARK),
         ("soundcheck control plane", "/openapi/control.json", &CONTROL),
     ];
     let config = Config::new(served.iter().map(|(name, url, _)| Url::new(name, url)));
+    let initializer = Bytes::from(initializer(config.clone()));
     let mut docs: Router = SwaggerUi::new("/docs").config(config).into();
+    docs = docs.route(
+        "/docs/swagger-initializer.js",
+        get(move || {
+            let js = (
+                [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                initializer.clone(),
+            );
+            std::future::ready(js.into_response())
+        }),
+    );
     for (_, url, document) in served {
         docs = docs.route(url, get(move || document.response()));
     }
     docs.layer(axum::middleware::from_fn(docs_errors_in_the_envelope))
 }
 
-static MUSIQUE: Served = Served::new(musique_document);
+/// The root-served part of the Musique API: its own document, so that its server is the
+/// document's (generators ignore a path's own `servers`).
+const LEGACY_TITLE: &str = "Musique Partner API: legacy paths and audio files";
+
+/// The default sandbox's keys, put in each Authorize dialog by the docs page (header schemes
+/// only: a query key would land in the URL). They are the fixtures' public test values.
+pub const DEFAULT_KEYS: [(&str, &str); 2] = [
+    ("api_key", "msk_prod_1234567890abcdef"),
+    ("bearer", "mk_live_enterprise0000000000000000000000"),
+];
+
+/// Swagger UI's initializer with a plugin that authorizes each document's header scheme with
+/// the default sandbox's key as the document loads, so "Try it out" works unedited.
+fn initializer(config: Config<'static>) -> String {
+    let served = utoipa_swagger_ui::serve("swagger-initializer.js", std::sync::Arc::new(config));
+    let Ok(Some(file)) = served else {
+        // The vendored Swagger UI always has it; without it the page would be blank anyway.
+        return String::from("document.body.textContent = 'Swagger UI has no initializer';");
+    };
+    let keys: serde_json::Map<String, serde_json::Value> = DEFAULT_KEYS
+        .iter()
+        .map(|(scheme, key)| ((*scheme).to_owned(), json!(key)))
+        .collect();
+    let plugin = format!(
+        "// soundcheck: the default sandbox's keys in each Authorize dialog.\n\
+         const SOUNDCHECK_DEFAULT_KEYS = {};\n\
+         const SoundcheckDefaultKeys = () => ({{ statePlugins: {{ spec: {{ wrapActions: {{\n\
+         \x20 updateJsonSpec: (next) => (spec) => {{\n\
+         \x20   const result = next(spec);\n\
+         \x20   const schemes = (spec && spec.components && spec.components.securitySchemes) || {{}};\n\
+         \x20   setTimeout(() => {{\n\
+         \x20     for (const [name, key] of Object.entries(SOUNDCHECK_DEFAULT_KEYS)) {{\n\
+         \x20       if (schemes[name] && window.ui) window.ui.preauthorizeApiKey(name, key);\n\
+         \x20     }}\n\
+         \x20   }}, 0);\n\
+         \x20   return result;\n\
+         \x20 }},\n\
+         }} }} }} }});\n",
+        serde_json::Value::Object(keys)
+    );
+    let js = String::from_utf8_lossy(&file.bytes).replace(
+        "SwaggerUIBundle.plugins.DownloadUrl",
+        "SwaggerUIBundle.plugins.DownloadUrl,\n      SoundcheckDefaultKeys",
+    );
+    plugin + &js
+}
+
+static MUSIQUE: Served = Served::new(|| musique_documents(Envelope::Bare).0);
+static MUSIQUE_LEGACY: Served = Served::new(|| musique_documents(Envelope::Bare).1);
+static MUSIQUE_WRAPPED: Served = Served::new(|| musique_documents(Envelope::Wrapped).0);
+static MUSIQUE_LEGACY_WRAPPED: Served = Served::new(|| musique_documents(Envelope::Wrapped).1);
 static MUSICARK: Served = Served::new(musicark_document);
 static CONTROL: Served = Served::new(control_document);
 
-/// A document's compact JSON (what `axum::Json` of it serves), rendered once.
+/// A document's compact JSON, rendered once.
 struct Served {
-    build: fn() -> Document,
+    build: fn() -> Value,
     json: OnceLock<Bytes>,
 }
 
 impl Served {
-    const fn new(build: fn() -> Document) -> Served {
+    const fn new(build: fn() -> Value) -> Served {
         Served {
             build,
             json: OnceLock::new(),
@@ -104,45 +175,217 @@ async fn docs_errors_in_the_envelope(req: Request, next: Next) -> axum::response
     response
 }
 
-/// Every document with the file it is committed as.
-pub fn documents() -> [(&'static str, Document); 3] {
+/// Every document with the file it is committed as (the bare envelope's).
+pub fn documents() -> [(&'static str, Value); 4] {
+    let (musique, legacy) = musique_documents(Envelope::Bare);
     [
-        ("musique.json", musique_document()),
+        ("musique.json", musique),
+        ("musique-legacy.json", legacy),
         ("musicark.json", musicark_document()),
         ("control.json", control_document()),
     ]
 }
 
 /// A document as committed: pretty JSON and a final newline.
-pub fn render(document: &Document) -> anyhow::Result<String> {
+pub fn render(document: &Value) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(document)? + "\n")
 }
 
-pub fn musique_document() -> Document {
-    document(
+/// The Musique documents under an envelope: the V1 operations at `/api/v1/integration`, and
+/// the legacy paths and audio files at the root.
+pub fn musique_documents(envelope: Envelope) -> (Value, Value) {
+    let doc = document(
         MusiqueDoc::openapi(),
         musique::openapi(),
         musique::BASE,
         &MusiqueModifier,
-    )
+    );
+    let mut doc = serde_json::to_value(doc).expect("a document is JSON");
+    polish::tighten_schemas(&mut doc);
+    polish::summaries(&mut doc);
+    let not_media = |path: &str| !path.starts_with("/media/");
+    polish::api_operations(&mut doc, "MusiqueError", musique_503(), &not_media, true);
+    musique_bodies(&mut doc);
+    if envelope == Envelope::Wrapped {
+        doc["info"]["description"] = json!(
+            "The Musique Partner API as soundcheck emulates it, as served under `--envelope wrapped`: \
+            every success body is `{\"data\": <body>, \"timestamp\": \"…\"}` (the legacy docs' \
+            envelope); errors are unchanged. The legacy paths and the audio files are served from \
+            the root: their document is `/openapi/musique-legacy.json`. A `Soundcheck-Warning` \
+            header says when soundcheck accepted something the real service might treat \
+            differently; with `--strict` such a request is a 400 instead."
+        );
+        // The key middleware wraps: every route behind it, which is all but the audio files
+        // and the legacy token issuer.
+        polish::wrap_successes(&mut doc, &|path, method| {
+            not_media(path) && !(path == "/api/integration/auth" && method == "post")
+        });
+    }
+    let root = |path: &str| path.starts_with("/api/") || path.starts_with("/media/");
+    let mut legacy = polish::split(
+        &mut doc,
+        root,
+        json!({"url": "/", "description": "soundcheck, at its root (real host: https://api.musique.app)"}),
+    );
+    legacy["info"]["title"] = json!(LEGACY_TITLE);
+    legacy["info"]["description"] = json!(
+        "The Musique Partner API's operations served from the root, as soundcheck emulates them: \
+        the older docs' paths (deprecated; on the same state as V1, see `/openapi/musique.json`) \
+        and the audio files behind each audio object's `url`. Their own document, so that every \
+        generator reaches them at its server. Errors, headers and `--envelope` are V1's."
+    );
+    (doc, legacy)
 }
 
-pub fn musicark_document() -> Document {
-    document(
+fn musique_503() -> Value {
+    json!({"error": {"code": "service_unavailable", "message": "Injected fault: 503 Service Unavailable.", "type": "api_error", "requestId": "req_4f9c2a7d1e8b3a6c5d0e"}})
+}
+
+/// What the Musique bodies say beyond the derives: MP3 bytes, the send body's examples and
+/// optionality, the typed `externalIds`.
+fn musique_bodies(doc: &mut Value) {
+    for status in ["200", "206"] {
+        polish::set(
+            doc,
+            &format!("/paths/~1media~1audio~1{{file}}/get/responses/{status}/content/audio~1mpeg/schema"),
+            polish::mp3_bytes(if status == "200" {
+                "The whole MP3."
+            } else {
+                "The requested bytes of the MP3."
+            }),
+        );
+    }
+    polish::set(
+        doc,
+        "/paths/~1media~1audio~1{file}/get/parameters/0/example",
+        json!(EXAMPLE_FILE),
+    );
+    let mut file =
+        polish::mp3_bytes("The MP3, at most 10 MB; checked by its content (anything else is 415).");
+    file["format"] = json!("binary");
+    polish::set(doc, "/components/schemas/UploadForm/properties/file", file);
+    polish::set(
+        doc,
+        "/components/schemas/UploadForm/properties/name/example",
+        json!("Lunch menu promo"),
+    );
+    polish::set(
+        doc,
+        "/components/schemas/UploadForm/properties/description/example",
+        json!("Two for one, 12:00 to 14:00."),
+    );
+    polish::set(
+        doc,
+        "/components/schemas/UploadForm/properties/category/example",
+        json!("promotions"),
+    );
+    polish::set(
+        doc,
+        "/components/schemas/SendBody/properties/scheduleAt/pattern",
+        json!(RFC3339),
+    );
+    let external_ids = json!({
+        "description": "`\"all\"` (every store of the company) or the External IDs the key is scoped to.",
+        "oneOf": [
+            {"type": "string", "enum": ["all"]},
+            {"type": "array", "items": {"type": "string"}},
+        ],
+    });
+    polish::set(
+        doc,
+        "/components/schemas/Integration/properties/externalIds",
+        external_ids,
+    );
+    for path in ["/audio/{id}/send", "/api/{audioId}/send"] {
+        let pointer = format!("/paths/{}/post/requestBody", path.replace('/', "~1"));
+        // An empty POST is accepted (a broadcast, with a `Soundcheck-Warning`).
+        polish::set(doc, &format!("{pointer}/required"), json!(false));
+        polish::set(
+            doc,
+            &format!("{pointer}/content/application~1json/example"),
+            json!({"externalIds": [EXAMPLE_STORE], "priority": "normal"}),
+        );
+    }
+    for path in ["/api/integration/auth"] {
+        polish::set(
+            doc,
+            &format!(
+                "/paths/{}/post/requestBody/content/application~1json/example",
+                path.replace('/', "~1")
+            ),
+            json!({"externalId": EXAMPLE_STORE, "companyToken": "msk_company_1234567890abcdef"}),
+        );
+    }
+}
+
+/// A store of the default sandbox.
+const EXAMPLE_STORE: &str = "store_001";
+/// An audio file name as the default sandbox serves one.
+const EXAMPLE_FILE: &str = "aud_0000000000000x.mp3";
+/// RFC 3339 with a time zone, as `scheduleAt` and the clock accept it.
+const RFC3339: &str = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$";
+
+pub fn musicark_document() -> Value {
+    let doc = document(
         MusicArkDoc::openapi(),
         musicark::openapi(),
         musicark::BASE,
         &MusicArkModifier,
-    )
+    );
+    let mut doc = serde_json::to_value(doc).expect("a document is JSON");
+    polish::tighten_schemas(&mut doc);
+    polish::summaries(&mut doc);
+    let example = json!({"data": null, "meta": {}, "error": {"code": "service_unavailable", "message": "Injected fault: 503 Service Unavailable.", "request_id": "req_4f9c2a7d1e8b3a6c5d0e"}});
+    polish::api_operations(&mut doc, "MusicArkError", example, &|_| true, true);
+    // Clamped, not refused: no `maximum` (nor int64's bounds) for a generator to respect.
+    polish::each_operation(&mut doc, |_, _, op| {
+        for param in op
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let name = param["name"].as_str().unwrap_or_default().to_owned();
+            if let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut)
+                && ["limit", "offset", "max_results"].contains(&name.as_str())
+            {
+                schema.remove("format");
+                schema.remove("maximum");
+            }
+        }
+    });
+    polish::set(
+        &mut doc,
+        "/paths/~1songs~1{id}/get/parameters/0/example",
+        json!("sacred-kiss-blake-reed"),
+    );
+    doc
 }
 
-pub fn control_document() -> Document {
-    document(
+pub fn control_document() -> Value {
+    let doc = document(
         ControlDoc::openapi(),
         control::openapi(),
         control::BASE,
         &ControlModifier,
-    )
+    );
+    let mut doc = serde_json::to_value(doc).expect("a document is JSON");
+    polish::tighten_schemas(&mut doc);
+    polish::summaries(&mut doc);
+    polish::api_operations(&mut doc, "MusiqueError", musique_503(), &|_| false, false);
+    let external_ids = json!({
+        "description": "`\"all\"` or the listed External IDs.",
+        "oneOf": [
+            {"type": "string", "enum": ["all"]},
+            {"type": "array", "items": {"type": "string"}},
+        ],
+    });
+    polish::set(
+        &mut doc,
+        "/components/schemas/CreatedToken/properties/externalIds",
+        external_ids,
+    );
+    doc
 }
 
 /// A document: what it says of itself (`doc`), the operations of its route table with the
@@ -181,7 +424,11 @@ fn document(mut doc: Document, operations: Document, server: &str, modifier: &dy
         description = "The Musique Partner API as soundcheck emulates it. Success bodies are bare (the \
         `--envelope wrapped` server option wraps them in `{data, timestamp}`, from the legacy docs). \
         Where the vendor's docs are silent, an operation's description says that the behaviour is \
-        soundcheck's choice."
+        soundcheck's choice. The legacy paths and the audio files are served from the root: their \
+        document is `/openapi/musique-legacy.json`. When soundcheck accepts something the real \
+        service might treat differently (an unknown or misspelt field or parameter, an explicit \
+        `null`, an empty send body read as a broadcast, a legacy environment word), the response \
+        says so in a `Soundcheck-Warning` header; with `--strict` such a request is a 400 instead."
     ),
     servers((url = "/api/v1/integration", description = "soundcheck (real host: https://api.musique.app)")),
     security(("api_key" = [])),
@@ -201,11 +448,17 @@ struct MusiqueDoc;
         version = "1.0.0",
         description = "The MusicArk API as soundcheck emulates it: read-only song intelligence whose \
         fields depend on the key's tier, with a monthly quota per key. Where the vendor's page is \
-        silent, an operation's description says that the behaviour is soundcheck's choice."
+        silent, an operation's description says that the behaviour is soundcheck's choice. When \
+        soundcheck accepts something the real service might treat differently (an unknown or \
+        misspelt query parameter, a value accepted leniently), the response says so in a \
+        `Soundcheck-Warning` header; with `--strict` such a request is a 400 instead."
     ),
     servers((url = "/api/v1", description = "soundcheck (real host: https://admin.musicark.dev)")),
-    security(("bearer" = []), ("api_key" = [])),
-    tags((name = "Songs"), (name = "Search"))
+    security(("bearer" = []), ("query_key" = [])),
+    tags(
+        (name = "Songs", description = "The catalogue: a page of songs, or one song's profile (its sections depend on the key's tier)."),
+        (name = "Search", description = "Songs found by text, by emotional dimensions or by colour.")
+    )
 )]
 struct MusicArkDoc;
 
@@ -225,7 +478,15 @@ struct MusicArkDoc;
     ),
     servers((url = "/_soundcheck", description = "soundcheck")),
     security((), ("admin_token" = [])),
-    tags((name = "Tenants"), (name = "Time"), (name = "Players"), (name = "Journal"), (name = "Faults"), (name = "Webhooks"), (name = "Health"))
+    tags(
+        (name = "Tenants", description = "Isolated sandboxes: each has its own keys, stores, library, clock and journal."),
+        (name = "Time", description = "Each tenant's clock: read, set, advance, freeze."),
+        (name = "Players", description = "The simulated player of each store: its queue, and taking it offline or making it fail."),
+        (name = "Journal", description = "Every API request a tenant received, and the sends it made."),
+        (name = "Faults", description = "Statuses, latency and dropped connections injected into a tenant's API traffic."),
+        (name = "Webhooks", description = "Where a tenant's events are delivered, and the outbox of deliveries."),
+        (name = "Health", description = "Whether soundcheck is up, ready, and what it emulates.")
+    )
 )]
 struct ControlDoc;
 
@@ -411,7 +672,7 @@ impl Modify for MusiqueModifier {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-API-Key",
-                "`{companyPrefix}_{environmentPrefix}_{hashToken}`, e.g. `msk_prod_1234567890abcdef`.",
+                "`{companyPrefix}_{environmentPrefix}_{hashToken}`. The default sandbox's key with every permission is `msk_prod_1234567890abcdef` (the docs page fills it in).",
             ))),
         );
         let id = [("id", "$response.body#/id")];
@@ -425,12 +686,6 @@ impl Modify for MusiqueModifier {
             "getAudio",
             &[("id", "$response.body#/audio/0/id")],
         );
-        // The audio files and the legacy paths are served from the root.
-        for (path, item) in doc.paths.paths.iter_mut() {
-            if path.starts_with("/media/") || path.starts_with("/api/") {
-                item.servers = Some(vec![Server::new("/")]);
-            }
-        }
         for (path, op) in operations(doc) {
             if path.starts_with("/media") {
                 let path = path.clone();
@@ -536,13 +791,16 @@ impl Modify for MusicArkModifier {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("`mk_live_` + 32 alphanumerics; wins over `api_key`."))
+                    .description(Some("`mk_live_` + 32 alphanumerics; wins over `query_key`. The default sandbox's enterprise key is `mk_live_enterprise0000000000000000000000` (the docs page fills it in); free: `mk_live_free0000000000000000000000000000`, pro: `mk_live_pro00000000000000000000000000000`."))
                     .build(),
             ),
         );
         components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("api_key"))),
+            "query_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "api_key",
+                "The same key as `?api_key=`: it lands in URLs and logs, so prefer the `Authorization` header (`bearer`).",
+            ))),
         );
         // Tier-dependent profile sections: a field a tier cannot see is left out, so no field
         // of a section is required.
@@ -720,29 +978,84 @@ mod tests {
             let committed = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
             assert!(
                 generated == committed,
-                "openapi/{name} is out of date: run `cargo run -- openapi` and commit the result"
+                "openapi/{name} is out of date: run `cargo run -- openapi --out openapi` and commit the result"
             );
         }
     }
 
     #[test]
-    fn every_operation_has_an_id_a_success_and_the_request_id_header() {
+    fn every_operation_has_an_id_a_summary_a_success_a_default_and_the_request_id_header() {
         for (name, mut document) in documents() {
-            for (path, op) in operations(&mut document) {
-                assert!(op.operation_id.is_some(), "{name} {path}");
+            polish::each_operation(&mut document, |path, method, op| {
+                let id = op["operationId"].as_str().expect("an id");
+                assert_eq!(
+                    op["summary"].as_str(),
+                    polish::summary(id),
+                    "{name} {method} {path}"
+                );
+                let responses = op["responses"].as_object().expect("responses");
                 assert!(
-                    op.responses.responses.keys().any(|s| s.starts_with('2')),
+                    responses.keys().any(|s| s.starts_with('2')),
                     "{name} {path} documents no success"
                 );
-                for (status, response) in &op.responses.responses {
-                    if let RefOr::T(response) = response {
+                assert!(
+                    responses.contains_key("default"),
+                    "{name} {method} {path} has no default"
+                );
+                for (status, response) in responses {
+                    assert!(
+                        response["headers"]["X-Request-Id"].is_object(),
+                        "{name} {path} {status} lacks X-Request-Id"
+                    );
+                    if name != "control.json" {
                         assert!(
-                            response.headers.contains_key("X-Request-Id"),
-                            "{name} {path} {status} lacks X-Request-Id"
+                            response["headers"][WARNING_HEADER].is_object(),
+                            "{name} {path} {status} lacks {WARNING_HEADER}"
                         );
                     }
                 }
+            });
+        }
+    }
+
+    #[test]
+    fn no_path_has_servers_of_its_own_and_each_document_has_one_server() {
+        for (name, document) in documents() {
+            assert_eq!(document["servers"].as_array().map(Vec::len), Some(1), "{name}");
+            for (path, item) in document["paths"].as_object().expect("paths") {
+                assert!(item.get("servers").is_none(), "{name} {path}");
             }
         }
+    }
+
+    #[test]
+    fn every_enum_named_by_hand_names_a_property_that_exists() {
+        let all: Vec<Value> = documents().into_iter().map(|(_, d)| d).collect();
+        for (schema, property) in polish::enum_targets() {
+            let found = all
+                .iter()
+                .any(|d| d["components"]["schemas"][schema]["properties"][property]["enum"].is_array());
+            assert!(found, "{schema}.{property}");
+        }
+    }
+
+    #[test]
+    fn no_schema_is_binary_as_an_array_of_integers() {
+        for (name, document) in documents() {
+            let text = document.to_string();
+            assert!(!text.contains(r#""items":{"format":"int32""#), "{name}");
+            assert!(
+                !text.contains(r#""items":{"type":"integer","format":"int32","minimum":0}"#),
+                "{name}"
+            );
+        }
+        let (musique, legacy) = musique_documents(Envelope::Bare);
+        let media = &legacy["paths"]["/media/audio/{file}"]["get"]["responses"];
+        assert_eq!(
+            media["200"]["content"]["audio/mpeg"]["schema"]["contentMediaType"],
+            "audio/mpeg"
+        );
+        assert_eq!(media["206"]["content"]["audio/mpeg"]["schema"]["type"], "string");
+        assert!(musique["paths"]["/media/audio/{file}"].is_null());
     }
 }

@@ -14,6 +14,10 @@ pub fn clamped_int(query: &QueryPairs, name: &str, default: i64, min: i64, clamp
     };
     match raw.trim().parse::<i64>() {
         Ok(n) if n >= min => Ok(n.min(clamp_to)),
+        // An unbounded parameter (`offset`) has no clamp worth naming.
+        Ok(_) if clamp_to == i64::MAX => Err(Error::validation(format!(
+            "`{name}` must be an integer of at least {min}; got {raw:?}."
+        ))),
         Ok(_) => Err(Error::validation(format!(
             "`{name}` must be an integer of at least {min} (values above {clamp_to} are treated as {clamp_to}); got {raw:?}."
         ))),

@@ -228,8 +228,10 @@ impl Gate for Limit {
                 let mut response = Error::RateLimited {
                     retry_after_secs: refused.retry_after_secs,
                     message: format!(
-                        "Rate limit exceeded: {} requests allowed in this window. Retry after {} seconds.",
-                        refused.info.limit, refused.retry_after_secs
+                        "Rate limit exceeded: {} requests allowed in this window. Retry after {} second{}.",
+                        refused.info.limit,
+                        refused.retry_after_secs,
+                        if refused.retry_after_secs == 1 { "" } else { "s" }
                     ),
                 }
                 .into_response();
