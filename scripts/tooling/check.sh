@@ -16,7 +16,6 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=scripts/tooling
 BIN=${1:-target/debug/soundcheck}
-PORT=${PORT:-18390}
 CACHE=${TOOLING_CACHE:-$ROOT/target/tooling}
 [ -x "$BIN" ] || cargo build --bin soundcheck
 
@@ -37,6 +36,9 @@ if ! cmp -s "$HERE/requirements.txt" "$CACHE/requirements.txt" || [ ! -x "$CACHE
   cp "$HERE/requirements.txt" "$CACHE/requirements.txt"
 fi
 PY="$CACHE/venv/bin/python"
+# Ports the system hands out, so that two checks at once (or a contract check) never collide.
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=${PORT:-$(free_port)}
 NBIN="$CACHE/npm/node_modules/.bin"
 export PATH="$CACHE/venv/bin:$PATH" # openapi-python-client formats with ruff, installed beside it
 
@@ -137,8 +139,9 @@ cat "$WORK/logs/run-hey.txt"
 
 # --- 3. Prism in front of the server, one proxy per document at that document's own server
 step "scenario through Prism proxies (--errors)"
-PRISM_ARGS=() REPORT_ARGS=() p=$((PORT + 1))
+PRISM_ARGS=() REPORT_ARGS=()
 for doc in $DOCS; do
+  p=$(free_port)
   upstream=$("$PY" -c 'import json,sys; sys.path.insert(0, sys.argv[1]); import common; print(sys.argv[3] + common.server_path(json.load(open(sys.argv[2]))))' \
     "$HERE" "$WORK/docs/$doc.json" "$BASE")
   "$NBIN/prism" proxy "$WORK/docs/$doc.json" "$upstream" --errors -h 127.0.0.1 -p "$p" \
@@ -146,7 +149,6 @@ for doc in $DOCS; do
   PIDS+=($!)
   PRISM_ARGS+=(--prism "$doc=http://127.0.0.1:$p")
   REPORT_ARGS+=("$doc=$WORK/logs/prism-$doc.log")
-  p=$((p + 1))
 done
 for doc in $DOCS; do
   for _ in $(seq 600); do grep -q 'Prism is listening' "$WORK/logs/prism-$doc.log" && break; sleep 0.1; done
@@ -163,7 +165,7 @@ if [ $prism_status != 0 ] || ! grep -q '^SUMMARY' "$WORK/logs/prism-report.txt";
 # --- 4. `--envelope wrapped`: its served documents must describe the wrapped bodies. The Python
 # client is the one that reads every field, so the scenario runs through it once more.
 step "scenario through openapi-python-client, server with --envelope wrapped"
-WPORT=$((PORT + 10)) WBASE="http://127.0.0.1:$((PORT + 10))"
+WPORT=$(free_port); WBASE="http://127.0.0.1:$WPORT"
 mkdir -p "$WORK/wrapped/docs" "$WORK/wrapped/py"
 SOUNDCHECK_HASH_COST=fast "$BIN" --db "$WORK/wrapped.db" --addr "127.0.0.1:$WPORT" --envelope wrapped \
   >"$WORK/logs/server-wrapped.log" 2>&1 &
