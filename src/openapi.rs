@@ -385,6 +385,20 @@ pub fn control_document() -> Value {
         "/components/schemas/CreatedToken/properties/externalIds",
         external_ids,
     );
+    // The control plane's health says `ok` (the Musique API's says `healthy`).
+    polish::set(&mut doc, "/components/schemas/Health/properties/status/enum", json!(["ok", "down"]));
+    polish::each_operation(&mut doc, |_, _, op| {
+        for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            let words = match param["name"].as_str() {
+                Some("environment") => json!(["prod", "dev"]),
+                Some("api") => json!(["musique", "musicark"]),
+                _ => continue,
+            };
+            if let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) {
+                schema.insert("enum".into(), words);
+            }
+        }
+    });
     doc
 }
 
