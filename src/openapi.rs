@@ -306,16 +306,11 @@ fn musique_bodies(doc: &mut Value) {
             json!({"externalIds": [EXAMPLE_STORE], "priority": "normal"}),
         );
     }
-    for path in ["/api/integration/auth"] {
-        polish::set(
-            doc,
-            &format!(
-                "/paths/{}/post/requestBody/content/application~1json/example",
-                path.replace('/', "~1")
-            ),
-            json!({"externalId": EXAMPLE_STORE, "companyToken": "msk_company_1234567890abcdef"}),
-        );
-    }
+    polish::set(
+        doc,
+        "/paths/~1api~1integration~1auth/post/requestBody/content/application~1json/example",
+        json!({"externalId": EXAMPLE_STORE, "companyToken": "msk_company_1234567890abcdef"}),
+    );
 }
 
 /// A store of the default sandbox.
@@ -386,9 +381,18 @@ pub fn control_document() -> Value {
         external_ids,
     );
     // The control plane's health says `ok` (the Musique API's says `healthy`).
-    polish::set(&mut doc, "/components/schemas/Health/properties/status/enum", json!(["ok", "down"]));
+    polish::set(
+        &mut doc,
+        "/components/schemas/Health/properties/status/enum",
+        json!(["ok", "down"]),
+    );
     polish::each_operation(&mut doc, |_, _, op| {
-        for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+        for param in op
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             let words = match param["name"].as_str() {
                 Some("environment") => json!(["prod", "dev"]),
                 Some("api") => json!(["musique", "musicark"]),
