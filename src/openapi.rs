@@ -215,11 +215,9 @@ pub fn musique_documents(envelope: Envelope) -> (Value, Value) {
             header says when soundcheck accepted something the real service might treat \
             differently; with `--strict` such a request is a 400 instead."
         );
-        // The key middleware wraps: every route behind it, which is all but the audio files
-        // and the legacy token issuer.
-        polish::wrap_successes(&mut doc, &|path, method| {
-            not_media(path) && !(path == "/api/integration/auth" && method == "post")
-        });
+        // Every JSON success is wrapped (the legacy token issuer's too); the audio files are
+        // bytes.
+        polish::wrap_successes(&mut doc, &|path, _method| not_media(path));
     }
     let root = |path: &str| path.starts_with("/api/") || path.starts_with("/media/");
     let mut legacy = polish::split(

@@ -160,11 +160,8 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
         "status",
         &["scheduled", "queued", "delivered", "playing", "played", "failed"],
     ),
-    (
-        "SendResponse",
-        "status",
-        &["scheduled", "queued", "delivered", "playing", "played", "failed"],
-    ),
+    // A send is `sent` (its destinations queued) or `scheduled` (`scheduleAt` in the future).
+    ("SendResponse", "status", &["sent", "scheduled"]),
     ("SendResponse", "priority", &["low", "normal", "high", "urgent"]),
     ("Integration", "environment", &["prod", "dev"]),
     ("Health", "status", &["healthy", "degraded", "down"]),

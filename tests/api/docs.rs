@@ -190,10 +190,28 @@ async fn the_wrapped_envelope_serves_wrapped_documents() {
         list["properties"]["data"]["$ref"],
         "#/components/schemas/AudioList"
     );
-    // The token issuer has no key middleware, so it is not wrapped, in the document or served.
+    // The token issuer's answer is wrapped too, in the document and served.
     let issue = &legacy["paths"]["/api/integration/auth"]["post"]["responses"]["200"]["content"]["application/json"]
         ["schema"];
-    assert_eq!(issue["$ref"], "#/components/schemas/IssuedToken");
+    assert_eq!(
+        issue["properties"]["data"]["$ref"],
+        "#/components/schemas/IssuedToken",
+        "{issue}"
+    );
+    let issued: Value = app
+        .client
+        .post(app.url("/api/integration/auth"))
+        .json(&json!({"companyToken": "msk_company_1234567890abcdef", "externalId": "store_001"}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        issued["data"]["token"].is_string() && issued["timestamp"].is_string(),
+        "{issued}"
+    );
     // The documents of the default envelope are not these.
     assert_ne!(doc, committed("musique.json"));
 }
