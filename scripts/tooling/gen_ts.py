@@ -84,6 +84,12 @@ def call(mode, st, doc, method, path, op):
         opts.append(f"body: {ts(st['body'])}")
     if st["form"] is not None:
         opts.append(f"body: {form_expr(st)}")
+    if st.get("sse"):
+        # hey-api calls a text/event-stream operation through its SSE client, which returns a
+        # stream and reports a refused connection as an error `SSE failed: <status> ...`.
+        opts.append("sseMaxRetryAttempts: 1")
+        opts.append("onSseError")
+        return f"  await runSse({meta}, (onSseError: (e: unknown) => void) => S_{ident}.{st['op']}({{ {', '.join(opts)} }}));"
     return f"  await run({meta}, () => S_{ident}.{st['op']}({{ {', '.join(opts)} }}));"
 
 
@@ -195,6 +201,19 @@ async function run(m: Meta, f: () => Promise<any>) {
     }
     const inner = Object.keys(body).sort().join(",") === "data,timestamp" && typeof body.data === "object" ? body.data : body;
     ctx[m.name] = inner;
+  }
+}
+async function runSse(m: Meta, f: (onSseError: (e: unknown) => void) => Promise<any>) {
+  let seen: any;
+  try {
+    const r = await f((e) => { seen = e; });
+    for await (const _ of r.stream) break;
+  } catch (e: any) {
+    seen = e;
+  }
+  const status = Number(/SSE failed: (\d+)/.exec(String(seen?.message))?.[1]);
+  if (status !== m.expect) {
+    return fail(m.name, m.op, `SSE status ${status}, expected ${m.expect}: ${seen?.message}`);
   }
 }
 function summary(steps: number) {

@@ -20,7 +20,7 @@ AUTH = {"musique": "X-API-Key", "musicark": "bearer", "control": None}
 
 
 def step(name, op, api, expect=200, path=None, query=None, headers=None, body=None, form=None,
-         key="default", binary=False, prism=True):
+         key="default", binary=False, prism=True, sse=False):
     if key == "default":
         key = {"musique": MUSIQUE_KEY, "musicark": MUSICARK_KEY, "control": None}[api]
     return {
@@ -30,6 +30,8 @@ def step(name, op, api, expect=200, path=None, query=None, headers=None, body=No
         # Prism re-encodes a multipart body it forwards and the MP3 arrives broken (a Prism
         # limitation, not the document's): those steps go to the server directly.
         "prism": prism,
+        # A text/event-stream operation: a client's SSE interface, where it has one.
+        "sse": sse,
     }
 
 
@@ -125,6 +127,14 @@ STEPS = [
     step("requests", "listRequests", C, path={"tenant": "default"}, query={"limit": 5}),
     step("sends", "listSends", C, path={"tenant": "default"}, query={"limit": 5}),
     step("send_view", "getSend", C, path={"tenant": "default", "send_id": "${send.sendId}"}),
+    step("stores", "listStores", C, path={"tenant": T}, query={"limit": 5}),
+    step("library", "listLibrary", C, path={"tenant": "default"}),
+    step("limits", "listLimits", C, path={"tenant": T}),
+    step("scenario", "exportScenario", C, path={"tenant": T}),
+    # The event stream never ends on its own (a generated client would wait for its end): its
+    # finite answer, the 404 of an unknown tenant, is what the clients can check.
+    step("events_404", "tenantEvents", C, expect=404, path={"tenant": "ten_doesnotexist"},
+         sse=True),
     step("requests_clear", "clearRequests", C, expect=204, path={"tenant": T}),
     step("tenant_reset", "resetTenant", C, path={"tenant": T}),
     step("tenant_delete", "deleteTenant", C, expect=204, path={"tenant": T}),
