@@ -14,6 +14,7 @@ if (!base || !outDir) {
 mkdirSync(outDir, { recursive: true });
 const documents = [
   ['Musique Partner API', '/openapi/musique.json', '/api/v1/integration'],
+  ['Musique Partner API: legacy paths and audio files', '/openapi/musique-legacy.json', '/'],
   ['MusicArk API', '/openapi/musicark.json', '/api/v1'],
   ['soundcheck control plane', '/openapi/control.json', '/_soundcheck'],
 ];

@@ -386,6 +386,30 @@ pub fn control_document() -> Value {
     ] {
         polish::set(&mut doc, pointer, json!("int64"));
     }
+    // A fault's `seed` is any unsigned 64-bit number, past int64's top.
+    for schema in ["FaultSpec", "Fault", "ScenarioFault"] {
+        polish::set(
+            &mut doc,
+            &format!("/components/schemas/{schema}/properties/seed/format"),
+            json!("uint64"),
+        );
+    }
+    // Each event of the live page's stream, as a Server-Sent Events reader sees it.
+    polish::set(
+        &mut doc,
+        "/paths/~1tenants~1{tenant}~1events/get/responses/200/content/text~1event-stream/schema",
+        json!({
+            "type": "object",
+            "description": "One event: `hello` (first) or `change` (the tenant changed: read again), with `data` `{\"version\", \"nowMs\"}`; or `gone` (the tenant was deleted), with `data` `{\"tenant\"}`. A comment line every 20 s keeps the stream open.",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["hello", "change", "gone"]},
+                "data": {"type": "string", "description": "A JSON object, as text."},
+                "id": {"type": "string"},
+                "retry": {"type": "integer", "minimum": 0},
+            },
+        }),
+    );
     polish::each_operation(&mut doc, |_, _, op| {
         for param in op
             .get_mut("parameters")

@@ -194,8 +194,7 @@ async fn the_wrapped_envelope_serves_wrapped_documents() {
     let issue = &legacy["paths"]["/api/integration/auth"]["post"]["responses"]["200"]["content"]["application/json"]
         ["schema"];
     assert_eq!(
-        issue["properties"]["data"]["$ref"],
-        "#/components/schemas/IssuedToken",
+        issue["properties"]["data"]["$ref"], "#/components/schemas/IssuedToken",
         "{issue}"
     );
     let issued: Value = app
