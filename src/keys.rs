@@ -244,13 +244,24 @@ pub struct KeyListing {
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<KeyListing>> {
+    listing(db, None).await
+}
+
+/// [`list`], of one tenant's keys only.
+pub async fn list_of_tenant(db: &Db, tenant: &str) -> anyhow::Result<Vec<KeyListing>> {
+    listing(db, Some(tenant)).await
+}
+
+async fn listing(db: &Db, tenant: Option<&str>) -> anyhow::Result<Vec<KeyListing>> {
     Ok(sqlx::query_as(
         "SELECT k.id, k.tenant_id, k.api, k.lookup, k.label, c.prefix AS company, k.environment,
                 k.permissions, k.scope, k.limit_minute, k.limit_hour, k.limit_day, k.tier,
                 k.monthly_limit, k.created_at_ms, k.revoked_at_ms
          FROM api_keys k LEFT JOIN companies c ON c.id = k.company_id
+         WHERE ?1 IS NULL OR k.tenant_id = ?1
          ORDER BY k.created_at_ms, k.id",
     )
+    .bind(tenant)
     .fetch_all(&db.read)
     .await?)
 }

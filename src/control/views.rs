@@ -246,11 +246,13 @@ pub async fn limits(
     State(state): State<ControlState>,
     ExistingTenant(tenant): ExistingTenant,
 ) -> Result<Json<LimitList>> {
-    let keys = crate::keys::list(&state.core.db).await.map_err(Error::Internal)?;
+    let keys = crate::keys::list_of_tenant(&state.core.db, &tenant)
+        .await
+        .map_err(Error::Internal)?;
     let clock = state.core.clocks.get(&tenant);
     let now_ms = clock.now_ms();
     let mut out = Vec::new();
-    for key in keys.into_iter().filter(|k| k.tenant_id == tenant) {
+    for key in keys {
         let revoked = key.revoked_at_ms.is_some();
         let mut windows = Vec::new();
         if !revoked && key.api == "musique" {
