@@ -571,7 +571,7 @@ impl Company {
     /// Whether delivery `d` of player `p` has its outcome in SQLite already (it was rebuilt
     /// at start, behind where the players had been).
     fn is_stored(&self, p: u32, d: usize) -> bool {
-        let tag = self.players[p as usize].player.deliveries()[d].tag;
+        let tag = self.players[p as usize].player.deliveries().get(d).tag;
         self.sends.get(tag as usize).is_some_and(|send| {
             self.placements[send.first as usize..][..send.count as usize]
                 .iter()
@@ -1316,7 +1316,7 @@ impl Deliveries {
         let delivery = |index: usize| delivery_view(&company, store, index);
         let (online, fail_after_ms) = store.player.online();
         let send_id = |i: usize| {
-            let tag = store.player.deliveries()[i].tag as usize;
+            let tag = store.player.deliveries().get(i).tag as usize;
             company.sends.get(tag).map_or("", |s| &*s.id)
         };
         // Those whose outcome SQLite has are read from there.
@@ -1409,7 +1409,7 @@ pub struct DeliveryView {
 }
 
 fn delivery_view(company: &Company, store: &StorePlayer, index: usize) -> DeliveryView {
-    let delivery = store.player.deliveries()[index];
+    let delivery = store.player.deliveries().get(index);
     let progress = store.player.progress(index);
     let send = company.sends.get(delivery.tag as usize);
     DeliveryView {
@@ -1712,7 +1712,7 @@ mod tests {
         assert_eq!(held, ["snd_b", "snd_c"]);
         for (tag, send) in company.sends.iter().enumerate() {
             for &(p, d) in &company.placements[send.first as usize..][..send.count as usize] {
-                let delivery = company.players[p as usize].player.deliveries()[d as usize];
+                let delivery = company.players[p as usize].player.deliveries().get(d as usize);
                 assert_eq!(delivery.tag as usize, tag, "{}", send.id);
             }
         }

@@ -28,7 +28,7 @@
 //! added at that instant.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 #[cfg(test)]
 mod tests;
@@ -93,8 +93,8 @@ impl Status {
     }
 }
 
-/// One send's audio bound for this player: 24 bytes, as a player keeps one per delivery it
-/// was ever given.
+/// One send's audio bound for this player. The player keeps it as a [`Held`] (16 bytes): what
+/// deliveries share (priority, repeat, duration) once per player, in [`Player::kinds`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
     /// The caller's own reference (its send's index); only [`Player::cancel_tag`] reads it.
@@ -104,6 +104,106 @@ pub struct Delivery {
     pub due_ms: i64,
     /// Of one play.
     pub duration_ms: i64,
+}
+
+/// A delivery as a player holds it: 16 bytes instead of [`Delivery`]'s 24.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    due_ms: i64,
+    tag: u32,
+    /// Its index in `Player::kinds`.
+    kind: u32,
+}
+
+/// What many deliveries of one player have in common: the sends of one audio with one priority
+/// and repeat count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Kind {
+    duration_ms: i64,
+    repeat: u16,
+    priority: Priority,
+}
+
+/// A player's deliveries as [`Delivery`] values, for reading.
+#[derive(Clone, Copy, Debug)]
+pub struct Deliveries<'a> {
+    player: &'a Player,
+}
+
+impl<'a> Deliveries<'a> {
+    pub fn len(&self) -> usize {
+        self.player.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.player.held.is_empty()
+    }
+
+    /// Panics on an index [`Player::add`] did not return.
+    pub fn get(&self, index: usize) -> Delivery {
+        self.player.delivery(index as u32)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Delivery> + 'a {
+        let player = self.player;
+        (0..player.held.len() as u32).map(move |i| player.delivery(i))
+    }
+}
+
+/// One priority's FIFO of delivery indices, kept as runs of consecutive indices: deliveries
+/// reach the player in the order they were added, so a backlog of a hundred thousand is a few
+/// runs, not 4 bytes each.
+#[derive(Clone, Debug, Default)]
+struct Fifo {
+    /// `(first, count)`, front first.
+    runs: VecDeque<(u32, u32)>,
+}
+
+impl Fifo {
+    fn push_back(&mut self, i: u32) {
+        match self.runs.back_mut() {
+            Some((first, count)) if first.checked_add(*count) == Some(i) => *count += 1,
+            _ => self.runs.push_back((i, 1)),
+        }
+    }
+
+    fn push_front(&mut self, i: u32) {
+        match self.runs.front_mut() {
+            Some((first, count)) if i.checked_add(1) == Some(*first) => {
+                *first = i;
+                *count += 1;
+            }
+            _ => self.runs.push_front((i, 1)),
+        }
+    }
+
+    fn front(&self) -> Option<u32> {
+        self.runs.front().map(|&(first, _)| first)
+    }
+
+    fn pop_front(&mut self) -> Option<u32> {
+        let (first, count) = self.runs.front_mut()?;
+        let i = *first;
+        if *count == 1 {
+            self.runs.pop_front();
+        } else {
+            *first += 1;
+            *count -= 1;
+        }
+        Some(i)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.runs.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (self.runs.iter()).flat_map(|&(first, count)| first..first + count)
+    }
 }
 
 /// Where a delivery stands as of the instant the player has reached.
@@ -203,7 +303,10 @@ type Timeline = BinaryHeap<Reverse<(i64, u32)>>;
 /// record; everything else is the simulation's state at `reached`, rebuilt from the record.
 #[derive(Clone, Debug)]
 pub struct Player {
-    deliveries: Vec<Delivery>,
+    held: Vec<Held>,
+    /// What the deliveries held share, each once; renumbered when deliveries are dropped.
+    kinds: Vec<Kind>,
+    kind_of: HashMap<Kind, u32>,
     /// Per delivery: its state, or where its [`Progress`] is in `details`.
     slots: Vec<Slot>,
     details: Vec<Progress>,
@@ -226,7 +329,7 @@ pub struct Player {
     waiting: Timeline,
     /// What the player holds, one FIFO per priority (indexed by `Priority as usize`). Entries
     /// cancelled after delivery stay until they reach the front.
-    queues: [VecDeque<u32>; 4],
+    queues: [Fifo; 4],
     playing: Option<u32>,
     play_started_ms: i64,
     /// Deliveries reaching the player at the instant being simulated.
@@ -240,7 +343,9 @@ pub struct Player {
 impl Player {
     pub fn new(online: bool, fail_after_ms: i64) -> Player {
         Player {
-            deliveries: Vec::new(),
+            held: Vec::new(),
+            kinds: Vec::new(),
+            kind_of: HashMap::new(),
             slots: Vec::new(),
             details: Vec::new(),
             initial: (online, fail_after_ms.max(0)),
@@ -268,7 +373,7 @@ impl Player {
     pub fn add(&mut self, mut delivery: Delivery) -> usize {
         delivery.repeat = delivery.repeat.max(1);
         delivery.duration_ms = delivery.duration_ms.max(1);
-        let index = self.deliveries.len();
+        let index = self.held.len();
         if delivery.due_ms < self.reached && self.sealed {
             // No history to rewrite: it reaches the player as late as the player is.
             self.arrivals.push(Reverse((self.reached, index as u32)));
@@ -277,9 +382,53 @@ impl Player {
         } else if !self.stale {
             self.arrivals.push(Reverse((delivery.due_ms, index as u32)));
         }
-        self.deliveries.push(delivery);
+        let kind = self.kind_index(Kind {
+            duration_ms: delivery.duration_ms,
+            repeat: delivery.repeat,
+            priority: delivery.priority,
+        });
+        self.held.push(Held {
+            due_ms: delivery.due_ms,
+            tag: delivery.tag,
+            kind,
+        });
         self.slots.push(Slot::SCHEDULED);
         index
+    }
+
+    /// `kind`'s index in `kinds`, added if new. Consecutive deliveries mostly share one.
+    fn kind_index(&mut self, kind: Kind) -> u32 {
+        if let Some(last) = self.held.last()
+            && self.kinds[last.kind as usize] == kind
+        {
+            return last.kind;
+        }
+        let kinds = &mut self.kinds;
+        *self.kind_of.entry(kind).or_insert_with(|| {
+            kinds.push(kind);
+            kinds.len() as u32 - 1
+        })
+    }
+
+    /// Delivery `i` as it was added (`repeat` and `duration_ms` at least 1).
+    fn delivery(&self, i: u32) -> Delivery {
+        let held = self.held[i as usize];
+        let kind = self.kinds[held.kind as usize];
+        Delivery {
+            tag: held.tag,
+            repeat: kind.repeat,
+            priority: kind.priority,
+            due_ms: held.due_ms,
+            duration_ms: kind.duration_ms,
+        }
+    }
+
+    fn kind(&self, i: u32) -> Kind {
+        self.kinds[self.held[i as usize].kind as usize]
+    }
+
+    fn due_ms(&self, i: u32) -> i64 {
+        self.held[i as usize].due_ms
     }
 
     /// Records that the player goes online or offline at `at_ms`; `fail_after_ms` is how long a
@@ -304,7 +453,7 @@ impl Player {
         let cancel = Cancel {
             at_ms,
             tag,
-            before: self.deliveries.len() as u32,
+            before: self.held.len() as u32,
         };
         let at = self.cancels.partition_point(|c| c.at_ms <= at_ms);
         self.cancels.insert(at, cancel);
@@ -383,8 +532,8 @@ impl Player {
         .unwrap_or(i64::MAX)
     }
 
-    pub fn deliveries(&self) -> &[Delivery] {
-        &self.deliveries
+    pub fn deliveries(&self) -> Deliveries<'_> {
+        Deliveries { player: self }
     }
 
     /// How many of [`Player::deliveries`] were played or failed.
@@ -414,7 +563,7 @@ impl Player {
     /// would have happened. A player whose next advance must rebuild drops nothing.
     pub fn compact(&mut self, mut gone: impl FnMut(usize) -> bool) -> Vec<u32> {
         self.seal();
-        let mut remap: Vec<u32> = (0..self.deliveries.len() as u32).collect();
+        let mut remap: Vec<u32> = (0..self.held.len() as u32).collect();
         if !self.sealed {
             return remap;
         }
@@ -426,7 +575,7 @@ impl Player {
                 continue;
             }
             *moved = kept as u32;
-            self.deliveries[kept] = self.deliveries[i];
+            self.held[kept] = self.held[i];
             self.slots[kept] = match self.slots[i].detail() {
                 Some(at) => {
                     details.push(self.details[at]);
@@ -438,10 +587,11 @@ impl Player {
         }
         // The details were renumbered in delivery order, dropped or not.
         self.details = details;
-        if kept == self.deliveries.len() {
+        if kept == self.held.len() {
             return remap;
         }
-        self.deliveries.truncate(kept);
+        self.held.truncate(kept);
+        self.renumber_kinds();
         self.slots.truncate(kept);
         let moved = |i: u32| Some(remap[i as usize]).filter(|&n| n != u32::MAX);
         let rebuild = |timeline: &Timeline| -> Timeline {
@@ -452,7 +602,9 @@ impl Player {
         self.arrivals = rebuild(&self.arrivals);
         self.waiting = rebuild(&self.waiting);
         for queue in &mut self.queues {
-            *queue = queue.iter().filter_map(|&i| moved(i)).collect();
+            let mut kept = Fifo::default();
+            queue.iter().filter_map(moved).for_each(|i| kept.push_back(i));
+            *queue = kept;
         }
         self.playing = self.playing.and_then(moved);
         // Only changes still to come matter now: nothing will be replayed.
@@ -471,7 +623,7 @@ impl Player {
             .filter(|&i| matches!(self.status(i), Status::Played | Status::Failed))
             .count();
         shrink(&mut self.slots);
-        shrink(&mut self.deliveries);
+        shrink(&mut self.held);
         shrink(&mut self.details);
         remap
     }
@@ -480,7 +632,7 @@ impl Player {
     /// (a cancellation waiting for it is dropped; no delivery held may carry it).
     pub fn retag(&mut self, remap: &[u32]) {
         let new = |tag: u32| remap.get(tag as usize).copied().unwrap_or(u32::MAX);
-        for delivery in &mut self.deliveries {
+        for delivery in &mut self.held {
             delivery.tag = new(delivery.tag);
         }
         // Cancellations that took effect stay until a compaction drops something (and a player
@@ -506,7 +658,7 @@ impl Player {
             },
             Slot::ON_TIME => Progress {
                 status: Status::Delivered,
-                delivered_ms: self.deliveries[index].due_ms,
+                delivered_ms: self.held[index].due_ms,
                 ..Progress::NEW
             },
             slot => self.details[slot.0 as usize],
@@ -550,20 +702,14 @@ impl Player {
     /// view for reading: it costs a sort of everything pending.
     pub fn queue(&self) -> Vec<usize> {
         let status = |i: u32| self.status(i);
-        let mut order: Vec<usize> = (self.queues.iter().rev().flatten().copied())
+        let mut order: Vec<usize> = (self.queues.iter().rev().flat_map(Fifo::iter))
             .filter(|&i| status(i) == Status::Delivered)
             .map(|i| i as usize)
             .collect();
         let mut pending: Vec<(bool, i64, u32)> = (self.waiting.iter().map(|Reverse((_, i))| *i))
             .chain(self.arrivals.iter().map(|Reverse((_, i))| *i))
             .filter(|&i| matches!(status(i), Status::Queued | Status::Scheduled))
-            .map(|i| {
-                (
-                    status(i) == Status::Scheduled,
-                    self.deliveries[i as usize].due_ms,
-                    i,
-                )
-            })
+            .map(|i| (status(i) == Status::Scheduled, self.due_ms(i), i))
             .collect();
         pending.sort_unstable();
         order.extend(pending.into_iter().map(|(_, _, i)| i as usize));
@@ -588,11 +734,11 @@ impl Player {
     fn reset(&mut self) {
         self.slots.fill(Slot::SCHEDULED);
         self.details.clear();
-        self.arrivals = (self.deliveries.iter().enumerate())
+        self.arrivals = (self.held.iter().enumerate())
             .map(|(i, d)| Reverse((d.due_ms, i as u32)))
             .collect();
         self.waiting.clear();
-        self.queues.iter_mut().for_each(VecDeque::clear);
+        self.queues.iter_mut().for_each(Fifo::clear);
         self.batch.clear();
         (self.online, self.fail_after_ms) = self.initial;
         self.next_availability = 0;
@@ -604,7 +750,7 @@ impl Player {
     }
 
     fn play_end_ms(&self, index: u32) -> i64 {
-        (self.play_started_ms).saturating_add(self.deliveries[index as usize].duration_ms)
+        (self.play_started_ms).saturating_add(self.kind(index).duration_ms)
     }
 
     /// Everything that happens at `at_ms`, in the order the module's header gives.
@@ -612,7 +758,7 @@ impl Player {
         if let Some(i) = self.playing
             && self.play_end_ms(i) <= at_ms
         {
-            let repeat = u32::from(self.deliveries[i as usize].repeat);
+            let repeat = u32::from(self.kind(i).repeat);
             let progress = self.progress_mut(i);
             progress.plays_completed += 1;
             if progress.plays_completed >= repeat {
@@ -671,14 +817,14 @@ impl Player {
         let mut batch = std::mem::take(&mut self.batch);
         batch.sort_unstable();
         for i in batch.drain(..) {
-            if self.deliveries[i as usize].due_ms == at_ms && self.slots[i as usize].detail().is_none() {
+            if self.due_ms(i) == at_ms && self.slots[i as usize].detail().is_none() {
                 self.slots[i as usize] = Slot::ON_TIME;
             } else {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Delivered;
                 progress.delivered_ms = at_ms;
             }
-            self.queues[self.deliveries[i as usize].priority as usize].push_back(i);
+            self.queues[self.kind(i).priority as usize].push_back(i);
         }
         self.batch = batch;
 
@@ -691,17 +837,17 @@ impl Player {
 
         self.drop_dead_fronts();
         if let Some(i) = self.playing
-            && self.deliveries[i as usize].priority != Priority::Urgent
+            && self.kind(i).priority != Priority::Urgent
             && !self.queues[Priority::Urgent as usize].is_empty()
         {
             let progress = self.progress_mut(i);
             progress.status = Status::Delivered;
             progress.interruptions += 1;
-            self.queues[self.deliveries[i as usize].priority as usize].push_front(i);
+            self.queues[self.kind(i).priority as usize].push_front(i);
             self.playing = None;
         }
         if self.playing.is_none()
-            && let Some(i) = self.queues.iter_mut().rev().find_map(VecDeque::pop_front)
+            && let Some(i) = self.queues.iter_mut().rev().find_map(Fifo::pop_front)
         {
             self.start(i, at_ms, on_first_start);
         }
@@ -714,7 +860,7 @@ impl Player {
 
     fn cancel(&mut self, cancel: Cancel, at_ms: i64) {
         for i in 0..cancel.before {
-            if self.deliveries[i as usize].tag == cancel.tag
+            if self.held[i as usize].tag == cancel.tag
                 && !matches!(self.status(i), Status::Played | Status::Failed)
             {
                 let progress = self.progress_mut(i);
@@ -733,7 +879,7 @@ impl Player {
     /// Pops cancelled entries off the front of each priority queue.
     fn drop_dead_fronts(&mut self) {
         for p in 0..self.queues.len() {
-            while let Some(&i) = self.queues[p].front()
+            while let Some(i) = self.queues[p].front()
                 && self.status(i) != Status::Delivered
             {
                 self.queues[p].pop_front();
@@ -751,8 +897,29 @@ impl Player {
         self.playing = Some(i);
         self.play_started_ms = at_ms;
         if first {
-            on_first_start(i as usize, &self.deliveries[i as usize], at_ms);
+            on_first_start(i as usize, &self.delivery(i), at_ms);
         }
+    }
+}
+
+impl Player {
+    /// After deliveries were dropped: only the kinds still held stay, so the table is never
+    /// longer than the deliveries held.
+    fn renumber_kinds(&mut self) {
+        let mut new = vec![u32::MAX; self.kinds.len()];
+        let mut kinds = Vec::new();
+        for held in &mut self.held {
+            let k = &mut new[held.kind as usize];
+            if *k == u32::MAX {
+                *k = kinds.len() as u32;
+                kinds.push(self.kinds[held.kind as usize]);
+            }
+            held.kind = *k;
+        }
+        self.kind_of = (kinds.iter().enumerate())
+            .map(|(i, &kind)| (kind, i as u32))
+            .collect();
+        self.kinds = kinds;
     }
 }
 
