@@ -154,3 +154,31 @@ impl FaultsOf for Runtimes {
         tenants.get(tenant)?.faults.take(method, path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stream_starts_from_every_change_and_wakes_on_the_next() {
+        let changes = Changes::default();
+        // Nobody watches: counted all the same.
+        for _ in 0..3 {
+            changes.bump();
+        }
+        let mut first = changes.subscribe();
+        assert_eq!(*first.borrow_and_update(), 3);
+        assert!(!first.has_changed().expect("open"), "subscribing is no change");
+        changes.bump();
+        first.changed().await.expect("woken");
+        assert_eq!(*first.borrow_and_update(), 4);
+        // A second stream opening is no news to the first.
+        let mut second = changes.subscribe();
+        assert_eq!(*second.borrow_and_update(), 4);
+        assert!(!first.has_changed().expect("open"));
+        drop((first, second));
+        changes.bump();
+        changes.bump();
+        assert_eq!(*changes.subscribe().borrow(), 6);
+    }
+}
