@@ -175,6 +175,9 @@ pub fn router(state: AppState) -> Router {
     stack(app, state.core)
 }
 
+/// The header whose value names a request's tenant when no key layer did (its company prefix).
+static X_API_KEY: axum::http::HeaderName = axum::http::HeaderName::from_static("x-api-key");
+
 /// The shared stack around `router`, told which API each path belongs to.
 pub fn stack(router: Router, core: Core) -> Router {
     let entry = middleware::Entry {
@@ -184,7 +187,7 @@ pub fn stack(router: Router, core: Core) -> Router {
             Api::Control => None,
         },
         render: render_by_path,
-        alias_header: "x-api-key",
+        alias_header: &X_API_KEY,
         tenant_alias: musique::auth::company_prefix,
     };
     middleware::stack(router, core, entry)

@@ -18,6 +18,18 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// What the migrations up to [`SCHEMA_VERSION`] build, as one script: every `CREATE` of
+/// `sqlite_master` in its order, `_sqlx_migrations` included. A new file runs it and records
+/// those migrations as sqlx would have (their checksums), in one transaction, instead of
+/// applying them one by one (each its own transaction and bookkeeping, 0009 a table copied
+/// and renamed): the largest part of a fresh start. Any later migration is applied by the
+/// migrator as usual, and every later start checks the recorded checksums as it always
+/// does. `db::tests` checks that it builds the same schema as the migrations; it is written
+/// again by `SOUNDCHECK_WRITE_SCHEMA=1 cargo test --lib db::tests::the_schema_script`.
+const SCHEMA: &str = include_str!("../migrations/snapshot/schema.sql");
+/// The last migration [`SCHEMA`] includes.
+pub const SCHEMA_VERSION: i64 = 11;
+
 /// Pages (40 MB) the WAL may hold before a commit checkpoints it itself, as a commit would past
 /// SQLite's 1,000 by default: only if [`checkpoint_behind`] falls behind (it runs every
 /// [`CHECKPOINT_EVERY`], by when the busiest writer has appended some 1,000 pages).
@@ -30,7 +42,8 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 pub struct Db {
     pub read: SqlitePool,
     pub write: SqlitePool,
-    /// One connection that checkpoints the WAL (`None` for `:memory:`, which has none).
+    /// One connection that checkpoints the WAL, opened on first use (`None` for `:memory:`,
+    /// which has none).
     checkpoints: Option<SqlitePool>,
 }
 
@@ -75,6 +88,7 @@ impl Db {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&mut conn)
                 .await?;
+            create_schema(&mut conn).await?;
             MIGRATOR.run(&mut conn).await?;
             Some(conn)
         } else {
@@ -104,10 +118,11 @@ impl Db {
         } else {
             // A checkpoint reads the WAL and writes the file: it needs no page cache. A
             // TRUNCATE gives up after 100 ms of waiting for readers (the WAL is reused as is).
+            // Opened by the first checkpoint, not here: start-up does not wait for it.
             let checkpointer = (options.clone())
                 .busy_timeout(Duration::from_millis(100))
                 .pragma("cache_size", "-64");
-            Some(one().connect_with(checkpointer).await?)
+            Some(one().min_connections(0).connect_lazy_with(checkpointer))
         };
 
         // Each `:memory:` connection would be a database of its own: share the writer instead.
@@ -162,6 +177,32 @@ impl Db {
     }
 }
 
+/// Builds the schema of a new, empty database from [`SCHEMA`], and records the migrations it
+/// holds as applied, in one transaction.
+async fn create_schema(conn: &mut sqlx::SqliteConnection) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    let included: Vec<_> = MIGRATOR
+        .iter()
+        .filter(|m| m.version <= SCHEMA_VERSION && !m.migration_type.is_down_migration())
+        .collect();
+    let elapsed_ns = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) ",
+    );
+    insert.push_values(&included, |mut row, m| {
+        row.push_bind(m.version)
+            .push_bind(&*m.description)
+            .push_bind(true)
+            .push_bind(&*m.checksum)
+            .push_bind(elapsed_ns);
+    });
+    insert.build().execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A checkpoint's mode (SQLite's names).
 #[derive(Clone, Copy, Debug)]
 pub enum Checkpoint {
@@ -177,7 +218,9 @@ pub async fn checkpoint_behind(db: Db, stop: tokio_util::sync::CancellationToken
     if db.checkpoints.is_none() {
         return;
     }
-    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    // The first one a period after start: what start-up wrote can wait that long.
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + CHECKPOINT_EVERY, CHECKPOINT_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -292,6 +335,95 @@ mod tests {
             "{frames} frames after the automatic checkpoint"
         );
         db.close().await;
+    }
+
+    /// Every schema object with its SQL, by name, and the migrations recorded as applied.
+    async fn schema_of(
+        conn: &mut sqlx::SqliteConnection,
+    ) -> (
+        Vec<(String, String, String, Option<String>)>,
+        Vec<(i64, String, bool, Vec<u8>)>,
+    ) {
+        let objects = sqlx::query_as("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("sqlite_master");
+        let applied = sqlx::query_as(
+            "SELECT version, description, success, checksum FROM _sqlx_migrations ORDER BY version",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .expect("_sqlx_migrations");
+        (objects, applied)
+    }
+
+    /// The `CREATE` statements of a schema, in the order SQLite keeps them.
+    async fn script_of(conn: &mut sqlx::SqliteConnection) -> String {
+        let statements: Vec<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .expect("sqlite_master");
+        let mut script = format!(
+            "-- Written by `SOUNDCHECK_WRITE_SCHEMA=1 cargo test --lib db::tests::the_schema_script`\n\
+             -- from a database the migrations up to {SCHEMA_VERSION} built: what a new file runs \
+             instead of them (db.rs).\n"
+        );
+        for statement in statements {
+            script.push_str(&statement);
+            script.push_str(";\n");
+        }
+        script
+    }
+
+    #[tokio::test]
+    async fn the_schema_script_builds_what_the_migrations_build() {
+        let migrated_to = |version| async move {
+            let mut conn = SqliteConnectOptions::from_str("sqlite::memory:")
+                .expect("options")
+                .connect()
+                .await
+                .expect("connection");
+            MIGRATOR.run_to(version, &mut conn).await.expect("migrations");
+            conn
+        };
+        let mut migrated = migrated_to(SCHEMA_VERSION).await;
+        let script = script_of(&mut migrated).await;
+        if std::env::var_os("SOUNDCHECK_WRITE_SCHEMA").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/snapshot/schema.sql");
+            std::fs::write(path, &script).expect("write the schema script");
+        }
+        assert_eq!(
+            SCHEMA, script,
+            "the schema script is not the migrations' schema: write it again (see SCHEMA)"
+        );
+        let mut scripted = SqliteConnectOptions::from_str("sqlite::memory:")
+            .expect("options")
+            .connect()
+            .await
+            .expect("connection");
+        create_schema(&mut scripted).await.expect("schema script");
+        assert_eq!(schema_of(&mut scripted).await, schema_of(&mut migrated).await);
+        // The migrator finds them applied, checksums and all, and applies the rest.
+        MIGRATOR
+            .run(&mut scripted)
+            .await
+            .expect("migrations after the script");
+        let mut all = migrated_to(i64::MAX).await;
+        assert_eq!(schema_of(&mut scripted).await, schema_of(&mut all).await);
+    }
+
+    #[tokio::test]
+    async fn the_schema_script_holds_every_migration() {
+        // Not a correctness matter (later migrations are applied after it), but a new
+        // migration left out of the script makes every fresh start apply it one by one.
+        let last = MIGRATOR.iter().map(|m| m.version).max();
+        assert_eq!(
+            last,
+            Some(SCHEMA_VERSION),
+            "write the schema script again (see SCHEMA)"
+        );
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -9,10 +10,9 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
-use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{self, Error, RequestId};
 use crate::journal::{self, Notes};
@@ -35,25 +35,29 @@ pub struct Entry {
     /// The header whose value names the request's tenant when no key layer named it (a
     /// route without one, an unknown path, a refused key), and the name it gives: resolved
     /// through the tenancy map of company prefixes, the default tenant when unknown.
-    pub alias_header: &'static str,
+    pub alias_header: &'static HeaderName,
     pub tenant_alias: fn(&str) -> Option<&str>,
 }
 
-/// Wraps the whole app. Outermost first:
-/// 1. [`ContextLayer`] gives the request its id (a [`RequestId`] extension), logs it,
-///    records an API request in its tenant's journal (with a [`Notes`] extension the layers
-///    and handlers below write to), renders what no API rendered, and stamps `X-Request-Id`
-///    on whatever comes back, so it must see every response, even a panic's;
-/// 2. `CatchPanicLayer` turns a panic into a 500, rendered by the first.
+/// Wraps the whole app in one layer, [`ContextLayer`]: it gives the request its id (a
+/// [`RequestId`] extension), logs it, records an API request in its tenant's journal (with a
+/// [`Notes`] extension the layers and handlers below write to), turns a panic below into a
+/// 500, renders what no API rendered, and stamps `X-Request-Id` on whatever comes back, so it
+/// must see every response, even a panic's. It catches panics itself: a panic layer of its
+/// own would box every route once more, and every response body.
 ///
-/// Below them each API's router stacks its own: error rendering, then per route its key
+/// It is a route layer (`Router::layer`), so that the route future around it, the top-level
+/// one, sets `Content-Length` (and empties a HEAD answer) after it rendered the body.
+///
+/// Below it each API's router stacks its own: error rendering, then per route its key
 /// layer, [`crate::faults::FaultLayer`], and its limit layer, in that order.
 pub fn stack(router: Router, state: Core, entry: Entry) -> Router {
-    router
-        .layer(CatchPanicLayer::custom(|_panic| {
-            Error::Internal(anyhow::anyhow!("handler panicked")).into_response()
-        }))
-        .layer(ContextLayer { state, entry })
+    router.layer(ContextLayer { state, entry })
+}
+
+/// What a panic below the request context answers (rendered, like any error, by its finish).
+fn panicked() -> Response {
+    Error::Internal(anyhow::anyhow!("handler panicked")).into_response()
 }
 
 /// The request context layer. A service of its own rather than an axum `from_fn`: a request
@@ -144,10 +148,7 @@ where
             journal,
         };
         let Some(recording) = &context.journal else {
-            return ContextFuture::Inner {
-                inner: self.inner.call(req),
-                context: Some(context),
-            };
+            return ContextFuture::inner(&mut self.inner, req, context);
         };
         match body_plan(&req) {
             BodyPlan::Nothing => {}
@@ -163,7 +164,11 @@ where
                                 if let Some(recording) = &context.journal {
                                     recording.notes.describe_body(summary);
                                 }
-                                inner.call(req).await?
+                                let handled = AssertUnwindSafe(async move { inner.call(req).await });
+                                match futures_util::FutureExt::catch_unwind(handled).await {
+                                    Ok(response) => response?,
+                                    Err(_panic) => panicked(),
+                                }
                             }
                             Err(err) => err.into_response(),
                         };
@@ -172,10 +177,7 @@ where
                 };
             }
         }
-        ContextFuture::Inner {
-            inner: self.inner.call(req),
-            context: Some(context),
-        }
+        ContextFuture::inner(&mut self.inner, req, context)
     }
 }
 
@@ -185,7 +187,26 @@ pin_project_lite::pin_project! {
     #[project = ContextProjection]
     pub enum ContextFuture<F> {
         Inner { #[pin] inner: F, context: Option<RequestContext> },
+        /// The inner service panicked in `call`: the 500 is all there is to finish.
+        Panicked { context: Option<RequestContext> },
         Reading { reading: Reading },
+    }
+}
+
+impl<F> ContextFuture<F> {
+    fn inner<S>(service: &mut S, req: Request, context: RequestContext) -> Self
+    where
+        S: Service<Request, Future = F>,
+    {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req))) {
+            Ok(inner) => ContextFuture::Inner {
+                inner,
+                context: Some(context),
+            },
+            Err(_panic) => ContextFuture::Panicked {
+                context: Some(context),
+            },
+        }
     }
 }
 
@@ -198,12 +219,20 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             ContextProjection::Inner { inner, context } => {
-                let response = std::task::ready!(inner.poll(cx))?;
+                let response = match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(response)) => response?,
+                    Err(_panic) => panicked(),
+                };
                 match context.take() {
                     Some(context) => Poll::Ready(Ok(context.finish(response))),
                     None => panic!("ContextFuture polled after it finished"),
                 }
             }
+            ContextProjection::Panicked { context } => match context.take() {
+                Some(context) => Poll::Ready(Ok(context.finish(panicked()))),
+                None => panic!("ContextFuture polled after it finished"),
+            },
             ContextProjection::Reading { reading } => reading.as_mut().poll(cx),
         }
     }
@@ -284,8 +313,9 @@ fn stamp_and_log(
     path: &str,
     started: Instant,
 ) -> Response {
+    static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        response.headers_mut().insert("x-request-id", value);
+        response.headers_mut().insert(&X_REQUEST_ID, value);
     }
     let status = response.status();
     let latency_us = started.elapsed().as_micros() as u64;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use governor::clock::Clock as _;
 use governor::middleware::StateInformationMiddleware;
 use governor::nanos::Nanos;
@@ -76,9 +76,13 @@ pub struct RateInfo {
 
 impl RateInfo {
     pub fn write_headers(&self, headers: &mut HeaderMap) {
-        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
-        headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
-        headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset_epoch_secs));
+        // Names made once, not parsed from text on every response.
+        static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+        static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+        static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+        headers.insert(&LIMIT, HeaderValue::from(self.limit));
+        headers.insert(&REMAINING, HeaderValue::from(self.remaining));
+        headers.insert(&RESET, HeaderValue::from(self.reset_epoch_secs));
     }
 }
 

@@ -2,7 +2,9 @@
 //! faults), and which tenant a company prefix belongs to (so a request with a bad key still
 //! lands in the right journal).
 
-use std::collections::HashMap;
+// foldhash, not SipHash: every API request looks its tenant up here (faults, journal).
+use hashbrown::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::sync::{Arc, RwLock};
 
 use axum::http::Method;
@@ -24,24 +26,57 @@ pub struct TenantRuntime {
     pub changes: Changes,
 }
 
-/// A tenant's change counter: one `watch` value, so a burst of changes wakes each waiting
-/// stream once and costs nothing when no one waits.
+/// A tenant's change counter: a count, and one `watch` value that wakes the waiting streams,
+/// so a burst of changes wakes each of them once. Every API request bumps it: with no stream
+/// open (nearly always) a bump is one atomic add, not the watch's write lock and the eight
+/// wait lists it would otherwise lock to wake nobody.
 #[derive(Debug)]
-pub struct Changes(tokio::sync::watch::Sender<u64>);
+pub struct Changes {
+    count: AtomicU64,
+    watch: tokio::sync::watch::Sender<u64>,
+}
 
 impl Default for Changes {
     fn default() -> Changes {
-        Changes(tokio::sync::watch::channel(0).0)
+        Changes {
+            count: AtomicU64::new(0),
+            watch: tokio::sync::watch::channel(0).0,
+        }
     }
 }
 
 impl Changes {
     pub fn bump(&self) {
-        self.0.send_modify(|n| *n = n.wrapping_add(1));
+        let count = self.count.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+        // Pairs with the fence in `subscribe`: either this bump sees the new receiver and
+        // wakes it, or the receiver's first value already counts this bump.
+        fence(Ordering::SeqCst);
+        if self.watch.receiver_count() > 0 {
+            self.watch.send_if_modified(|seen| advance(seen, count));
+        }
     }
 
+    /// A receiver whose value is the count (bumps made while nobody watched included) and
+    /// that wakes on every bump from now on.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.subscribe()
+        let receiver = self.watch.subscribe();
+        fence(Ordering::SeqCst);
+        let count = self.count.load(Ordering::SeqCst);
+        // Only news to other receivers if a bump is racing this: that bump wakes them anyway.
+        self.watch.send_if_modified(|seen| advance(seen, count));
+        let mut receiver = receiver;
+        receiver.mark_unchanged();
+        receiver
+    }
+}
+
+/// Moves a watched count forward to `count`, never back (bumps may land out of order).
+fn advance(seen: &mut u64, count: u64) -> bool {
+    if count > *seen {
+        *seen = count;
+        true
+    } else {
+        false
     }
 }
 
@@ -117,5 +152,33 @@ impl FaultsOf for Runtimes {
         // Only a tenant that was ever used can have faults.
         let tenants = self.tenants.read_locked();
         tenants.get(tenant)?.faults.take(method, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stream_starts_from_every_change_and_wakes_on_the_next() {
+        let changes = Changes::default();
+        // Nobody watches: counted all the same.
+        for _ in 0..3 {
+            changes.bump();
+        }
+        let mut first = changes.subscribe();
+        assert_eq!(*first.borrow_and_update(), 3);
+        assert!(!first.has_changed().expect("open"), "subscribing is no change");
+        changes.bump();
+        first.changed().await.expect("woken");
+        assert_eq!(*first.borrow_and_update(), 4);
+        // A second stream opening is no news to the first.
+        let mut second = changes.subscribe();
+        assert_eq!(*second.borrow_and_update(), 4);
+        assert!(!first.has_changed().expect("open"));
+        drop((first, second));
+        changes.bump();
+        changes.bump();
+        assert_eq!(*changes.subscribe().borrow(), 6);
     }
 }

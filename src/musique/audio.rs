@@ -1,5 +1,7 @@
 //! The audio library: upload (MP3 checked by content), list, get, delete, and the bytes.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
@@ -188,14 +190,20 @@ fn json_value(out: &mut Vec<u8>, value: &impl Serialize) -> Result<()> {
     serde_json::to_writer(out, value).map_err(|e| Error::Internal(e.into()))
 }
 
-/// `base` as the inside of a JSON string.
-fn escaped(base: &str) -> String {
+/// `base` as the inside of a JSON string: itself, unless it holds a character JSON escapes
+/// (a `Host` header with a quote, a backslash or a control character).
+fn escaped(base: &str) -> Cow<'_, str> {
+    if !base.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return Cow::Borrowed(base);
+    }
     let quoted = serde_json::to_string(base).unwrap_or_default();
-    quoted
-        .strip_prefix('"')
-        .and_then(|q| q.strip_suffix('"'))
-        .unwrap_or_default()
-        .to_owned()
+    Cow::Owned(
+        quoted
+            .strip_prefix('"')
+            .and_then(|q| q.strip_suffix('"'))
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 /// A page of the library as `AudioList` serializes it, from the prepared objects.
@@ -765,7 +773,12 @@ mod tests {
         ];
         // "Plain" has never played; the others have.
         let stats = |id: &str| played(id[4..].parse::<i64>().expect("digits") % 5);
-        for base in ["http://127.0.0.1:8080", "http://odd\"host\\", ""] {
+        for base in [
+            "http://127.0.0.1:8080",
+            "http://odd\"host\\",
+            "http://tab\there\u{1f}",
+            "",
+        ] {
             for count in 0..=entries.len() {
                 let page: Vec<&Entry> = entries[..count].iter().collect();
                 let pagination = || Pagination {

@@ -3,8 +3,12 @@
 //! there first and applied here after, and the whole read side is rebuilt from it at start.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::RwLock;
+
+// foldhash, not SipHash: a page looks up each of its objects by id (server-made, random), and
+// SipHash was the largest part of that.
+use hashbrown::HashMap;
 
 use super::audio::ObjectJson;
 use crate::auth::Environment;

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::handler::Handler;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, any, get};
@@ -169,7 +169,8 @@ impl Gate for Authenticate {
     type Pass = ();
 
     fn admit(&self, mut req: Request) -> Admit<()> {
-        let token = match req.headers().get("x-api-key").map(HeaderValue::to_str) {
+        static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+        let token = match req.headers().get(&X_API_KEY).map(HeaderValue::to_str) {
             None => return Admit::Refuse(Error::MissingKey.into_response()),
             Some(Ok(token)) if token.trim().is_empty() => {
                 return Admit::Refuse(Error::MissingKey.into_response());
