@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
+use base64::Engine;
 use serde::Deserialize;
 
-use crate::auth::{Permissions, Secret, Tier, company_token_prefix, parse_musique_token};
+use crate::auth::{Environment, Permissions, Secret, Tier, company_token_prefix, parse_musique_token};
 use crate::clock::real_now_ms;
+use crate::control::store::{self, SeedAudio};
 use crate::db::Db;
 use crate::hasher::{HashCost, Hasher};
 use crate::keys::{self, NewArkKey, NewMusiqueKey};
@@ -16,6 +18,12 @@ use crate::rate_limit::Limits;
 const BUNDLED_MUSIQUE: &str = include_str!("../fixtures/musique.json");
 const BUNDLED_MUSICARK: &str = include_str!("../fixtures/musicark.json");
 const BUNDLED_CATALOGUE: &str = include_str!("../fixtures/catalogue.jsonl");
+/// The example announcement's MP3 (a two-note chime, 2 s, 48 kbps mono; fixtures/README.md
+/// says how it was made): small enough to bundle, real enough to play, send and download.
+const BUNDLED_AUDIO: [(&str, &[u8]); 1] = [("welcome.mp3", include_bytes!("../fixtures/welcome.mp3"))];
+
+/// The example announcement of the default sandbox, which every document's examples name.
+pub const EXAMPLE_AUDIO_ID: &str = "aud_welcome0000001";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -36,6 +44,29 @@ pub struct CompanyFixture {
     pub company_token: Option<String>,
     pub locations: LocationRange,
     pub tokens: Vec<TokenFixture>,
+    /// The company's prod library at creation (restored by a reset of the tenant).
+    #[serde(default)]
+    pub audio: Vec<AudioFixture>,
+}
+
+/// An audio object of a fixture library: its metadata and the MP3 file behind it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AudioFixture {
+    /// `aud_` + 14 lowercase letters or digits, fixed so that documents can name it.
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    /// RFC 3339; fixed, and older than anything a test uploads.
+    pub created_at: String,
+    /// A file of the fixtures directory, or a bundled one (`welcome.mp3`).
+    pub file: String,
+    /// The file's bytes, read when the fixtures load.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// `count` locations `{externalIdPrefix}{n:0width}` with user ids from `firstUserId`.
@@ -116,6 +147,17 @@ impl Fixtures {
         };
         let musique: MusiqueFixtures = serde_json::from_str(&read("musique.json", BUNDLED_MUSIQUE)?)
             .map_err(|e| anyhow::anyhow!("musique.json: {e}"))?;
+        let mut musique = musique;
+        for audio in musique.companies.iter_mut().flat_map(|c| c.audio.iter_mut()) {
+            audio.bytes = match dir.map(|d| d.join(&audio.file)).filter(|p| p.exists()) {
+                Some(path) => std::fs::read(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                None => BUNDLED_AUDIO
+                    .iter()
+                    .find(|(name, _)| *name == audio.file)
+                    .map(|(_, bytes)| bytes.to_vec())
+                    .ok_or_else(|| anyhow::anyhow!("musique.json: no audio file {:?}", audio.file))?,
+            };
+        }
         let musicark: MusicArkFixtures = serde_json::from_str(&read("musicark.json", BUNDLED_MUSICARK)?)
             .map_err(|e| anyhow::anyhow!("musicark.json: {e}"))?;
         let catalogue = match dir.map(|d| d.join("catalogue.jsonl")).filter(|p| p.exists()) {
@@ -153,6 +195,20 @@ impl Fixtures {
                 if let Some(perms) = &token.permissions {
                     Permissions::parse_list(&perms.join(",")).map_err(anyhow::Error::msg)?;
                 }
+            }
+            for audio in &company.audio {
+                let suffix = audio.id.strip_prefix("aud_").unwrap_or_default();
+                anyhow::ensure!(
+                    suffix.len() == 14
+                        && suffix
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                    "fixture audio {:?}: its id must be aud_ and 14 lowercase letters or digits",
+                    audio.id
+                );
+                parse_created_at(audio)?;
+                crate::musique::mp3::inspect(&audio.bytes)
+                    .map_err(|e| anyhow::anyhow!("fixture audio {:?} ({}): {e}", audio.id, audio.file))?;
             }
         }
         Ok(())
@@ -193,6 +249,7 @@ pub async fn seed_tenant(
         .await?;
     if exists.is_some() {
         backfill_company_tokens(db, hasher, tenant_id, fixtures).await?;
+        backfill_audio(db, tenant_id, fixtures).await?;
         return Ok(false);
     }
 
@@ -224,11 +281,17 @@ pub async fn seed_tenant(
         .execute(&mut *tx)
         .await?;
     let mut hashes = musique_hashes.iter();
+    let mut library = Vec::new();
     for (company, company_hash) in fixtures.musique.companies.iter().zip(&company_hashes) {
         let (company_id, _) =
             keys::ensure_company(&mut tx, tenant_id, &company.prefix, &company.name).await?;
+        for audio in &company.audio {
+            let audio = seed_audio(audio, company_id)?;
+            store::insert_audio(&mut tx, tenant_id, &audio).await?;
+            library.push(audio);
+        }
         if let Some(hash) = company_hash {
-            crate::control::store::set_company_token_hash(&mut tx, tenant_id, company_id, hash).await?;
+            store::set_company_token_hash(&mut tx, tenant_id, company_id, hash).await?;
         }
         keys::add_locations(
             &mut tx,
@@ -270,8 +333,83 @@ pub async fn seed_tenant(
         let id = keys::insert_musicark_key(&mut tx, &new, hash).await?;
         keys::mark_public(&mut tx, &id, &key.key).await?;
     }
+    // The creation state a reset restores, with the library (which a tenant made by the
+    // control plane's creation does not keep).
+    store::save_seed(&mut tx, tenant_id).await?;
+    store::set_seed_audio(&mut tx, tenant_id, library).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// A fixture audio object as the creation state keeps it.
+fn seed_audio(audio: &AudioFixture, company_id: i64) -> anyhow::Result<SeedAudio> {
+    let info = crate::musique::mp3::inspect(&audio.bytes)
+        .map_err(|e| anyhow::anyhow!("fixture audio {:?}: {e}", audio.id))?;
+    Ok(SeedAudio {
+        id: audio.id.clone(),
+        company_id,
+        environment: Environment::Prod,
+        name: audio.name.clone(),
+        description: audio.description.clone(),
+        category: audio.category.clone(),
+        duration: info.duration_secs,
+        created_at_ms: parse_created_at(audio)?,
+        bytes: base64::engine::general_purpose::STANDARD.encode(&audio.bytes),
+    })
+}
+
+fn parse_created_at(audio: &AudioFixture) -> anyhow::Result<i64> {
+    chrono::DateTime::parse_from_rfc3339(&audio.created_at)
+        .map(|at| at.timestamp_millis())
+        .map_err(|e| anyhow::anyhow!("fixture audio {:?}: createdAt: {e}", audio.id))
+}
+
+/// Gives a default tenant seeded before fixture libraries existed (its creation state has
+/// no library) the fixture audio, in its rows and in the creation state, once: an example
+/// deleted afterwards stays deleted until a reset.
+async fn backfill_audio(db: &Db, tenant_id: &str, fixtures: &Fixtures) -> anyhow::Result<()> {
+    // Most starts find the library there: they read, and write nothing.
+    let has_library: Option<i64> = sqlx::query_scalar(
+        "SELECT json_type(seed, '$.audio') IS NOT NULL FROM tenants WHERE id = ? AND seed IS NOT NULL",
+    )
+    .bind(tenant_id)
+    .fetch_optional(&db.read)
+    .await?;
+    if has_library == Some(1) {
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    match store::seed(&mut tx, tenant_id).await? {
+        Some(seed) if seed.audio.is_some() => return Ok(()),
+        Some(_) => {}
+        None => store::save_seed(&mut tx, tenant_id).await?,
+    }
+    let mut library = Vec::new();
+    for company in &fixtures.musique.companies {
+        let company_id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM companies WHERE tenant_id = ? AND prefix = ?")
+                .bind(tenant_id)
+                .bind(&company.prefix)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(company_id) = company_id else {
+            continue;
+        };
+        for audio in &company.audio {
+            let audio = seed_audio(audio, company_id)?;
+            let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM audio WHERE id = ?")
+                .bind(&audio.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_none() {
+                store::insert_audio(&mut tx, tenant_id, &audio).await?;
+            }
+            library.push(audio);
+        }
+    }
+    store::set_seed_audio(&mut tx, tenant_id, library).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Gives the fixture companies of an already seeded tenant the company tokens they lack: a
@@ -299,7 +437,7 @@ async fn backfill_company_tokens(
         };
         let hash = hasher.hash(token, HashCost::Fast).await?;
         let mut tx = db.begin_write().await?;
-        crate::control::store::set_company_token_hash(&mut tx, tenant_id, company_id, &hash).await?;
+        store::set_company_token_hash(&mut tx, tenant_id, company_id, &hash).await?;
         tx.commit().await?;
     }
     Ok(())
@@ -308,7 +446,6 @@ async fn backfill_company_tokens(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Environment;
 
     #[test]
     fn the_bundled_fixtures_load_and_hold_the_docs_tokens() {

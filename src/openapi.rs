@@ -253,10 +253,16 @@ fn musique_bodies(doc: &mut Value) {
             }),
         );
     }
-    polish::set(
+    // Swagger UI prefills a path parameter with its example: the default sandbox's example
+    // announcement, so that "Try it out" finds it unedited.
+    param_examples(
         doc,
-        "/paths/~1media~1audio~1{file}/get/parameters/0/example",
-        json!(EXAMPLE_FILE),
+        &[
+            ("id", json!(EXAMPLE_AUDIO_ID)),
+            ("audioId", json!(EXAMPLE_AUDIO_ID)),
+            ("file", json!(format!("{EXAMPLE_AUDIO_ID}.mp3"))),
+        ],
+        &[],
     );
     let mut file =
         polish::mp3_bytes("The MP3, at most 10 MB; checked by its content (anything else is 415).");
@@ -313,8 +319,31 @@ fn musique_bodies(doc: &mut Value) {
 
 /// A store of the default sandbox.
 const EXAMPLE_STORE: &str = "store_001";
-/// An audio file name as the default sandbox serves one.
-const EXAMPLE_FILE: &str = "aud_0000000000000x.mp3";
+/// The default sandbox's example announcement (`fixtures/musique.json`).
+const EXAMPLE_AUDIO_ID: &str = crate::fixtures::EXAMPLE_AUDIO_ID;
+
+/// Gives every path or query parameter of these names the example (each operation but those
+/// `skip` names), which Swagger UI prefills.
+fn param_examples(doc: &mut Value, examples: &[(&str, Value)], skip: &[&str]) {
+    polish::each_operation(doc, |_, _, op| {
+        if skip.contains(&op["operationId"].as_str().unwrap_or_default()) {
+            return;
+        }
+        for param in op
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if !["path", "query"].contains(&param["in"].as_str().unwrap_or_default()) {
+                continue;
+            }
+            if let Some((_, example)) = examples.iter().find(|(name, _)| param["name"] == *name) {
+                param["example"] = example.clone();
+            }
+        }
+    });
+}
 /// RFC 3339 with a time zone, as `scheduleAt` and the clock accept it.
 const RFC3339: &str = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$";
 
@@ -352,6 +381,8 @@ pub fn musicark_document() -> Value {
         "/paths/~1songs~1{id}/get/parameters/0/example",
         json!("sacred-kiss-blake-reed"),
     );
+    // What Swagger UI prefills: a search that finds songs of the bundled catalogue.
+    param_examples(&mut doc, &[("q", json!("kiss")), ("h", json!(210))], &[]);
     doc
 }
 
@@ -424,6 +455,45 @@ pub fn control_document() -> Value {
             }
         }
     });
+    // What Swagger UI prefills, so that "Try it out" works on the default sandbox unedited.
+    // Deleting a tenant takes one made before (the default cannot be deleted), so its
+    // `tenant` has no example; nor have the ids the server makes (faults, webhooks, sends).
+    param_examples(
+        &mut doc,
+        &[
+            ("tenant", json!("default")),
+            ("external_id", json!(EXAMPLE_STORE)),
+        ],
+        &["deleteTenant"],
+    );
+    for (path, example) in [
+        (
+            "/tenants",
+            json!({"name": "CI sandbox", "musique": {"stores": 5}}),
+        ),
+        ("/tenants/{tenant}/clock", json!({"advance": "1h"})),
+        (
+            "/tenants/{tenant}/faults",
+            json!({"path": "/api/v1/integration/health", "status": 503, "times": 1}),
+        ),
+        (
+            "/tenants/{tenant}/webhooks",
+            json!({"url": "http://127.0.0.1:8080/webhooks", "events": ["send.created"]}),
+        ),
+        (
+            "/tenants/{tenant}/locations/{external_id}/player",
+            json!({"online": true}),
+        ),
+    ] {
+        polish::set(
+            &mut doc,
+            &format!(
+                "/paths/{}/post/requestBody/content/application~1json/example",
+                path.replace('/', "~1")
+            ),
+            example,
+        );
+    }
     // The control plane's health says `ok` (the Musique API's says `healthy`).
     polish::set(
         &mut doc,

@@ -2,12 +2,16 @@
 //!
 //! A tenant's creation state is kept as a JSON snapshot of its companies, locations and keys
 //! (hashes only, never tokens). A reset deletes what the tenant owns and puts the snapshot
-//! back with the same ids, so the tokens a test holds keep working.
+//! back with the same ids, so the tokens a test holds keep working. The default tenant's
+//! creation state also holds its fixture library (the example announcement), bytes and all.
 
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sqlx::{Sqlite, Transaction};
 
+use crate::auth::Environment;
 use crate::db::Db;
+use crate::musique::library::{AudioMeta, LibraryKey};
 
 #[derive(Debug, Serialize, Deserialize, sqlx::FromRow)]
 struct CompanyRow {
@@ -56,6 +60,105 @@ pub struct Seed {
     keys: Vec<KeyRow>,
     pub clock_offset_ms: i64,
     pub clock_frozen_ms: Option<i64>,
+    /// The library a reset puts back: the fixture audio of the default tenant, empty for a
+    /// tenant made by `POST /_soundcheck/tenants`. `None` in a creation state saved before
+    /// fixture libraries existed (the default tenant's gets them on its next start).
+    #[serde(default)]
+    pub audio: Option<Vec<SeedAudio>>,
+}
+
+/// An audio object of a creation state, with its bytes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SeedAudio {
+    pub id: String,
+    pub company_id: i64,
+    pub environment: Environment,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub duration: f64,
+    pub created_at_ms: i64,
+    /// The MP3 file, base64 (the creation state is JSON).
+    pub bytes: String,
+}
+
+/// Stores a creation state's audio object as an upload would (row and bytes), and returns
+/// what the library's read side shows of it.
+pub async fn insert_audio(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &str,
+    audio: &SeedAudio,
+) -> anyhow::Result<(LibraryKey, AudioMeta)> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(&audio.bytes)?;
+    let size = bytes.len() as i64;
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO audio (id, tenant_id, company_id, environment, name, description, category,
+                            duration, size, created_at_ms, seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audio))
+         RETURNING seq",
+    )
+    .bind(&audio.id)
+    .bind(tenant)
+    .bind(audio.company_id)
+    .bind(audio.environment.as_str())
+    .bind(&audio.name)
+    .bind(&audio.description)
+    .bind(&audio.category)
+    .bind(audio.duration)
+    .bind(size)
+    .bind(audio.created_at_ms)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO audio_blobs (audio_id, bytes) VALUES (?, ?)")
+        .bind(&audio.id)
+        .bind(bytes)
+        .execute(&mut **tx)
+        .await?;
+    let key = LibraryKey {
+        company_id: audio.company_id,
+        environment: audio.environment,
+    };
+    let meta = AudioMeta {
+        id: audio.id.clone(),
+        name: audio.name.clone(),
+        description: audio.description.clone(),
+        category: audio.category.clone(),
+        duration: audio.duration,
+        size,
+        created_at_ms: audio.created_at_ms,
+        seq,
+    };
+    Ok((key, meta))
+}
+
+/// The tenant's creation state, if it has one.
+pub async fn seed(tx: &mut Transaction<'_, Sqlite>, tenant: &str) -> anyhow::Result<Option<Seed>> {
+    let seed: Option<Option<String>> = sqlx::query_scalar("SELECT seed FROM tenants WHERE id = ?")
+        .bind(tenant)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match seed.flatten() {
+        Some(text) => Some(serde_json::from_str(&text)?),
+        None => None,
+    })
+}
+
+/// Sets the library of the tenant's creation state (which must exist).
+pub async fn set_seed_audio(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &str,
+    audio: Vec<SeedAudio>,
+) -> anyhow::Result<()> {
+    let mut seed = seed(tx, tenant)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("tenant {tenant} has no creation state"))?;
+    seed.audio = Some(audio);
+    sqlx::query("UPDATE tenants SET seed = ? WHERE id = ?")
+        .bind(serde_json::to_string(&seed)?)
+        .bind(tenant)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Records the tenant's current rows as its creation state.
@@ -91,6 +194,7 @@ pub async fn save_seed(tx: &mut Transaction<'_, Sqlite>, tenant: &str) -> anyhow
         keys,
         clock_offset_ms,
         clock_frozen_ms,
+        audio: Some(Vec::new()),
     };
     sqlx::query("UPDATE tenants SET seed = ? WHERE id = ?")
         .bind(serde_json::to_string(&seed)?)
@@ -163,9 +267,15 @@ pub async fn company_ids(db: &Db, tenant: &str) -> sqlx::Result<Vec<i64>> {
         .await
 }
 
+/// A creation state put back, with the audio objects it stored again.
+pub struct Restored {
+    pub seed: Seed,
+    pub audio: Vec<(LibraryKey, AudioMeta)>,
+}
+
 /// Deletes everything the tenant owns and puts its creation state back, in one transaction.
 /// Returns the seed, or `None` if there is no such tenant.
-pub async fn restore(db: &Db, tenant: &str) -> anyhow::Result<Option<Seed>> {
+pub async fn restore(db: &Db, tenant: &str) -> anyhow::Result<Option<Restored>> {
     let mut tx = db.begin_write().await?;
     let seed: Option<Option<String>> = sqlx::query_scalar("SELECT seed FROM tenants WHERE id = ?")
         .bind(tenant)
@@ -246,8 +356,12 @@ pub async fn restore(db: &Db, tenant: &str) -> anyhow::Result<Option<Seed>> {
         .bind(tenant)
         .execute(&mut *tx)
         .await?;
+    let mut audio = Vec::new();
+    for a in seed.audio.iter().flatten() {
+        audio.push(insert_audio(&mut tx, tenant, a).await?);
+    }
     tx.commit().await?;
-    Ok(Some(seed))
+    Ok(Some(Restored { seed, audio }))
 }
 
 /// Deletes a tenant and, by cascade, everything it owns. Returns whether it existed.

@@ -875,17 +875,22 @@ pub async fn remove(State(state): State<ControlState>, TenantPath(tenant): Tenan
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Puts a tenant back as it was created: same tokens, no audio, sends, usage, journal or
+/// Puts a tenant back as it was created: same tokens, the audio it was created with (the
+/// default tenant's example announcement; none for others), no sends, usage, journal or
 /// faults, its first clock.
 pub async fn reset_tenant(state: &ControlState, tenant: &str) -> Result<()> {
     let (key_ids, company_ids) = store::owned_ids(&state.core.db, tenant).await?;
     // No quota count or window may be written behind for a key while its usage is being wiped.
     let _paused = (state.musicark.quotas.pause().await, state.musique.pause().await);
-    let seed = store::restore(&state.core.db, tenant)
+    let store::Restored { seed, audio } = store::restore(&state.core.db, tenant)
         .await
         .map_err(Error::Internal)?
         .ok_or_else(|| Error::ResourceNotFound(format!("Tenant `{tenant}` was not found.")))?;
     forget(state, tenant, &key_ids, &company_ids);
+    // The fixture library (the default tenant's example announcement) is back in SQLite.
+    for (key, meta) in audio {
+        state.musique.libraries.insert_audio(key, meta);
+    }
     if let Some(runtime) = state.core.runtimes.existing(tenant) {
         runtime.journal.clear();
         runtime.faults.clear();
@@ -900,7 +905,7 @@ pub async fn reset_tenant(state: &ControlState, tenant: &str) -> Result<()> {
 
 #[utoipa::path(
     post, path = "/_soundcheck/tenants/{tenant}/reset", tag = "Tenants", operation_id = "resetTenant",
-    description = "Back to its creation state: same tokens; no audio, sends, usage, limiter state, journal or faults; its first clock.",
+    description = "Back to its creation state: same tokens; the audio it was created with (the default tenant's example announcement `aud_welcome0000001`; none for a tenant made here); no sends, usage, limiter state, journal or faults; its first clock.",
     params(("tenant" = String, Path, description = "The tenant's id, or `default`.")),
     responses(
         (status = 200, description = "The tenant as reset.", body = TenantView),
@@ -918,7 +923,7 @@ pub async fn reset(
 
 #[utoipa::path(
     post, path = "/_soundcheck/reset", tag = "Tenants", operation_id = "resetDefault",
-    description = "The default tenant back to the fixtures; no other tenant is touched.",
+    description = "The default tenant back to the fixtures (its keys, stores and the example announcement `aud_welcome0000001`); no other tenant is touched.",
     responses(
         (status = 200, description = "The default tenant as reset.", body = TenantView)
     )

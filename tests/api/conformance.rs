@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use soundcheck::config::Envelope;
 use soundcheck::conformance::{self, Args, Options, Target, Verdict};
 
-use crate::helpers::{ENTERPRISE, FREE, MSK, PRO, TestApp};
+use crate::helpers::{ENTERPRISE, EXAMPLE_AUDIO, FIXTURE_AUDIO, FREE, MSK, PRO, TestApp};
 
 fn args(musique: &str, musicark: &str, ark_key: &str) -> Args {
     Args {
@@ -83,7 +83,11 @@ async fn against_soundcheck_every_check_passes_and_the_upload_is_gone() {
     // What it uploaded it deleted; it sent to store_001 only.
     let (status, body) = app.get_json("/audio", MSK).await;
     assert_eq!(status, 200);
-    assert_eq!(body["pagination"]["total"], 0, "{body}");
+    assert_eq!(body["pagination"]["total"], FIXTURE_AUDIO, "{body}");
+    assert_eq!(
+        body["audio"][0]["id"], EXAMPLE_AUDIO,
+        "only the example announcement is left"
+    );
     // One send went out (the journal keeps the requests; the send left with its audio).
     let sends = sent(&app).await;
     assert_eq!(sends, 1, "one send succeeded");
@@ -140,7 +144,11 @@ async fn without_allow_writes_nothing_is_written() {
     }
     assert!(output.contains("needs --allow-writes"), "{output}");
     let (_, body) = app.get_json("/audio", MSK).await;
-    assert_eq!(body["pagination"]["total"], 0, "{body}");
+    assert_eq!(body["pagination"]["total"], FIXTURE_AUDIO, "{body}");
+    assert_eq!(
+        body["audio"][0]["id"], EXAMPLE_AUDIO,
+        "only the example announcement is left"
+    );
     assert_eq!(sent(&app).await, 0, "nothing was sent");
 }
 
@@ -299,7 +307,11 @@ async fn max_calls_stops_the_run_but_still_deletes_the_upload() {
     assert_eq!(run.calls, 12, "{output}");
     assert!(output.contains("cleanup: deleted aud_"), "{output}");
     let (_, body) = app.get_json("/audio", MSK).await;
-    assert_eq!(body["pagination"]["total"], 0, "{body}");
+    assert_eq!(body["pagination"]["total"], FIXTURE_AUDIO, "{body}");
+    assert_eq!(
+        body["audio"][0]["id"], EXAMPLE_AUDIO,
+        "only the example announcement is left"
+    );
 }
 
 #[tokio::test]

@@ -26,6 +26,11 @@ pub const MSK_READONLY: &str = "msk_prod_readonly00000001";
 pub const ACME: &str = "acme_prod_a1b2c3d4e5f60718";
 
 /// A fixed instant tests freeze the clock at: 2026-11-23T12:00:00Z.
+/// The default sandbox's example announcement (`fixtures/musique.json`): in msk's prod
+/// library from the start, and after every reset of the default tenant.
+pub const EXAMPLE_AUDIO: &str = "aud_welcome0000001";
+/// How many audio objects the database holds before a test uploads any: the example.
+pub const FIXTURE_AUDIO: i64 = 1;
 pub const T0: &str = "2026-11-23T12:00:00Z";
 
 /// A plain HTTP client. reqwest is built with rustls on the `ring` provider (for
@@ -193,6 +198,18 @@ impl TestApp {
             .await
             .expect("send request");
         json(response).await
+    }
+
+    /// The ids in a library (its first 100), newest first.
+    pub async fn library_ids(&self, key: &str) -> Vec<String> {
+        let (status, body) = self.get_json("/audio?limit=100", key).await;
+        assert_eq!(status, 200, "{body}");
+        body["audio"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|a| a["id"].as_str().expect("an id").to_owned())
+            .collect()
     }
 
     /// How many sends the database holds, across every tenant.

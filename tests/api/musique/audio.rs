@@ -106,13 +106,15 @@ async fn the_list_is_newest_first_and_paginated() {
     assert_eq!(page1, vec![ids[4].as_str(), ids[3].as_str()]);
     assert_eq!(
         body["pagination"],
-        json!({"page": 1, "limit": 2, "total": 5, "totalPages": 3, "hasMore": true})
+        json!({"page": 1, "limit": 2, "total": 6, "totalPages": 3, "hasMore": true}),
+        "the five uploads and the example announcement"
     );
     assert!(body["audio"][0]["stats"].is_object(), "list items carry stats");
 
     let (_, last) = app.get_json("/audio?page=3&limit=2", MSK).await;
-    assert_eq!(last["audio"].as_array().map(Vec::len), Some(1));
+    assert_eq!(last["audio"].as_array().map(Vec::len), Some(2));
     assert_eq!(last["audio"][0]["id"], ids[0].as_str());
+    assert_eq!(last["audio"][1]["id"], EXAMPLE_AUDIO, "created before any upload");
     assert_eq!(last["pagination"]["hasMore"], false);
 
     let (_, beyond) = app.get_json("/audio?page=9&limit=2", MSK).await;
@@ -178,7 +180,11 @@ async fn delete_removes_the_object_and_its_bytes() {
         .await
         .expect("file");
     assert_eq!(file.status().as_u16(), 404);
-    assert_eq!(app.count("audio_blobs").await, 0);
+    assert_eq!(
+        app.count("audio_blobs").await,
+        FIXTURE_AUDIO,
+        "the example's are left"
+    );
     assert_eq!(app.count("sends").await, 0, "its send history goes with it");
 
     let response = app
@@ -209,7 +215,7 @@ async fn delete_is_409_while_a_scheduled_send_is_pending_and_allowed_once_it_has
     let (status, body) = json(delete().await.expect("delete")).await;
     assert_eq!(status, 409);
     assert_musique_error(&body, "audio_has_scheduled_sends", "conflict_error");
-    assert_eq!(app.count("audio").await, 1, "nothing was deleted");
+    assert_eq!(app.count("audio").await, FIXTURE_AUDIO + 1, "nothing was deleted");
 
     app.clock().advance_ms(3_600_000);
     let (status, _) = json(delete().await.expect("delete")).await;

@@ -33,11 +33,11 @@ async fn thirty_two_concurrent_uploads_and_sends_leave_consistent_counts_and_sta
         task.await.expect("task");
     }
 
-    assert_eq!(app.count("audio").await, 17);
-    assert_eq!(app.count("audio_blobs").await, 17);
+    assert_eq!(app.count("audio").await, FIXTURE_AUDIO + 17);
+    assert_eq!(app.count("audio_blobs").await, FIXTURE_AUDIO + 17);
     assert_eq!(app.count("sends").await, 16);
     let (_, list) = app.get_json("/audio?limit=100", MSK).await;
-    assert_eq!(list["pagination"]["total"], 17);
+    assert_eq!(list["pagination"]["total"], FIXTURE_AUDIO + 17);
     let (_, audio) = app.get_json(&format!("/audio/{target}"), MSK).await;
     assert_eq!(audio["stats"]["timesPlayed"], 32);
     assert_eq!(audio["stats"]["totalRecipients"], 16);

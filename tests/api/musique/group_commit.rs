@@ -142,7 +142,11 @@ async fn one_transaction_answers_each_write_as_if_it_had_been_alone() {
     let (status, _) = app.get_json(&format!("/audio/{uploaded}"), MSK).await;
     assert_eq!(status, 200);
     let (_, list) = app.get_json("/audio", MSK).await;
-    assert_eq!(list["pagination"]["total"], 3);
+    assert_eq!(
+        list["pagination"]["total"],
+        FIXTURE_AUDIO + 3,
+        "and the example announcement"
+    );
 
     // The players have both sends in the order they were written.
     app.clock().advance_ms(86_400_000);

@@ -26,7 +26,11 @@ async fn another_companys_audio_is_not_found_everywhere() {
         .await
         .expect("delete");
     assert_eq!(response.status().as_u16(), 404);
-    assert_eq!(app.count("audio").await, 1, "still there for its owner");
+    assert_eq!(
+        app.count("audio").await,
+        FIXTURE_AUDIO + 1,
+        "still there for its owner"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +59,11 @@ async fn prod_and_dev_keep_separate_libraries() {
     let (_, prod_list) = app.get_json("/audio", MSK).await;
     let (_, dev_list) = app.get_json("/audio", MSK_DEV).await;
     assert_eq!(prod_list["audio"][0]["id"], prod.as_str());
-    assert_eq!(prod_list["pagination"]["total"], 1);
+    assert_eq!(
+        prod_list["audio"][1]["id"], EXAMPLE_AUDIO,
+        "the example is prod's"
+    );
+    assert_eq!(prod_list["pagination"]["total"], 2);
     assert_eq!(dev_list["audio"][0]["id"], dev.as_str());
     assert_eq!(dev_list["pagination"]["total"], 1);
 

@@ -106,7 +106,7 @@ async fn legacy_paths_answer_with_the_documented_v1_bodies() {
         assert_eq!(old, new, "{legacy_path} and {v1_path}");
     }
     let (_, list) = legacy_json(&app, Method::GET, "/api/audio", MSK).await;
-    assert_eq!(list["pagination"]["total"], 1);
+    assert_eq!(list["pagination"]["total"], FIXTURE_AUDIO + 1);
     assert_eq!(list["audio"][0]["category"], "promo");
     let (_, info) = legacy_json(&app, Method::GET, "/api/integration", MSK).await;
     assert_eq!(info["name"], "Musique Partner API");
@@ -155,7 +155,7 @@ async fn legacy_and_v1_paths_share_one_library_sends_and_stats() {
     // Uploaded on V1: listed, fetched and sent on legacy paths.
     let new = app.upload_tone(MSK).await;
     let (_, list) = legacy_json(&app, Method::GET, "/api/audio", MSK).await;
-    assert_eq!(list["pagination"]["total"], 2);
+    assert_eq!(list["pagination"]["total"], FIXTURE_AUDIO + 2);
     let response = legacy(&app, Method::POST, &format!("/api/{new}/send"), MSK)
         .json(&json!({"externalIds": ["store_003"], "repeat": 2}))
         .send()
@@ -199,7 +199,11 @@ async fn legacy_and_v1_paths_share_one_library_sends_and_stats() {
         .expect("delete");
     assert_eq!(response.status().as_u16(), 200);
     let (_, list) = legacy_json(&app, Method::GET, "/api/audio", MSK).await;
-    assert_eq!(list["pagination"]["total"], 0);
+    assert_eq!(
+        list["pagination"]["total"], FIXTURE_AUDIO,
+        "the example announcement is left"
+    );
+    assert_eq!(list["audio"][0]["id"], EXAMPLE_AUDIO);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ mod audio;
 mod auth;
 mod concurrency;
 mod crash;
+mod example;
 mod group_commit;
 mod isolation;
 mod legacy;

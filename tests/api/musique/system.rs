@@ -106,7 +106,8 @@ async fn the_wrapped_envelope_puts_success_bodies_under_data_with_a_timestamp() 
     app.freeze_at(T0);
     let (status, body) = app.get_json("/audio", MSK).await;
     assert_eq!(status, 200);
-    assert_eq!(body["data"]["pagination"]["total"], 0);
+    assert_eq!(body["data"]["pagination"]["total"], FIXTURE_AUDIO);
+    assert_eq!(body["data"]["audio"][0]["id"], EXAMPLE_AUDIO);
     assert_eq!(body["timestamp"], "2026-11-23T12:00:00.000Z");
     // Errors keep their own envelope.
     let (status, body) = app.get_json("/audio/aud_missing0000000", MSK).await;
