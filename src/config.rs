@@ -27,7 +27,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Each hash worker keeps a 19 MiB block: 64 of them are 1.2 GB.
+/// Each hash worker keeps a 7 MiB block at default cost: 64 of them are 448 MiB.
 pub const MAX_HASH_WORKERS: usize = 64;
 /// A tenant creation queues all its hashes at once, up to 41 (20 tokens, 20 keys, the company
 /// token): a smaller queue would refuse it every time.
@@ -77,7 +77,7 @@ pub struct Config {
     #[arg(long, env = "SOUNDCHECK_TENANT_HASH_COST", value_enum, default_value_t = HashCost::Fast)]
     pub tenant_hash_cost: HashCost,
 
-    /// How many argon2id hashes run at once, each in a reused 19 MiB block (default: one per core).
+    /// How many argon2id hashes run at once, each in a reused 7 MiB block at default cost (default: one per core).
     #[arg(long, env = "SOUNDCHECK_HASH_WORKERS", default_value_t = crate::hasher::default_workers())]
     pub hash_workers: usize,
 

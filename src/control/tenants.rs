@@ -40,8 +40,8 @@ pub struct TenantSpec {
     pub musicark: MusicArkSpec,
     pub clock: Option<ClockSpec>,
     /// How the tenant's tokens and keys are hashed at rest: `fast` (argon2id, 8 KiB, 1 pass:
-    /// the server's default for tenants, `--tenant-hash-cost`) or `default` (argon2id, 19 MiB,
-    /// 2 passes, the server's `--hash-cost` default). Generated secrets are 32 random
+    /// the server's default for tenants, `--tenant-hash-cost`) or `default` (argon2id, 7 MiB,
+    /// 5 passes, the server's `--hash-cost` default). Generated secrets are 32 random
     /// characters, out of reach of guessing at either cost; `fast` makes creation take
     /// milliseconds instead of about half a second.
     pub hash_cost: Option<HashCost>,

@@ -352,19 +352,19 @@ async fn a_tenant_says_how_its_secrets_are_hashed_and_is_stored_so() {
     assert_eq!(strong.0["hashCost"], "default");
     assert_eq!(
         strong.0["hashParameters"],
-        json!({"algorithm": "argon2id", "memoryKib": 19456, "iterations": 2, "parallelism": 1})
+        json!({"algorithm": "argon2id", "memoryKib": 7168, "iterations": 5, "parallelism": 1})
     );
     let stored = stored_parameters(&app, strong.id()).await;
     assert_eq!(stored.len(), 3);
     assert!(
-        stored.iter().all(|p| p == "$argon2id$v=19$m=19456,t=2,p=1"),
+        stored.iter().all(|p| p == "$argon2id$v=19$m=7168,t=5,p=1"),
         "{stored:?}"
     );
     let (status, body) = app.get_json("/health", &strong.token("prod")).await;
     assert_eq!(status, 200, "a default-cost token verifies: {body}");
     let stats = app.state.core.hasher.stats();
     assert!(
-        stats.blocks_held <= 2 * 19456,
+        stats.blocks_held <= 2 * 7168,
         "two workers, one block each: {stats:?}"
     );
 
