@@ -382,6 +382,12 @@ async fn a_generated_catalogue_is_stored_exactly_as_before() {
             songs.len()
         );
         digests.push(digest_of_seed(&db).await);
+        // The sorter's helper threads are the seed's only: the writer is back to none.
+        let threads: i64 = sqlx::query_scalar("PRAGMA threads")
+            .fetch_one(&db.write)
+            .await
+            .expect("pragma");
+        assert_eq!(threads, 0);
     }
     assert_eq!(
         digests,
