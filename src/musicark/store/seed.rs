@@ -92,12 +92,21 @@ async fn seed_unless_complete(
     // needs no more cache than the index build's sorting runs take: a few MB of pages, with
     // the rest of the run spilled to a temporary file, during the seed only.
     write_pragma(db, "cache_size", -SEED_CACHE_KIB).await?;
+    // The index build at the end sorts every id and slug: past a sorting run (the cache, 8 MB,
+    // about 150,000 songs) SQLite can sort and merge the runs on helper threads of its own.
+    write_pragma(db, "threads", SEED_SORT_THREADS).await?;
     let seeded = seed(db, source, sizes, resume, checkpointer).await;
     let reset = write_pragma(db, "cache_size", DEFAULT_CACHE_SIZE).await;
+    let reset_threads = write_pragma(db, "threads", 0).await;
     let seeded = seeded?;
     reset?;
+    reset_threads?;
     Ok(seeded)
 }
+
+/// Helper threads SQLite's sorter may use while seeding (0, its default, after): the cores the
+/// parser leaves free once every line is parsed.
+const SEED_SORT_THREADS: i64 = 2;
 
 /// SQLite's default, which `db.rs` keeps: 2,000 KiB of page cache.
 const DEFAULT_CACHE_SIZE: i64 = -2_000;
