@@ -630,7 +630,10 @@ mod tests {
     #[tokio::test]
     async fn the_default_cost_is_owasps_7_mib_5_passes() {
         let default = params(HashCost::Default);
-        assert_eq!((default.m_cost(), default.t_cost(), default.p_cost()), (7168, 5, 1));
+        assert_eq!(
+            (default.m_cost(), default.t_cost(), default.p_cost()),
+            (7168, 5, 1)
+        );
         assert_eq!(params(HashCost::Default).block_count(), STANDARD_BLOCKS);
         assert_eq!(params(HashCost::Fast).block_count(), 8);
     }
@@ -793,8 +796,18 @@ mod tests {
         let hasher = Hasher::new(1, 8);
         let old = phc_of("msk_prod_0123456789abcdef", Params::default());
         assert!(old.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{old}");
-        assert!(hasher.verify("msk_prod_0123456789abcdef", &old).await.expect("verify"));
-        assert!(!hasher.verify("msk_prod_0123456789abcdeX", &old).await.expect("verify"));
+        assert!(
+            hasher
+                .verify("msk_prod_0123456789abcdef", &old)
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify("msk_prod_0123456789abcdeX", &old)
+                .await
+                .expect("verify")
+        );
         let stats = hasher.stats();
         assert_eq!(stats.oversize_jobs, 2, "{stats:?}");
         assert!(stats.blocks_held <= STANDARD_BLOCKS, "{stats:?}");
