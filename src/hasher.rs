@@ -31,9 +31,10 @@ pub const STANDARD_BLOCKS: usize = DEFAULT_M_COST as usize;
 
 /// The default cost: OWASP's argon2id configuration of 7 MiB and 5 passes, one of the five it
 /// lists as equally strong (19 MiB and 2 passes, the argon2 crate's default, is the first).
-/// Same CPU per hash within 10%, a third of the memory: what a test dependency checking keys
-/// next to a catalogue index should hold. Hashes stored with other parameters (19 MiB by
-/// soundcheck before 2026-12-02) still verify: a PHC string carries its own parameters.
+/// About the same work per hash (5 passes over 7 MiB against 2 over 19), a third of the
+/// memory: what a test dependency checking keys next to a catalogue index should hold. Hashes
+/// stored with other parameters (19 MiB by soundcheck before 2026-12-02) still verify: a PHC
+/// string carries its own parameters.
 pub const DEFAULT_M_COST: u32 = 7 * 1024;
 pub const DEFAULT_T_COST: u32 = 5;
 
