@@ -58,9 +58,21 @@ pub async fn insert_musique_key(
     key: &NewMusiqueKey,
     hash: &str,
 ) -> anyhow::Result<String> {
+    let id = new_key_id();
+    insert_musique_key_as(tx, &id, real_now_ms(), key, hash).await?;
+    Ok(id)
+}
+
+/// [`insert_musique_key`] with the id and creation time given (a scenario keeps its ids).
+pub async fn insert_musique_key_as(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    created_at_ms: i64,
+    key: &NewMusiqueKey,
+    hash: &str,
+) -> anyhow::Result<()> {
     let parsed = parse_musique_token(&key.token.0)
         .ok_or_else(|| anyhow::anyhow!("token {:?} is not of the shape company_env_hash", key.label))?;
-    let id = new_key_id();
     let limits = key.limits.unwrap_or_default();
     let scope = key.scope.as_ref().map(serde_json::to_string).transpose()?;
     sqlx::query(
@@ -68,7 +80,7 @@ pub async fn insert_musique_key(
                                permissions, scope, limit_minute, limit_hour, limit_day, created_at_ms)
          VALUES (?, ?, 'musique', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(&key.tenant_id)
     .bind(parsed.lookup())
     .bind(hash)
@@ -80,10 +92,10 @@ pub async fn insert_musique_key(
     .bind(i64::from(limits.per_minute))
     .bind(i64::from(limits.per_hour))
     .bind(i64::from(limits.per_day))
-    .bind(real_now_ms())
+    .bind(created_at_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 pub async fn insert_musicark_key(
@@ -91,14 +103,26 @@ pub async fn insert_musicark_key(
     key: &NewArkKey,
     hash: &str,
 ) -> anyhow::Result<String> {
+    let id = new_key_id();
+    insert_musicark_key_as(tx, &id, real_now_ms(), key, hash).await?;
+    Ok(id)
+}
+
+/// [`insert_musicark_key`] with the id and creation time given (a scenario keeps its ids).
+pub async fn insert_musicark_key_as(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    created_at_ms: i64,
+    key: &NewArkKey,
+    hash: &str,
+) -> anyhow::Result<()> {
     let lookup = musicark_lookup(&key.token.0)
         .ok_or_else(|| anyhow::anyhow!("key {:?} is not of the shape mk_live_…", key.label))?;
-    let id = new_key_id();
     sqlx::query(
         "INSERT INTO api_keys (id, tenant_id, api, lookup, hash, label, tier, monthly_limit, created_at_ms)
          VALUES (?, ?, 'musicark', ?, ?, ?, ?, ?, ?)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(&key.tenant_id)
     .bind(lookup)
     .bind(hash)
@@ -108,10 +132,10 @@ pub async fn insert_musicark_key(
         key.monthly_limit
             .unwrap_or_else(|| key.tier.default_monthly_limit()),
     )
-    .bind(real_now_ms())
+    .bind(created_at_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Keeps a key's token in plain because it is public by declaration (the default sandbox's

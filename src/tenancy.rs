@@ -59,12 +59,11 @@ impl Changes {
     /// A receiver whose value is the count (bumps made while nobody watched included) and
     /// that wakes on every bump from now on.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        let receiver = self.watch.subscribe();
+        let mut receiver = self.watch.subscribe();
         fence(Ordering::SeqCst);
         let count = self.count.load(Ordering::SeqCst);
         // Only news to other receivers if a bump is racing this: that bump wakes them anyway.
         self.watch.send_if_modified(|seen| advance(seen, count));
-        let mut receiver = receiver;
         receiver.mark_unchanged();
         receiver
     }

@@ -576,44 +576,24 @@ pub async fn load_into_db(
                 Some(list) => Permissions::parse_list(&list.join(",")).map_err(anyhow::Error::msg)?,
                 None => Permissions::ALL,
             };
-            let limits = t.limits.map_or_else(crate::rate_limit::Limits::default, |l| {
-                crate::rate_limit::Limits {
+            let key = crate::keys::NewMusiqueKey {
+                tenant_id: tenant.clone(),
+                company_id,
+                environment: t.environment,
+                token: crate::auth::Secret(secret.clone()),
+                label: t.label.clone(),
+                permissions,
+                scope: t.external_ids.clone(),
+                limits: t.limits.map(|l| crate::rate_limit::Limits {
                     per_minute: l.per_minute,
                     per_hour: l.per_hour,
                     per_day: l.per_day,
-                }
-            });
-            let lookup = parse_musique_token(secret)
-                .map(|p| p.lookup())
-                .ok_or_else(|| anyhow::anyhow!("a generated token has the wrong shape"))?;
-            sqlx::query(
-                "INSERT INTO api_keys (id, tenant_id, api, lookup, hash, label, company_id, environment,
-                                       permissions, scope, limit_minute, limit_hour, limit_day,
-                                       created_at_ms, public_token)
-                 VALUES (?, ?, 'musique', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&tenant)
-            .bind(lookup)
-            .bind(hash)
-            .bind(&t.label)
-            .bind(company_id)
-            .bind(t.environment.as_str())
-            .bind(permissions.to_list())
-            .bind(
-                t.external_ids
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()
-                    .map_err(anyhow::Error::from)?,
-            )
-            .bind(i64::from(limits.per_minute))
-            .bind(i64::from(limits.per_hour))
-            .bind(i64::from(limits.per_day))
-            .bind(created_at_ms)
-            .bind(fixed.then_some(secret))
-            .execute(&mut *tx)
-            .await?;
+                }),
+            };
+            crate::keys::insert_musique_key_as(&mut tx, &id, created_at_ms, &key, hash).await?;
+            if *fixed {
+                crate::keys::mark_public(&mut tx, &id, secret).await?;
+            }
             key_ids.insert(t.id.as_str(), id.clone());
             tokens.push(Issued {
                 id,
@@ -761,21 +741,17 @@ pub async fn load_into_db(
             &mut mapping.keys,
         )
         .await?;
-        sqlx::query(
-            "INSERT INTO api_keys (id, tenant_id, api, lookup, hash, label, tier, monthly_limit, created_at_ms, public_token)
-             VALUES (?, ?, 'musicark', ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&id)
-        .bind(&tenant)
-        .bind(musicark_lookup(secret).unwrap_or_default())
-        .bind(hash)
-        .bind(&k.label)
-        .bind(k.tier.as_str())
-        .bind(k.monthly_limit)
-        .bind(created_at_ms)
-        .bind(fixed.then_some(secret))
-        .execute(&mut *tx)
-        .await?;
+        let key = crate::keys::NewArkKey {
+            tenant_id: tenant.clone(),
+            tier: k.tier,
+            monthly_limit: Some(k.monthly_limit),
+            token: crate::auth::Secret(secret.clone()),
+            label: k.label.clone(),
+        };
+        crate::keys::insert_musicark_key_as(&mut tx, &id, created_at_ms, &key, hash).await?;
+        if *fixed {
+            crate::keys::mark_public(&mut tx, &id, secret).await?;
+        }
         for u in &k.usage {
             sqlx::query("INSERT INTO musicark_usage (key_id, month, count) VALUES (?, ?, ?)")
                 .bind(&id)
