@@ -115,9 +115,15 @@ impl App {
             background.clone(),
         ));
         // The catalogue is seeded (first start only) and indexed in the background, so
-        // start-up does not wait for it; a MusicArk request that comes first waits for it.
+        // start-up does not wait for it; a MusicArk request that comes first starts it at once
+        // and waits for it.
         let warm = state.musicark.clone();
+        let stop = background.clone();
         tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(musicark::WARM_UP_AFTER) => {}
+                () = stop.cancelled() => return,
+            }
             if let Err(err) = musicark::catalogue_index(&warm).await {
                 tracing::error!(error = %err, "could not build the catalogue index");
             }

@@ -223,9 +223,27 @@ pub fn envelope(data: &impl Serialize, meta: &impl Serialize) -> Result<Response
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
+/// How long after start the warm-up task waits before it seeds and indexes the catalogue, unless
+/// a MusicArk request asks first: start-up (the first minutes' keys, the first requests) does not
+/// share the two cores with a seed nobody has asked for yet.
+pub const WARM_UP_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The catalogue index: on first use the catalogue is seeded into an empty database, then
-/// indexed from SQLite (a warm-up task starts this at boot).
+/// indexed from SQLite (a warm-up task also starts this [`WARM_UP_AFTER`] start).
+///
+/// The build runs in a task of its own, not in the caller's future: a request that gives up
+/// (its client went away, a timeout) never cancels a seed half-way for the requests behind it.
 pub async fn catalogue_index(state: &ArkState) -> Result<Arc<Catalogue>, Error> {
+    if let Some(index) = state.catalogue.get() {
+        return Ok(index.clone());
+    }
+    let state = state.clone();
+    tokio::spawn(async move { build_index(&state).await })
+        .await
+        .map_err(|err| Error::Internal(anyhow::anyhow!("the catalogue index build stopped: {err}")))?
+}
+
+async fn build_index(state: &ArkState) -> Result<Arc<Catalogue>, Error> {
     let index = state
         .catalogue
         .get_or_try_init(|| async {
