@@ -30,8 +30,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+mod runs;
 #[cfg(test)]
 mod tests;
+
+use runs::{Held, Runs};
 
 /// An instant that has not happened, in [`Progress`], which keeps bare `i64`s rather than
 /// `Option<i64>`s so that it stays at 40 bytes.
@@ -93,8 +96,9 @@ impl Status {
     }
 }
 
-/// One send's audio bound for this player. The player keeps it as a [`Held`] (16 bytes): what
-/// deliveries share (priority, repeat, duration) once per player, in [`Player::kinds`].
+/// One send's audio bound for this player. The player keeps it as a [`Held`] in [`Runs`]: what
+/// deliveries share (priority, repeat, duration) once per player, in [`Player::kinds`], and
+/// consecutive sends due at one instant as one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
     /// The caller's own reference (its send's index); only [`Player::cancel_tag`] reads it.
@@ -104,15 +108,6 @@ pub struct Delivery {
     pub due_ms: i64,
     /// Of one play.
     pub duration_ms: i64,
-}
-
-/// A delivery as a player holds it: 16 bytes instead of [`Delivery`]'s 24.
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    due_ms: i64,
-    tag: u32,
-    /// Its index in `Player::kinds`.
-    kind: u32,
 }
 
 /// What many deliveries of one player have in common: the sends of one audio with one priority
@@ -146,7 +141,7 @@ impl<'a> Deliveries<'a> {
 
     pub fn iter(&self) -> impl Iterator<Item = Delivery> + 'a {
         let player = self.player;
-        (0..player.held.len() as u32).map(move |i| player.delivery(i))
+        player.held.iter().map(move |held| player.expand(held))
     }
 }
 
@@ -303,7 +298,7 @@ type Timeline = BinaryHeap<Reverse<(i64, u32)>>;
 /// record; everything else is the simulation's state at `reached`, rebuilt from the record.
 #[derive(Clone, Debug)]
 pub struct Player {
-    held: Vec<Held>,
+    held: Runs,
     /// What the deliveries held share, each once; renumbered when deliveries are dropped.
     kinds: Vec<Kind>,
     kind_of: HashMap<Kind, u32>,
@@ -343,7 +338,7 @@ pub struct Player {
 impl Player {
     pub fn new(online: bool, fail_after_ms: i64) -> Player {
         Player {
-            held: Vec::new(),
+            held: Runs::default(),
             kinds: Vec::new(),
             kind_of: HashMap::new(),
             slots: Vec::new(),
@@ -412,7 +407,10 @@ impl Player {
 
     /// Delivery `i` as it was added (`repeat` and `duration_ms` at least 1).
     fn delivery(&self, i: u32) -> Delivery {
-        let held = self.held[i as usize];
+        self.expand(self.held.get(i))
+    }
+
+    fn expand(&self, held: Held) -> Delivery {
         let kind = self.kinds[held.kind as usize];
         Delivery {
             tag: held.tag,
@@ -424,11 +422,11 @@ impl Player {
     }
 
     fn kind(&self, i: u32) -> Kind {
-        self.kinds[self.held[i as usize].kind as usize]
+        self.kinds[self.held.get(i).kind as usize]
     }
 
     fn due_ms(&self, i: u32) -> i64 {
-        self.held[i as usize].due_ms
+        self.held.get(i).due_ms
     }
 
     /// Records that the player goes online or offline at `at_ms`; `fail_after_ms` is how long a
@@ -575,7 +573,6 @@ impl Player {
                 continue;
             }
             *moved = kept as u32;
-            self.held[kept] = self.held[i];
             self.slots[kept] = match self.slots[i].detail() {
                 Some(at) => {
                     details.push(self.details[at]);
@@ -590,7 +587,7 @@ impl Player {
         if kept == self.held.len() {
             return remap;
         }
-        self.held.truncate(kept);
+        self.held.retain(|i| remap[i as usize] != u32::MAX);
         self.renumber_kinds();
         self.slots.truncate(kept);
         let moved = |i: u32| Some(remap[i as usize]).filter(|&n| n != u32::MAX);
@@ -623,7 +620,6 @@ impl Player {
             .filter(|&i| matches!(self.status(i), Status::Played | Status::Failed))
             .count();
         shrink(&mut self.slots);
-        shrink(&mut self.held);
         shrink(&mut self.details);
         remap
     }
@@ -632,9 +628,10 @@ impl Player {
     /// (a cancellation waiting for it is dropped; no delivery held may carry it).
     pub fn retag(&mut self, remap: &[u32]) {
         let new = |tag: u32| remap.get(tag as usize).copied().unwrap_or(u32::MAX);
-        for delivery in &mut self.held {
-            delivery.tag = new(delivery.tag);
-        }
+        self.held.rewrite(|held| Held {
+            tag: new(held.tag),
+            ..held
+        });
         // Cancellations that took effect stay until a compaction drops something (and a player
         // that must rebuild replays them all): `next_cancel` keeps naming the same next one.
         let (mut at, mut gone_before) = (0, 0);
@@ -658,7 +655,7 @@ impl Player {
             },
             Slot::ON_TIME => Progress {
                 status: Status::Delivered,
-                delivered_ms: self.held[index].due_ms,
+                delivered_ms: self.held.get(index as u32).due_ms,
                 ..Progress::NEW
             },
             slot => self.details[slot.0 as usize],
@@ -859,10 +856,13 @@ impl Player {
     }
 
     fn cancel(&mut self, cancel: Cancel, at_ms: i64) {
-        for i in 0..cancel.before {
-            if self.held[i as usize].tag == cancel.tag
-                && !matches!(self.status(i), Status::Played | Status::Failed)
-            {
+        let tagged: Vec<u32> = (self.held.iter().take(cancel.before as usize))
+            .enumerate()
+            .filter(|(_, held)| held.tag == cancel.tag)
+            .map(|(i, _)| i as u32)
+            .collect();
+        for i in tagged {
+            if !matches!(self.status(i), Status::Played | Status::Failed) {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Failed;
                 progress.finished_ms = at_ms;
@@ -908,14 +908,16 @@ impl Player {
     fn renumber_kinds(&mut self) {
         let mut new = vec![u32::MAX; self.kinds.len()];
         let mut kinds = Vec::new();
-        for held in &mut self.held {
+        let old = &self.kinds;
+        self.held.rewrite(|mut held| {
             let k = &mut new[held.kind as usize];
             if *k == u32::MAX {
                 *k = kinds.len() as u32;
-                kinds.push(self.kinds[held.kind as usize]);
+                kinds.push(old[held.kind as usize]);
             }
             held.kind = *k;
-        }
+            held
+        });
         self.kind_of = (kinds.iter().enumerate())
             .map(|(i, &kind)| (kind, i as u32))
             .collect();
