@@ -326,6 +326,8 @@ pub struct Player {
     /// cancelled after delivery stay until they reach the front.
     queues: [Fifo; 4],
     playing: Option<u32>,
+    /// Of one play of what is playing (its kind's, kept here for [`Player::next_event_ms`]).
+    play_duration_ms: i64,
     play_started_ms: i64,
     /// Deliveries reaching the player at the instant being simulated.
     batch: Vec<u32>,
@@ -356,6 +358,7 @@ impl Player {
             waiting: BinaryHeap::new(),
             queues: Default::default(),
             playing: None,
+            play_duration_ms: 1,
             play_started_ms: 0,
             batch: Vec::new(),
             finished: 0,
@@ -515,7 +518,7 @@ impl Player {
         if self.stale {
             return i64::MIN;
         }
-        let play_end = self.playing.map(|i| self.play_end_ms(i));
+        let play_end = self.playing.map(|_| self.play_end_ms());
         let first = |timeline: &Timeline| timeline.peek().map(|Reverse((at, _))| *at);
         [
             play_end,
@@ -647,6 +650,16 @@ impl Player {
 
     /// As of the last [`Player::advance_to`]. Panics on an index [`Player::add`] did not return.
     pub fn progress(&self, index: usize) -> Progress {
+        self.progress_due(index, || self.held.get(index as u32).due_ms)
+    }
+
+    /// [`Player::progress`] of delivery `index` read already from [`Player::deliveries`]: it
+    /// looks nothing up again.
+    pub fn progress_of(&self, index: usize, delivery: &Delivery) -> Progress {
+        self.progress_due(index, || delivery.due_ms)
+    }
+
+    fn progress_due(&self, index: usize, due_ms: impl FnOnce() -> i64) -> Progress {
         match self.slots[index] {
             Slot::SCHEDULED => Progress::NEW,
             Slot::QUEUED => Progress {
@@ -655,11 +668,16 @@ impl Player {
             },
             Slot::ON_TIME => Progress {
                 status: Status::Delivered,
-                delivered_ms: self.held.get(index as u32).due_ms,
+                delivered_ms: due_ms(),
                 ..Progress::NEW
             },
             slot => self.details[slot.0 as usize],
         }
+    }
+
+    /// [`Player::progress`]'s status alone, which does not read the delivery.
+    pub fn status_at(&self, index: usize) -> Status {
+        self.status(index as u32)
     }
 
     fn status(&self, index: u32) -> Status {
@@ -746,14 +764,15 @@ impl Player {
         self.finished = 0;
     }
 
-    fn play_end_ms(&self, index: u32) -> i64 {
-        (self.play_started_ms).saturating_add(self.kind(index).duration_ms)
+    /// When the current play of what is playing ends.
+    fn play_end_ms(&self) -> i64 {
+        (self.play_started_ms).saturating_add(self.play_duration_ms)
     }
 
     /// Everything that happens at `at_ms`, in the order the module's header gives.
     fn step(&mut self, at_ms: i64, on_first_start: &mut dyn FnMut(usize, &Delivery, i64)) {
         if let Some(i) = self.playing
-            && self.play_end_ms(i) <= at_ms
+            && self.play_end_ms() <= at_ms
         {
             let repeat = u32::from(self.kind(i).repeat);
             let progress = self.progress_mut(i);
@@ -814,14 +833,15 @@ impl Player {
         let mut batch = std::mem::take(&mut self.batch);
         batch.sort_unstable();
         for i in batch.drain(..) {
-            if self.due_ms(i) == at_ms && self.slots[i as usize].detail().is_none() {
+            let held = self.held.get(i);
+            if held.due_ms == at_ms && self.slots[i as usize].detail().is_none() {
                 self.slots[i as usize] = Slot::ON_TIME;
             } else {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Delivered;
                 progress.delivered_ms = at_ms;
             }
-            self.queues[self.kind(i).priority as usize].push_back(i);
+            self.queues[self.kinds[held.kind as usize].priority as usize].push_back(i);
         }
         self.batch = batch;
 
@@ -896,6 +916,7 @@ impl Player {
         }
         self.playing = Some(i);
         self.play_started_ms = at_ms;
+        self.play_duration_ms = self.kind(i).duration_ms;
         if first {
             on_first_start(i as usize, &self.delivery(i), at_ms);
         }
