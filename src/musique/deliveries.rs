@@ -295,7 +295,7 @@ impl Company {
             let emitted = &mut self.emitted[p];
             emitted.resize(store.player.deliveries().len(), 0);
             for (d, delivery) in store.player.deliveries().iter().enumerate() {
-                let progress = store.player.progress(d);
+                let progress = store.player.progress_of(d, &delivery);
                 let mut due = Vec::new();
                 if let Some(at) = progress.delivered_ms()
                     && emitted[d] & DELIVERED == 0
@@ -349,7 +349,7 @@ impl Company {
         self.stats.clear();
         for store in &self.players {
             for (index, delivery) in store.player.deliveries().iter().enumerate() {
-                let Some(start) = store.player.progress(index).first_start_ms() else {
+                let Some(start) = store.player.progress_of(index, &delivery).first_start_ms() else {
                     continue;
                 };
                 if let Some(send) = self.sends.get(delivery.tag as usize) {
@@ -449,6 +449,13 @@ impl Company {
                     continue;
                 }
                 let store = &self.players[p as usize];
+                // The status first: it costs no look-up of the delivery.
+                if !matches!(
+                    store.player.status_at(d as usize),
+                    Status::Played | Status::Failed
+                ) {
+                    continue;
+                }
                 let progress = store.player.progress(d as usize);
                 let (Status::Played | Status::Failed, Some(finished_ms)) =
                     (progress.status(), progress.finished_ms())
@@ -484,7 +491,7 @@ impl Company {
         let picks: Vec<(u32, u32)> = (self.placements.iter())
             .filter(|&&(p, d)| {
                 p & STORED != 0 && {
-                    let status = self.player_of(p).player.progress(d as usize).status();
+                    let status = self.player_of(p).player.status_at(d as usize);
                     matches!(status, Status::Played | Status::Failed)
                 }
             })
@@ -1322,9 +1329,11 @@ impl Deliveries {
         // Those whose outcome SQLite has are read from there.
         let mut history: Vec<(i64, &str, usize)> = (0..store.player.deliveries().len())
             .filter_map(|i| {
-                let progress = store.player.progress(i);
-                (matches!(progress.status(), Status::Played | Status::Failed) && !company.is_stored(*p, i))
-                    .then(|| (progress.finished_ms().unwrap_or(i64::MIN), send_id(i), i))
+                let finished = matches!(store.player.status_at(i), Status::Played | Status::Failed);
+                (finished && !company.is_stored(*p, i)).then(|| {
+                    let finished_ms = store.player.progress(i).finished_ms();
+                    (finished_ms.unwrap_or(i64::MIN), send_id(i), i)
+                })
             })
             .filter(|(at, id, _)| before.is_none_or(|b| (*at, *id) < b))
             .collect();

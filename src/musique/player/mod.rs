@@ -30,8 +30,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+mod runs;
 #[cfg(test)]
 mod tests;
+
+use runs::{Held, Runs};
 
 /// An instant that has not happened, in [`Progress`], which keeps bare `i64`s rather than
 /// `Option<i64>`s so that it stays at 40 bytes.
@@ -93,8 +96,9 @@ impl Status {
     }
 }
 
-/// One send's audio bound for this player. The player keeps it as a [`Held`] (16 bytes): what
-/// deliveries share (priority, repeat, duration) once per player, in [`Player::kinds`].
+/// One send's audio bound for this player. The player keeps it as a [`Held`] in [`Runs`]: what
+/// deliveries share (priority, repeat, duration) once per player, in [`Player::kinds`], and
+/// consecutive sends due at one instant as one run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
     /// The caller's own reference (its send's index); only [`Player::cancel_tag`] reads it.
@@ -104,15 +108,6 @@ pub struct Delivery {
     pub due_ms: i64,
     /// Of one play.
     pub duration_ms: i64,
-}
-
-/// A delivery as a player holds it: 16 bytes instead of [`Delivery`]'s 24.
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    due_ms: i64,
-    tag: u32,
-    /// Its index in `Player::kinds`.
-    kind: u32,
 }
 
 /// What many deliveries of one player have in common: the sends of one audio with one priority
@@ -146,7 +141,7 @@ impl<'a> Deliveries<'a> {
 
     pub fn iter(&self) -> impl Iterator<Item = Delivery> + 'a {
         let player = self.player;
-        (0..player.held.len() as u32).map(move |i| player.delivery(i))
+        player.held.iter().map(move |held| player.expand(held))
     }
 }
 
@@ -303,7 +298,7 @@ type Timeline = BinaryHeap<Reverse<(i64, u32)>>;
 /// record; everything else is the simulation's state at `reached`, rebuilt from the record.
 #[derive(Clone, Debug)]
 pub struct Player {
-    held: Vec<Held>,
+    held: Runs,
     /// What the deliveries held share, each once; renumbered when deliveries are dropped.
     kinds: Vec<Kind>,
     kind_of: HashMap<Kind, u32>,
@@ -331,6 +326,8 @@ pub struct Player {
     /// cancelled after delivery stay until they reach the front.
     queues: [Fifo; 4],
     playing: Option<u32>,
+    /// Of one play of what is playing (its kind's, kept here for [`Player::next_event_ms`]).
+    play_duration_ms: i64,
     play_started_ms: i64,
     /// Deliveries reaching the player at the instant being simulated.
     batch: Vec<u32>,
@@ -343,7 +340,7 @@ pub struct Player {
 impl Player {
     pub fn new(online: bool, fail_after_ms: i64) -> Player {
         Player {
-            held: Vec::new(),
+            held: Runs::default(),
             kinds: Vec::new(),
             kind_of: HashMap::new(),
             slots: Vec::new(),
@@ -361,6 +358,7 @@ impl Player {
             waiting: BinaryHeap::new(),
             queues: Default::default(),
             playing: None,
+            play_duration_ms: 1,
             play_started_ms: 0,
             batch: Vec::new(),
             finished: 0,
@@ -412,7 +410,10 @@ impl Player {
 
     /// Delivery `i` as it was added (`repeat` and `duration_ms` at least 1).
     fn delivery(&self, i: u32) -> Delivery {
-        let held = self.held[i as usize];
+        self.expand(self.held.get(i))
+    }
+
+    fn expand(&self, held: Held) -> Delivery {
         let kind = self.kinds[held.kind as usize];
         Delivery {
             tag: held.tag,
@@ -424,11 +425,11 @@ impl Player {
     }
 
     fn kind(&self, i: u32) -> Kind {
-        self.kinds[self.held[i as usize].kind as usize]
+        self.kinds[self.held.get(i).kind as usize]
     }
 
     fn due_ms(&self, i: u32) -> i64 {
-        self.held[i as usize].due_ms
+        self.held.get(i).due_ms
     }
 
     /// Records that the player goes online or offline at `at_ms`; `fail_after_ms` is how long a
@@ -517,7 +518,7 @@ impl Player {
         if self.stale {
             return i64::MIN;
         }
-        let play_end = self.playing.map(|i| self.play_end_ms(i));
+        let play_end = self.playing.map(|_| self.play_end_ms());
         let first = |timeline: &Timeline| timeline.peek().map(|Reverse((at, _))| *at);
         [
             play_end,
@@ -575,7 +576,6 @@ impl Player {
                 continue;
             }
             *moved = kept as u32;
-            self.held[kept] = self.held[i];
             self.slots[kept] = match self.slots[i].detail() {
                 Some(at) => {
                     details.push(self.details[at]);
@@ -590,7 +590,7 @@ impl Player {
         if kept == self.held.len() {
             return remap;
         }
-        self.held.truncate(kept);
+        self.held.retain(|i| remap[i as usize] != u32::MAX);
         self.renumber_kinds();
         self.slots.truncate(kept);
         let moved = |i: u32| Some(remap[i as usize]).filter(|&n| n != u32::MAX);
@@ -623,7 +623,6 @@ impl Player {
             .filter(|&i| matches!(self.status(i), Status::Played | Status::Failed))
             .count();
         shrink(&mut self.slots);
-        shrink(&mut self.held);
         shrink(&mut self.details);
         remap
     }
@@ -632,9 +631,10 @@ impl Player {
     /// (a cancellation waiting for it is dropped; no delivery held may carry it).
     pub fn retag(&mut self, remap: &[u32]) {
         let new = |tag: u32| remap.get(tag as usize).copied().unwrap_or(u32::MAX);
-        for delivery in &mut self.held {
-            delivery.tag = new(delivery.tag);
-        }
+        self.held.rewrite(|held| Held {
+            tag: new(held.tag),
+            ..held
+        });
         // Cancellations that took effect stay until a compaction drops something (and a player
         // that must rebuild replays them all): `next_cancel` keeps naming the same next one.
         let (mut at, mut gone_before) = (0, 0);
@@ -650,6 +650,16 @@ impl Player {
 
     /// As of the last [`Player::advance_to`]. Panics on an index [`Player::add`] did not return.
     pub fn progress(&self, index: usize) -> Progress {
+        self.progress_due(index, || self.held.get(index as u32).due_ms)
+    }
+
+    /// [`Player::progress`] of delivery `index` read already from [`Player::deliveries`]: it
+    /// looks nothing up again.
+    pub fn progress_of(&self, index: usize, delivery: &Delivery) -> Progress {
+        self.progress_due(index, || delivery.due_ms)
+    }
+
+    fn progress_due(&self, index: usize, due_ms: impl FnOnce() -> i64) -> Progress {
         match self.slots[index] {
             Slot::SCHEDULED => Progress::NEW,
             Slot::QUEUED => Progress {
@@ -658,11 +668,16 @@ impl Player {
             },
             Slot::ON_TIME => Progress {
                 status: Status::Delivered,
-                delivered_ms: self.held[index].due_ms,
+                delivered_ms: due_ms(),
                 ..Progress::NEW
             },
             slot => self.details[slot.0 as usize],
         }
+    }
+
+    /// [`Player::progress`]'s status alone, which does not read the delivery.
+    pub fn status_at(&self, index: usize) -> Status {
+        self.status(index as u32)
     }
 
     fn status(&self, index: u32) -> Status {
@@ -749,14 +764,15 @@ impl Player {
         self.finished = 0;
     }
 
-    fn play_end_ms(&self, index: u32) -> i64 {
-        (self.play_started_ms).saturating_add(self.kind(index).duration_ms)
+    /// When the current play of what is playing ends.
+    fn play_end_ms(&self) -> i64 {
+        (self.play_started_ms).saturating_add(self.play_duration_ms)
     }
 
     /// Everything that happens at `at_ms`, in the order the module's header gives.
     fn step(&mut self, at_ms: i64, on_first_start: &mut dyn FnMut(usize, &Delivery, i64)) {
         if let Some(i) = self.playing
-            && self.play_end_ms(i) <= at_ms
+            && self.play_end_ms() <= at_ms
         {
             let repeat = u32::from(self.kind(i).repeat);
             let progress = self.progress_mut(i);
@@ -817,14 +833,15 @@ impl Player {
         let mut batch = std::mem::take(&mut self.batch);
         batch.sort_unstable();
         for i in batch.drain(..) {
-            if self.due_ms(i) == at_ms && self.slots[i as usize].detail().is_none() {
+            let held = self.held.get(i);
+            if held.due_ms == at_ms && self.slots[i as usize].detail().is_none() {
                 self.slots[i as usize] = Slot::ON_TIME;
             } else {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Delivered;
                 progress.delivered_ms = at_ms;
             }
-            self.queues[self.kind(i).priority as usize].push_back(i);
+            self.queues[self.kinds[held.kind as usize].priority as usize].push_back(i);
         }
         self.batch = batch;
 
@@ -859,10 +876,13 @@ impl Player {
     }
 
     fn cancel(&mut self, cancel: Cancel, at_ms: i64) {
-        for i in 0..cancel.before {
-            if self.held[i as usize].tag == cancel.tag
-                && !matches!(self.status(i), Status::Played | Status::Failed)
-            {
+        let tagged: Vec<u32> = (self.held.iter().take(cancel.before as usize))
+            .enumerate()
+            .filter(|(_, held)| held.tag == cancel.tag)
+            .map(|(i, _)| i as u32)
+            .collect();
+        for i in tagged {
+            if !matches!(self.status(i), Status::Played | Status::Failed) {
                 let progress = self.progress_mut(i);
                 progress.status = Status::Failed;
                 progress.finished_ms = at_ms;
@@ -896,6 +916,7 @@ impl Player {
         }
         self.playing = Some(i);
         self.play_started_ms = at_ms;
+        self.play_duration_ms = self.kind(i).duration_ms;
         if first {
             on_first_start(i as usize, &self.delivery(i), at_ms);
         }
@@ -908,14 +929,16 @@ impl Player {
     fn renumber_kinds(&mut self) {
         let mut new = vec![u32::MAX; self.kinds.len()];
         let mut kinds = Vec::new();
-        for held in &mut self.held {
+        let old = &self.kinds;
+        self.held.rewrite(|mut held| {
             let k = &mut new[held.kind as usize];
             if *k == u32::MAX {
                 *k = kinds.len() as u32;
-                kinds.push(self.kinds[held.kind as usize]);
+                kinds.push(old[held.kind as usize]);
             }
             held.kind = *k;
-        }
+            held
+        });
         self.kind_of = (kinds.iter().enumerate())
             .map(|(i, &kind)| (kind, i as u32))
             .collect();
