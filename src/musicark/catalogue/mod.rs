@@ -237,10 +237,35 @@ pub struct CulturalSection {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurvesSection {
+    #[serde(deserialize_with = "curve")]
     pub energy_curve: Vec<f64>,
+    #[serde(deserialize_with = "curve")]
     pub brightness_curve: Vec<f64>,
+    #[serde(deserialize_with = "curve")]
     pub melody_contour: Vec<f64>,
+    #[serde(deserialize_with = "curve")]
     pub harmonic_tension_curve: Vec<f64>,
     pub sample_count: u32,
     pub seconds_per_sample: f64,
+}
+
+/// A curve read into room for [`CURVE_SAMPLES`] values from the start: the JSON gives no
+/// length, and growing a vector to 32 takes four allocations (a seed reads four curves a song).
+/// A longer curve grows past it and is read whole, as a plain `Vec` would be.
+fn curve<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    struct Samples;
+    impl<'de> serde::de::Visitor<'de> for Samples {
+        type Value = Vec<f64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
+            let mut samples = Vec::with_capacity(CURVE_SAMPLES);
+            while let Some(sample) = seq.next_element()? {
+                samples.push(sample);
+            }
+            Ok(samples)
+        }
+    }
+    d.deserialize_seq(Samples)
 }

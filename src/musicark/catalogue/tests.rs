@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::f64::consts::TAU;
 
 use super::generate::{generate_on, unique_slug};
-use super::rules::{is_uuid_v4, round3, slug_base};
+use super::rules::{is_uuid_v4, round3, slug_base, slug_is_one_of};
 use super::words::{CULTURES, GENRES, Lexicon, list};
 use super::*;
 
@@ -460,4 +460,59 @@ fn word_lists_are_complete() {
 fn ids_are_v4_uuids() {
     assert!(catalogue().iter().all(|s| is_uuid_v4(&s.song.id)));
     assert!(!is_uuid_v4("1a2b3c4d-0000-1000-8000-000000000000"));
+}
+
+#[test]
+fn a_slug_is_one_of_its_three_forms_and_nothing_else() {
+    let hex = "0123456789abcdef0123456789abcdef";
+    for slug in [
+        "blue-sky",
+        "blue-sky-01234567",
+        "blue-sky-0123456789abcdef0123456789abcdef",
+    ] {
+        assert!(slug_is_one_of(slug, "blue-sky", hex), "{slug}");
+    }
+    for slug in [
+        "blue-sk",
+        "blue-sky-",
+        "blue-sky01234567",
+        "blue-sky-0123456",
+        "blue-sky-012345678",
+        "blue-sky-01234567-",
+        "x-blue-sky",
+        "",
+    ] {
+        assert!(!slug_is_one_of(slug, "blue-sky", hex), "{slug}");
+    }
+    // An id too short for 8 digits: the short form is the base and a dash, as it was built.
+    assert!(slug_is_one_of("a-", "a", "12"));
+    assert!(slug_is_one_of("a-12", "a", "12"));
+}
+
+#[test]
+fn a_curve_of_any_length_reads_whole_with_room_for_32() {
+    let curves = |energy: &str| {
+        let json = format!(
+            r#"{{"energy_curve":{energy},"brightness_curve":[],"melody_contour":[0.5],"harmonic_tension_curve":[1],"sample_count":32,"seconds_per_sample":1.5}}"#
+        );
+        serde_json::from_str::<CurvesSection>(&json)
+    };
+    let long: Vec<f64> = (0..40).map(|i| f64::from(i) / 40.0).collect();
+    let read = curves(&serde_json::to_string(&long).expect("json")).expect("a long curve");
+    assert_eq!(read.energy_curve, long);
+    assert_eq!(
+        (
+            read.brightness_curve,
+            read.melody_contour,
+            read.harmonic_tension_curve
+        ),
+        (vec![], vec![0.5], vec![1.0])
+    );
+    let read = curves("[0.25, 0.75]").expect("a short curve");
+    assert_eq!(read.energy_curve, [0.25, 0.75]);
+    assert!(read.energy_curve.capacity() >= CURVE_SAMPLES);
+    let err = curves("0.5").expect_err("not a sequence").to_string();
+    assert!(err.contains("expected a sequence"), "{err}");
+    let err = curves(r#"["x"]"#).expect_err("not numbers").to_string();
+    assert!(err.contains("expected f64"), "{err}");
 }

@@ -21,8 +21,8 @@ pub const TRANSACTION_BLOCKS: usize = 16;
 /// checkpointer has copied them all into the database, so that the next restarts the log.
 pub const LOG_TRANSACTIONS: usize = 4;
 
-/// Batches parsed ahead of the writer: with the one being written and the chunk being parsed,
-/// about 12 MB of songs are in memory at any time.
+/// Batches parsed ahead of the writer: with the one being written, the chunk being parsed and
+/// the one before it, about 14 MB of songs are in memory at any time.
 const SEED_QUEUE: usize = 2;
 
 // A batch never spans two summary blocks.
@@ -330,8 +330,9 @@ pub(super) const PARSE_CHUNK: usize = 512;
 
 /// The parser: reads lines from `start` a chunk at a time, parses and checks each chunk's
 /// songs on `threads` threads, and hands over batches in order that end at block boundaries,
-/// the block's summaries attached. Stops at the first bad line, sending its error, or when
-/// the writer has gone.
+/// the block's summaries attached. While a chunk is parsed, this thread hands over the rows
+/// of the chunk before it and reads the one after, so the parsing threads do not wait for
+/// either. Stops at the first bad line, sending its error, or when the writer has gone.
 fn parse(
     mut reader: Box<dyn BufRead + Send>,
     start: Start,
@@ -339,97 +340,171 @@ fn parse(
     threads: usize,
     batches: &tokio::sync::mpsc::Sender<anyhow::Result<Batch>>,
 ) {
-    let fail = |line: u64, e: anyhow::Error| {
-        let _ = batches.blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {line}: {e}")));
+    let mut batcher = Batcher {
+        lines: start.lines,
+        sizes,
+        rows: Vec::with_capacity(sizes.batch),
+        block: BlockWriter::default(),
+        batches,
     };
-    // The chunk's lines one after another, and where each ends.
-    let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(PARSE_CHUNK));
-    let mut lines = start.lines;
-    let mut rows = Vec::with_capacity(sizes.batch);
-    let mut block = BlockWriter::default();
+    let mut chunk = Chunk::read(&mut *reader);
+    // The previous chunk's rows and how its reading ended, not handed over yet.
+    let mut parsed: Option<(Vec<ParsedLine>, std::io::Result<bool>)> = None;
     loop {
-        text.clear();
-        ends.clear();
-        let mut read = Ok(true);
+        let more = matches!(chunk.end, Ok(true));
+        let (rows, handed, next) = std::thread::scope(|scope| {
+            let runs = chunk.spawn_runs(scope, threads);
+            let handed = parsed
+                .take()
+                .is_none_or(|(rows, end)| batcher.hand_over(rows, end));
+            let next = (more && handed).then(|| Chunk::read(&mut *reader));
+            (join_runs(runs), handed, next)
+        });
+        if !handed {
+            return;
+        }
+        let end = std::mem::replace(&mut chunk.end, Ok(false));
+        parsed = Some((rows, end));
+        match next {
+            Some(next) => chunk = next,
+            None => break,
+        }
+    }
+    if let Some((rows, end)) = parsed
+        && !batcher.hand_over(rows, end)
+    {
+        return;
+    }
+    batcher.finish();
+}
+
+/// A line parsed: its song's row, `None` for a blank line.
+type ParsedLine = anyhow::Result<Option<SeedRow>>;
+
+/// Up to [`PARSE_CHUNK`] lines of the source, one after another.
+struct Chunk {
+    text: Vec<u8>,
+    /// Where each line ends in `text`.
+    ends: Vec<usize>,
+    /// How reading ended: `Ok(true)` when there may be more lines, `Ok(false)` at the end of
+    /// the source, the error after the last line read.
+    end: std::io::Result<bool>,
+}
+
+impl Chunk {
+    fn read(reader: &mut dyn BufRead) -> Chunk {
+        let (mut text, mut ends) = (Vec::new(), Vec::with_capacity(PARSE_CHUNK));
+        let mut end = Ok(true);
         while ends.len() < PARSE_CHUNK {
             match reader.read_until(b'\n', &mut text) {
                 Ok(0) => {
-                    read = Ok(false);
+                    end = Ok(false);
                     break;
                 }
                 Ok(_) => ends.push(text.len()),
                 Err(e) => {
-                    read = Err(e);
+                    end = Err(e);
                     break;
                 }
             }
         }
-        for row in parse_lines(&text, &ends, threads) {
-            lines += 1;
-            match row {
-                Ok(Some(row)) => {
-                    block.push(&row.summary());
-                    rows.push(row);
-                }
-                Ok(None) => continue,
-                Err(e) => return fail(lines, e),
-            }
-            let ends_block = block.songs() == sizes.block;
-            if rows.len() == sizes.batch || ends_block {
-                let batch = Batch {
-                    rows: std::mem::replace(&mut rows, Vec::with_capacity(sizes.batch)),
-                    block: ends_block.then(|| block.take()),
-                    lines,
-                };
-                if batches.blocking_send(Ok(batch)).is_err() {
-                    return;
-                }
-            }
-        }
-        match read {
-            Ok(true) => continue,
-            Ok(false) => break,
-            Err(e) => return fail(lines + 1, e.into()),
-        }
+        Chunk { text, ends, end }
     }
-    let last = Batch {
-        rows,
-        block: (block.songs() > 0).then(|| block.take()),
-        lines,
-    };
-    let _ = batches.blocking_send(Ok(last));
+
+    fn line(&self, i: usize) -> &[u8] {
+        &self.text[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+    }
+
+    /// Each line's song and row, in order: the lines split into one run per thread, each on
+    /// a thread of `scope`.
+    fn spawn_runs<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        threads: usize,
+    ) -> Vec<std::thread::ScopedJoinHandle<'scope, Vec<ParsedLine>>> {
+        let per_thread = self.ends.len().div_ceil(threads.max(1)).max(1);
+        (0..self.ends.len())
+            .step_by(per_thread)
+            .map(|from| {
+                let run = from..(from + per_thread).min(self.ends.len());
+                scope.spawn(move || run.map(|i| parse_line(self.line(i))).collect())
+            })
+            .collect()
+    }
 }
 
-/// Each line's song and row, in order: the lines split into one run per thread.
-fn parse_lines(text: &[u8], ends: &[usize], threads: usize) -> Vec<anyhow::Result<Option<SeedRow>>> {
-    let line = |i: usize| &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
-    let per_thread = ends.len().div_ceil(threads.max(1)).max(1);
-    let runs: Vec<std::ops::Range<usize>> = (0..ends.len())
-        .step_by(per_thread)
-        .map(|from| from..(from + per_thread).min(ends.len()))
-        .collect();
-    let parse_run = |run: std::ops::Range<usize>| run.map(|i| parse_line(line(i))).collect::<Vec<_>>();
-    let Some((mine, others)) = runs.split_last() else {
-        return Vec::new();
-    };
-    std::thread::scope(|scope| {
-        let others: Vec<_> = others
-            .iter()
-            .map(|run| scope.spawn(|| parse_run(run.clone())))
-            .collect();
-        let mine = parse_run(mine.clone());
-        let mut parsed = Vec::with_capacity(ends.len());
-        for other in others {
-            // A panic in a parsing thread is a bug; it surfaces as the panic it was.
-            parsed.extend(
-                other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
+/// The runs' lines in order.
+fn join_runs(runs: Vec<std::thread::ScopedJoinHandle<'_, Vec<ParsedLine>>>) -> Vec<ParsedLine> {
+    let mut parsed = Vec::with_capacity(PARSE_CHUNK);
+    for run in runs {
+        // A panic in a parsing thread is a bug; it surfaces as the panic it was.
+        parsed.extend(
+            run.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+    }
+    parsed
+}
+
+/// Gathers parsed rows into batches and blocks, and hands them to the writer.
+struct Batcher<'a> {
+    /// Lines of the source handed over so far.
+    lines: u64,
+    sizes: SeedSizes,
+    rows: Vec<SeedRow>,
+    block: BlockWriter,
+    batches: &'a tokio::sync::mpsc::Sender<anyhow::Result<Batch>>,
+}
+
+impl Batcher<'_> {
+    /// Hands over a chunk's lines, then what ended its reading: whether to go on (false after
+    /// a bad line or a read error, both sent, or when the writer has gone).
+    fn hand_over(&mut self, parsed: Vec<ParsedLine>, end: std::io::Result<bool>) -> bool {
+        for row in parsed {
+            self.lines += 1;
+            match row {
+                Ok(Some(row)) => {
+                    self.block.push(&row.summary());
+                    self.rows.push(row);
+                }
+                Ok(None) => continue,
+                Err(e) => return self.fail(self.lines, e),
+            }
+            let ends_block = self.block.songs() == self.sizes.block;
+            if self.rows.len() == self.sizes.batch || ends_block {
+                let batch = Batch {
+                    rows: std::mem::replace(&mut self.rows, Vec::with_capacity(self.sizes.batch)),
+                    block: ends_block.then(|| self.block.take()),
+                    lines: self.lines,
+                };
+                if self.batches.blocking_send(Ok(batch)).is_err() {
+                    return false;
+                }
+            }
         }
-        parsed.extend(mine);
-        parsed
-    })
+        match end {
+            Ok(_) => true,
+            Err(e) => self.fail(self.lines + 1, e.into()),
+        }
+    }
+
+    /// Sends the error of `line`; false, to stop.
+    fn fail(&self, line: u64, e: anyhow::Error) -> bool {
+        let _ = self
+            .batches
+            .blocking_send(Err(anyhow::anyhow!("catalogue.jsonl line {line}: {e}")));
+        false
+    }
+
+    /// Hands over the last rows and the last block, if any.
+    fn finish(mut self) {
+        let last = Batch {
+            rows: std::mem::take(&mut self.rows),
+            block: (self.block.songs() > 0).then(|| self.block.take()),
+            lines: self.lines,
+        };
+        let _ = self.batches.blocking_send(Ok(last));
+    }
 }
 
 /// A line's song and row, `None` for a blank line.
