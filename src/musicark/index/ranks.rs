@@ -68,7 +68,7 @@ impl Ranks {
                 }
                 words.push(word);
             }
-            if values.len() % 64 == 0 {
+            if values.len().is_multiple_of(64) {
                 words.push(0);
             }
             next[zeros..].copy_from_slice(&ones[..high]);

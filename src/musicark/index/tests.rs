@@ -693,7 +693,7 @@ fn the_orders_built_from_keys_are_the_comparison_sorts() {
         let mut ids = Ids::Uuids(Vec::new());
         for _ in 0..n {
             let id: u128 = rng.random_range(0..n as u128 / 2);
-            ids.push(&format_uuid(id, &mut [0u8; 36]).to_owned());
+            ids.push(format_uuid(id, &mut [0u8; 36]));
         }
         ids
     };
