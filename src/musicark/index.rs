@@ -95,21 +95,36 @@ enum Ids {
 
 fn parse_uuid(id: &str) -> Option<u128> {
     let b = id.as_bytes();
-    if b.len() != 36 {
+    if b.len() != 36 || [b[8], b[13], b[18], b[23]] != [b'-'; 4] {
         return None;
     }
-    let mut value = 0u128;
-    for (i, c) in b.iter().enumerate() {
-        let nibble = match (i, c) {
-            (8 | 13 | 18 | 23, b'-') => continue,
-            (8 | 13 | 18 | 23, _) => return None,
-            (_, b'0'..=b'9') => c - b'0',
-            (_, b'a'..=b'f') => c - b'a' + 10,
-            _ => return None,
-        };
-        value = value << 4 | u128::from(nibble);
+    // Each half's 16 digits into a 64-bit number (cheaper to shift than 128 bits), through a
+    // table: a byte's value as a lowercase hex digit, or 16 for any other byte.
+    const DIGIT: [u8; 256] = {
+        let mut table = [16u8; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        while i < 16 {
+            table[b'a' as usize + i - 10] = i as u8;
+            i += 1;
+        }
+        table
+    };
+    fn half<'a>(digits: impl Iterator<Item = &'a u8>) -> Option<u64> {
+        let (mut value, mut bad) = (0u64, 0u8);
+        for c in digits {
+            let d = DIGIT[usize::from(*c)];
+            bad |= d & 16;
+            value = value << 4 | u64::from(d & 15);
+        }
+        (bad == 0).then_some(value)
     }
-    Some(value)
+    let high = half(b[0..8].iter().chain(&b[9..13]).chain(&b[14..18]))?;
+    let low = half(b[19..23].iter().chain(&b[24..36]))?;
+    Some(u128::from(high) << 64 | u128::from(low))
 }
 
 /// Whether `text` is what [`format_rfc3339`] writes for `ms`, known without writing it: 20
@@ -411,43 +426,65 @@ impl Builder {
         summaries.slugs.shrink_to_fit();
 
         let n = published_ms.len();
-        // Newest first: the instant, flipped to sort as an unsigned number, above the row.
-        let newest = |ms: i64| u128::from(!((ms as u64) ^ (1 << 63)));
-        let keys = (0..n)
-            .map(|r| newest(published_ms[r]) << 32 | r as u128)
-            .collect();
-        let ids = &summaries.ids;
-        let rows = sorted_by_key(keys, |a, b| ids.compare(a, b).then(a.cmp(&b)));
-        let tempo_feel = permute(tempo_feel, &rows);
-        let energy_shape = permute(energy_shape, &rows);
-        let published_ms = permute(published_ms, &rows);
+        // The songs' order and the terms' order need nothing of each other: side by side.
         // Terms numbered in byte order: the sort orders compare numbers, and the text index
         // finds terms sharing a prefix (most matches) side by side in memory.
-        let (terms, rank) = in_byte_order(terms.into_texts());
+        let (rows, (terms, rank)) = std::thread::scope(|scope| {
+            let terms = scope.spawn(move || in_byte_order(terms.into_texts()));
+            let rows = newest_first(&published_ms, &summaries.ids);
+            (rows, join(terms))
+        });
         let song_terms: Vec<[u32; 3]> = rows
             .iter()
             .map(|r| summaries.names_of[*r as usize].map(|name| rank[name_terms[name as usize] as usize]))
             .collect();
         drop((rank, name_terms));
 
-        // The searches' indexes are independent: colour and emotions on a second thread.
-        let ((by_title, by_artist, title_ranks, artist_ranks, words), (colors, emotions)) =
-            std::thread::scope(|scope| {
-                let rows = &rows;
-                let other = scope.spawn(move || {
-                    let colors = color::Colors::build(permute(oklch, rows));
-                    let emotions = emotion::Emotions::build(permute(emotions, rows).into_iter());
-                    (colors, emotions)
-                });
-                let (by_title, by_artist) = sort_orders(&song_terms, rows, &summaries.ids);
-                let title_ranks = Ranks::new(&by_title, n);
-                let artist_ranks = Ranks::new(&by_artist, n);
-                let words = text::Words::build(terms, song_terms);
-                let searches = other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                ((by_title, by_artist, title_ranks, artist_ranks, words), searches)
+        // Every part left needs those two orders only, and no other part: one thread each,
+        // which the two cores take as they come.
+        let ids = &summaries.ids;
+        let parts = std::thread::scope(|scope| {
+            let (rows, song_terms, terms) = (&rows, &song_terms, &terms);
+            let colors = scope.spawn(move || color::Colors::build(permute(oklch, rows)));
+            let emotions = scope.spawn(move || emotion::Emotions::build(permute(emotions, rows).into_iter()));
+            let grams = scope.spawn(move || text::Grams::build(terms));
+            let lists = scope.spawn(move || text::Lists::build(terms.len(), song_terms));
+            let by_artist = scope.spawn(move || {
+                let order = by_artist(song_terms, rows, ids);
+                let ranks = Ranks::new(&order, n);
+                (order, ranks)
             });
+            let small = scope.spawn(move || {
+                (
+                    by_place(&tempo_feel, rows),
+                    by_place(&energy_shape, rows),
+                    by_place(&published_ms, rows),
+                )
+            });
+            let by_title = by_title(song_terms, rows, ids);
+            let title_ranks = Ranks::new(&by_title, n);
+            Parts {
+                by_title,
+                title_ranks,
+                by_artist: join(by_artist),
+                small: join(small),
+                lists: join(lists),
+                grams: join(grams),
+                colors: join(colors),
+                emotions: join(emotions),
+            }
+        });
+        let Parts {
+            by_title,
+            title_ranks,
+            by_artist: (by_artist, artist_ranks),
+            small: (tempo_feel, energy_shape, published_ms),
+            lists,
+            grams,
+            colors,
+            emotions,
+        } = parts;
+        let words = text::Words::from_parts(terms, lists, grams);
         Catalogue {
             summaries,
             rows,
@@ -488,25 +525,64 @@ fn in_byte_order(terms: Texts) -> (Texts, Vec<u32>) {
     (ordered, rank)
 }
 
-/// Places by title, and by artist then title (terms numbered in byte order), each tie broken
-/// by id, then by place.
-fn sort_orders(song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) -> (Vec<u32>, Vec<u32>) {
-    let of = |p: usize, field: usize| u128::from(song_terms[p][field]);
+/// What [`Builder::finish`] builds side by side, once the songs' and the terms' orders are known.
+struct Parts {
+    by_title: Vec<u32>,
+    title_ranks: Ranks,
+    by_artist: (Vec<u32>, Ranks),
+    /// Tempo feel, energy shape and `published_at` in milliseconds, by place.
+    small: (Vec<u8>, Vec<u8>, Vec<i64>),
+    lists: text::Lists,
+    grams: text::Grams,
+    colors: color::Colors,
+    emotions: emotion::Emotions,
+}
+
+/// What a scoped thread returned; its panic goes on in the caller.
+fn join<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Each place's row: newest first, ties by id, then by row.
+fn newest_first(published_ms: &[i64], ids: &Ids) -> Vec<u32> {
+    // The instant, flipped to sort as an unsigned number, above the row.
+    let newest = |ms: i64| u128::from(!((ms as u64) ^ (1 << 63)));
+    let keys = published_ms
+        .iter()
+        .enumerate()
+        .map(|(r, ms)| newest(*ms) << 32 | r as u128)
+        .collect();
+    sorted_by_key(keys, |a, b| ids.compare(a, b).then(a.cmp(&b)))
+}
+
+/// Places by title (terms numbered in byte order), ties by id, then by place.
+fn by_title(song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) -> Vec<u32> {
     let tie = |a: u32, b: u32| ids.compare(rows[a as usize], rows[b as usize]).then(a.cmp(&b));
-    // One order's keys at a time: each is 16 bytes a song.
-    let by_title = sorted_by_key(
-        (0..song_terms.len())
-            .map(|p| of(p, 0) << 32 | p as u128)
-            .collect(),
-        tie,
-    );
-    let by_artist = sorted_by_key(
-        (0..song_terms.len())
-            .map(|p| of(p, 1) << 64 | of(p, 0) << 32 | p as u128)
-            .collect(),
-        tie,
-    );
-    (by_title, by_artist)
+    let keys = song_terms
+        .iter()
+        .enumerate()
+        .map(|(p, [title, _, _])| u128::from(*title) << 32 | p as u128)
+        .collect();
+    sorted_by_key(keys, tie)
+}
+
+/// Places by artist then title (terms numbered in byte order), ties by id, then by place.
+fn by_artist(song_terms: &[[u32; 3]], rows: &[u32], ids: &Ids) -> Vec<u32> {
+    let tie = |a: u32, b: u32| ids.compare(rows[a as usize], rows[b as usize]).then(a.cmp(&b));
+    let keys = song_terms
+        .iter()
+        .enumerate()
+        .map(|(p, [title, artist, _])| u128::from(*artist) << 64 | u128::from(*title) << 32 | p as u128)
+        .collect();
+    sorted_by_key(keys, tie)
+}
+
+/// `values` (one per row) by place, `rows` being each place's row, copied: for the small
+/// arrays, where a second copy costs little and reading in row order once is faster.
+fn by_place<T: Copy>(values: &[T], rows: &[u32]) -> Vec<T> {
+    rows.iter().map(|r| values[*r as usize]).collect()
 }
 
 /// `values` (one per row) by place, `rows` being each place's row: moved in place along the

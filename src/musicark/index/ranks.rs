@@ -47,24 +47,31 @@ impl Ranks {
     pub fn new(values: &[u32], bound: usize) -> Ranks {
         let depth = (usize::BITS - bound.saturating_sub(1).leading_zeros()) as usize;
         let mut current = values.to_vec();
-        let (mut next, mut ones) = (Vec::with_capacity(values.len()), Vec::new());
+        let (mut next, mut ones) = (vec![0u32; values.len()], vec![0u32; values.len()]);
         let mut levels = Vec::with_capacity(depth);
         for level in 0..depth {
             let shift = depth - 1 - level;
-            let mut words = vec![0u64; values.len() / 64 + 1];
-            // One pass: each value's bit, and a stable split, zeros first, then ones.
-            next.clear();
-            ones.clear();
-            for (i, v) in current.iter().enumerate() {
-                let bit = (v >> shift) & 1;
-                words[i / 64] |= u64::from(bit) << (i % 64);
-                if bit == 0 {
-                    next.push(*v);
-                } else {
-                    ones.push(*v);
+            let mut words = Vec::with_capacity(values.len() / 64 + 1);
+            // One pass: each value's bit, and a stable split, zeros first, then ones. Every
+            // value is written to both sides and kept on one, with no branch: the bits are
+            // as good as random, and a branch on each would be mispredicted half the time.
+            let (mut zeros, mut high) = (0, 0);
+            for chunk in current.chunks(64) {
+                let mut word = 0u64;
+                for (i, v) in chunk.iter().enumerate() {
+                    let bit = (v >> shift) & 1;
+                    word |= u64::from(bit) << i;
+                    next[zeros] = *v;
+                    ones[high] = *v;
+                    zeros += 1 - bit as usize;
+                    high += bit as usize;
                 }
+                words.push(word);
             }
-            next.extend_from_slice(&ones);
+            if values.len().is_multiple_of(64) {
+                words.push(0);
+            }
+            next[zeros..].copy_from_slice(&ones[..high]);
             levels.push(Level::new(words, values.len()));
             std::mem::swap(&mut current, &mut next);
         }

@@ -683,3 +683,61 @@ fn the_index_holds_far_less_than_a_summary_per_song_would() {
     let per_song = both.index.heap_bytes() / both.index.len();
     assert!(per_song < 400, "{per_song} bytes per song");
 }
+
+#[test]
+fn the_orders_built_from_keys_are_the_comparison_sorts() {
+    // Few titles, artists and instants, and some ids twice: most keys tie.
+    let mut rng = StdRng::seed_from_u64(13);
+    let n = 3_000;
+    let ids = {
+        let mut ids = Ids::Uuids(Vec::new());
+        for _ in 0..n {
+            let id: u128 = rng.random_range(0..n as u128 / 2);
+            ids.push(format_uuid(id, &mut [0u8; 36]));
+        }
+        ids
+    };
+    let published_ms: Vec<i64> = (0..n).map(|_| rng.random_range(-3..4) * 1000).collect();
+    let rows = newest_first(&published_ms, &ids);
+    let mut expected: Vec<u32> = (0..n as u32).collect();
+    expected.sort_by(|a, b| {
+        let ms = |r: u32| published_ms[r as usize];
+        ms(*b).cmp(&ms(*a)).then(ids.compare(*a, *b)).then(a.cmp(b))
+    });
+    assert_eq!(rows, expected);
+
+    let song_terms: Vec<[u32; 3]> = (0..n)
+        .map(|_| {
+            [
+                rng.random_range(0..40),
+                rng.random_range(0..7),
+                rng.random_range(0..9),
+            ]
+        })
+        .collect();
+    let tie = |a: &u32, b: &u32| ids.compare(rows[*a as usize], rows[*b as usize]).then(a.cmp(b));
+    let mut titles: Vec<u32> = (0..n as u32).collect();
+    titles.sort_by(|a, b| {
+        song_terms[*a as usize][0]
+            .cmp(&song_terms[*b as usize][0])
+            .then(tie(a, b))
+    });
+    assert_eq!(by_title(&song_terms, &rows, &ids), titles);
+    let mut artists: Vec<u32> = (0..n as u32).collect();
+    let artist_title = |p: &u32| (song_terms[*p as usize][1], song_terms[*p as usize][0]);
+    artists.sort_by(|a, b| artist_title(a).cmp(&artist_title(b)).then(tie(a, b)));
+    assert_eq!(by_artist(&song_terms, &rows, &ids), artists);
+}
+
+#[test]
+fn copying_by_place_gives_what_moving_in_place_gives() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for n in [0, 1, 2, 64, 1_000] {
+        let mut rows: Vec<u32> = (0..n).collect();
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.random_range(0..=i));
+        }
+        let values: Vec<i64> = (0..n).map(|_| rng.random_range(-50..50)).collect();
+        assert_eq!(by_place(&values, &rows), permute(values.clone(), &rows), "n {n}");
+    }
+}

@@ -46,7 +46,7 @@ impl Entry {
 /// are stretch `f·terms + t`, so with terms in byte order the songs of the terms a query
 /// matches by prefix, in one field, lie side by side.
 #[derive(Debug, Default)]
-struct Lists {
+pub struct Lists {
     terms: usize,
     /// Per stretch, where it starts in `entries` and its first (newest) song: a stretch whose
     /// first song is visible is visible whole, known without reading its entries.
@@ -55,7 +55,8 @@ struct Lists {
 }
 
 impl Lists {
-    fn build(terms: usize, song_terms: &[[u32; 3]]) -> Lists {
+    /// Over `terms` terms and each song's title, artist and album term, in place order.
+    pub fn build(terms: usize, song_terms: &[[u32; 3]]) -> Lists {
         let stretch = |t: u32, field: usize| field * terms + t as usize;
         let mut heads = vec![[0u32, u32::MAX]; 3 * terms + 1];
         for fields in song_terms {
@@ -174,7 +175,7 @@ fn decode(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
 
 /// Every gram's postings, one buffer, found by binary search over the sorted grams.
 #[derive(Debug, Default)]
-struct Grams {
+pub struct Grams {
     keys: Vec<u32>,
     counts: Vec<u32>,
     /// `starts[i]..starts[i + 1]` are gram `i`'s bytes.
@@ -183,7 +184,7 @@ struct Grams {
 }
 
 impl Grams {
-    fn build(terms: &Texts) -> Grams {
+    pub fn build(terms: &Texts) -> Grams {
         // Singles and pairs of bytes are few enough to address directly; triples are hashed.
         let mut ones: Vec<Postings> = (0..256).map(|_| Postings::default()).collect();
         let mut twos: Vec<Postings> = (0..65_536).map(|_| Postings::default()).collect();
@@ -277,9 +278,16 @@ struct Matched {
 
 impl Words {
     /// Over `terms` (distinct, folded) and each song's three terms, in the catalogue's order.
+    #[cfg(test)]
     pub fn build(terms: Texts, song_terms: Vec<[u32; 3]>) -> Words {
         let lists = Lists::build(terms.len(), &song_terms);
         let grams = Grams::build(&terms);
+        Words::from_parts(terms, lists, grams)
+    }
+
+    /// From its parts, each built on its own ([`Lists::build`] of `terms.len()` terms and
+    /// [`Grams::build`] of `terms`): what [`Words::build`] does, part by part.
+    pub fn from_parts(terms: Texts, lists: Lists, grams: Grams) -> Words {
         Words { terms, lists, grams }
     }
 
