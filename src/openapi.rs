@@ -494,6 +494,12 @@ pub fn control_document() -> Value {
             example,
         );
     }
+    // No body (or an empty one) is `{}`: `curl -X POST .../tenants` makes a tenant of defaults.
+    polish::set(
+        &mut doc,
+        "/paths/~1tenants/post/requestBody/required",
+        json!(false),
+    );
     // The control plane's health says `ok` (the Musique API's says `healthy`).
     polish::set(
         &mut doc,

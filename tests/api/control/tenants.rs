@@ -409,3 +409,29 @@ async fn the_readme_and_the_control_document_name_the_cheaper_tenant_hash_cost()
     );
     assert!(create["responses"]["429"].is_object());
 }
+
+#[tokio::test]
+async fn a_post_without_a_body_makes_a_tenant_of_defaults_and_the_document_says_the_body_is_optional() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .control(Method::POST, "/tenants")
+        .send()
+        .await
+        .expect("request");
+    let (status, body) = json(response).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        body["id"].as_str().is_some_and(|id| id.starts_with("ten_")),
+        "{body}"
+    );
+
+    let response = app
+        .client
+        .get(app.url("/openapi/control.json"))
+        .send()
+        .await
+        .expect("request");
+    let (_, document) = json(response).await;
+    let body = &document["paths"]["/tenants"]["post"]["requestBody"];
+    assert_eq!(body["required"], false, "{body}");
+}
