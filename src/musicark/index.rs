@@ -445,7 +445,7 @@ impl Builder {
         // a part: each thread's allocations go to a malloc arena of its own, and seven arenas
         // kept the build's freed memory in RSS (the 100k peak went from 65 to 83 MB).
         let ids = &summaries.ids;
-        let parts = std::thread::scope(|scope| {
+        let (orders, (colors, emotions, grams, lists)) = std::thread::scope(|scope| {
             let (rows, song_terms, terms) = (&rows, &song_terms, &terms);
             let searches = scope.spawn(move || {
                 let colors = color::Colors::build(permute(oklch, rows));
@@ -463,28 +463,13 @@ impl Builder {
                 by_place(&energy_shape, rows),
                 by_place(&published_ms, rows),
             );
-            let (colors, emotions, grams, lists) = join(searches);
-            Parts {
-                by_title,
-                title_ranks,
-                by_artist: (by_artist, artist_ranks),
-                small,
-                lists,
-                grams,
-                colors,
-                emotions,
-            }
+            (
+                (by_title, title_ranks, by_artist, artist_ranks, small),
+                join(searches),
+            )
         });
-        let Parts {
-            by_title,
-            title_ranks,
-            by_artist: (by_artist, artist_ranks),
-            small: (tempo_feel, energy_shape, published_ms),
-            lists,
-            grams,
-            colors,
-            emotions,
-        } = parts;
+        let (by_title, title_ranks, by_artist, artist_ranks, (tempo_feel, energy_shape, published_ms)) =
+            orders;
         let words = text::Words::from_parts(terms, lists, grams);
         Catalogue {
             summaries,
@@ -524,19 +509,6 @@ fn in_byte_order(terms: Texts) -> (Texts, Vec<u32>) {
         rank[*t as usize] = r as u32;
     }
     (ordered, rank)
-}
-
-/// What [`Builder::finish`] builds side by side, once the songs' and the terms' orders are known.
-struct Parts {
-    by_title: Vec<u32>,
-    title_ranks: Ranks,
-    by_artist: (Vec<u32>, Ranks),
-    /// Tempo feel, energy shape and `published_at` in milliseconds, by place.
-    small: (Vec<u8>, Vec<u8>, Vec<i64>),
-    lists: text::Lists,
-    grams: text::Grams,
-    colors: color::Colors,
-    emotions: emotion::Emotions,
 }
 
 /// What a scoped thread returned; its panic goes on in the caller.
