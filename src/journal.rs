@@ -44,7 +44,9 @@ pub struct Entry {
     pub latency_ms: f64,
     #[schema(value_type = String)]
     pub request_id: RequestId,
-    pub key_id: Option<String>,
+    // Shared with the key's cached caller: no copy per request.
+    #[schema(value_type = Option<String>)]
+    pub key_id: Option<Arc<str>>,
     pub body: Option<String>,
     pub notes: Vec<String>,
 }
@@ -140,11 +142,28 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// A verified key's tenant and id as its requests' entries record them, made once with the
+/// key's cached caller: attributing a request shares them instead of copying two strings.
+#[derive(Debug)]
+pub struct JournalIds {
+    pub tenant: Arc<str>,
+    pub key: Arc<str>,
+}
+
+impl JournalIds {
+    pub fn new(tenant: &str, key: &str) -> JournalIds {
+        JournalIds {
+            tenant: tenant.into(),
+            key: key.into(),
+        }
+    }
+}
+
 /// What the handlers of one request tell the journal, through its [`Notes`].
 #[derive(Debug, Default)]
 pub struct Draft {
-    pub tenant: Option<String>,
-    pub key_id: Option<String>,
+    pub tenant: Option<Arc<str>>,
+    pub key_id: Option<Arc<str>>,
     pub body: Option<String>,
     pub notes: Vec<String>,
     /// The `Soundcheck-Warning`s of the response (also among `notes`), at most
@@ -179,17 +198,17 @@ impl Notes {
         }
     }
 
-    /// The request belongs to this tenant (its key's).
-    pub fn attribute(&self, tenant: &str, key_id: &str) {
+    /// The request belongs to this key's tenant.
+    pub fn attribute(&self, ids: &JournalIds) {
         self.with(|d| {
-            d.tenant = Some(tenant.to_owned());
-            d.key_id = Some(key_id.to_owned());
+            d.tenant = Some(ids.tenant.clone());
+            d.key_id = Some(ids.key.clone());
         });
     }
 
     /// The request belongs to this tenant, though no key of it was used (the legacy token
     /// endpoint, which a company token authenticates; a key that was refused).
-    pub fn attribute_tenant(&self, tenant: impl Into<String>) {
+    pub fn attribute_tenant(&self, tenant: impl Into<Arc<str>>) {
         self.with(|d| d.tenant = Some(tenant.into()));
     }
 

@@ -4,8 +4,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -255,7 +256,7 @@ impl RequestContext {
             (entry.render)(err, &path, request_id.as_str())
         });
         let Some(recording) = journal else {
-            return stamp_and_log(response, request_id.as_str(), &method, &path, started);
+            return stamp_and_log(response, request_id.as_str(), &method, &path, started.elapsed());
         };
         let mut draft = recording.notes.take();
         // The API's key layer names the tenant; else the alias the headers gave, even for a
@@ -265,12 +266,14 @@ impl RequestContext {
             state
                 .runtimes
                 .tenant_of_prefix((entry.tenant_alias)(value.trim())?)
+                .map(Arc::from)
         });
         let tenant = tenant.as_deref().unwrap_or(DEFAULT_TENANT);
         let at_ms = state.clocks.get(tenant).now_ms();
         let status = response.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut response = stamp_and_log(response, request_id.as_str(), &method, &path, started);
+        let latency = started.elapsed();
+        let latency_ms = latency.as_secs_f64() * 1000.0;
+        let mut response = stamp_and_log(response, request_id.as_str(), &method, &path, latency);
         add_warnings(&mut response, &mut draft);
         let entry = journal::entry(
             recording.api_name,
@@ -311,14 +314,14 @@ fn stamp_and_log(
     request_id: &str,
     method: &Method,
     path: &str,
-    started: Instant,
+    latency: Duration,
 ) -> Response {
     static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     if let Ok(value) = HeaderValue::from_str(request_id) {
         response.headers_mut().insert(&X_REQUEST_ID, value);
     }
     let status = response.status();
-    let latency_us = started.elapsed().as_micros() as u64;
+    let latency_us = latency.as_micros() as u64;
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::warn!(%method, %path, status = status.as_u16(), latency_us, request_id, "request");
     } else {

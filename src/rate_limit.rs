@@ -80,9 +80,34 @@ impl RateInfo {
         static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
         static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
         static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-        headers.insert(&LIMIT, HeaderValue::from(self.limit));
+        headers.insert(&LIMIT, LAST_LIMIT.with(|last| last.value(i64::from(self.limit))));
         headers.insert(&REMAINING, HeaderValue::from(self.remaining));
-        headers.insert(&RESET, HeaderValue::from(self.reset_epoch_secs));
+        headers.insert(&RESET, LAST_RESET.with(|last| last.value(self.reset_epoch_secs)));
+    }
+}
+
+thread_local! {
+    /// The limit and the reset second a thread wrote last: a key's limit stays the same and its
+    /// reset moves once a second, so nearly every response shares the last one's header value
+    /// (a reference count) instead of allocating it.
+    static LAST_LIMIT: LastValue = const { LastValue(std::cell::RefCell::new(None)) };
+    static LAST_RESET: LastValue = const { LastValue(std::cell::RefCell::new(None)) };
+}
+
+/// The header value of the number a thread wrote last.
+struct LastValue(std::cell::RefCell<Option<(i64, HeaderValue)>>);
+
+impl LastValue {
+    fn value(&self, n: i64) -> HeaderValue {
+        let mut last = self.0.borrow_mut();
+        match &*last {
+            Some((m, value)) if *m == n => value.clone(),
+            _ => {
+                let value = HeaderValue::from(n);
+                *last = Some((n, value.clone()));
+                value
+            }
+        }
     }
 }
 
@@ -431,6 +456,26 @@ impl KeyLimiter {
 mod tests {
     use super::*;
     use crate::clock::{FIRST_INSTANT_MS, LAST_INSTANT_MS};
+
+    #[test]
+    fn the_headers_follow_every_change_of_limit_remaining_and_reset() {
+        let written = |limit, remaining, reset_epoch_secs| {
+            let mut headers = HeaderMap::new();
+            RateInfo {
+                limit,
+                remaining,
+                reset_epoch_secs,
+            }
+            .write_headers(&mut headers);
+            ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
+                .map(|name| headers[name].to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(written(100, 99, 1_700_000_060), ["100", "99", "1700000060"]);
+        assert_eq!(written(100, 98, 1_700_000_060), ["100", "98", "1700000060"]);
+        assert_eq!(written(100, 98, 1_700_000_061), ["100", "98", "1700000061"]);
+        assert_eq!(written(1000, 0, 1_700_000_061), ["1000", "0", "1700000061"]);
+        assert_eq!(written(100, 5, 1_700_000_060), ["100", "5", "1700000060"]);
+    }
 
     const T0: i64 = 1_800_000_000_000;
 

@@ -6,6 +6,7 @@ use super::state::ArkState;
 use crate::auth::{ApiKeys, Tier, Verified, is_musicark_key, musicark_lookup};
 use crate::clock::TenantClock;
 use crate::error::Result;
+use crate::journal::JournalIds;
 
 /// A verified MusicArk key.
 #[derive(Debug)]
@@ -15,6 +16,8 @@ pub struct ArkCaller {
     pub tier: Tier,
     pub monthly_limit: i64,
     pub clock: Arc<TenantClock>,
+    /// The tenant and key id its requests' journal entries share.
+    pub journal: JournalIds,
     /// The tenant was created strict: warnings are refused (fixed at creation, so cached).
     pub strict: bool,
 }
@@ -76,6 +79,7 @@ impl ApiKeys for ArkState {
                 .core
                 .clocks
                 .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms),
+            journal: JournalIds::new(&row.tenant_id, &row.id),
             key_id: row.id,
             tenant_id: row.tenant_id,
             tier,

@@ -44,6 +44,9 @@ use crate::warnings::Warning;
 use index::Catalogue;
 pub use state::ArkState;
 
+/// `Content-Type` of the JSON answers, made without parsing or allocating it per response.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 pub const BASE: &str = "/api/v1";
 
 /// The MusicArk routes under `/api/v1`, all behind the key and quota middleware, each routed
@@ -135,7 +138,7 @@ impl Gate for Authenticate {
 /// warns of what the real service might not accept in the key (refused when strict).
 fn admitted(req: &mut Request, caller: Arc<auth::ArkCaller>, key: &str, strict: bool) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
-    notes.attribute(&caller.tenant_id, &caller.key_id);
+    notes.attribute(&caller.journal);
     notes.strict_if(strict || caller.strict);
     if key.len() != "mk_live_".len() + 32 {
         notes.warn(Warning::new(
@@ -220,7 +223,7 @@ pub fn envelope(data: &impl Serialize, meta: &impl Serialize) -> Result<Response
         error: None,
     })
     .map_err(|e| Error::Internal(e.into()))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, APPLICATION_JSON)], bytes).into_response())
 }
 
 /// How long after start the warm-up task waits before it seeds and indexes the catalogue, unless

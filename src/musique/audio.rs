@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{FromRequestParts, Multipart, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -24,6 +24,9 @@ use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::state::Core;
 use crate::warnings::{Warning, query_warnings};
+
+/// `Content-Type` of the JSON answers, made without parsing or allocating it per response.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The documented upload limit, 10 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -113,7 +116,7 @@ impl<'a> AudioObject<'a> {
 fn json_bytes(value: &impl Serialize, objects: usize) -> Result<Response> {
     let mut bytes = Vec::with_capacity(256 + 512 * objects);
     serde_json::to_writer(&mut bytes, value).map_err(|e| Error::Internal(e.into()))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, APPLICATION_JSON)], bytes).into_response())
 }
 
 /// Where this server is reachable, as the client addressed it: [`base_url`] without a copy
@@ -131,7 +134,13 @@ impl FromRequestParts<MusiqueState> for BaseUrl {
 /// Where this server is reachable, as the client addressed it.
 pub fn base_url(headers: &HeaderMap, core: &Core) -> String {
     match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) if !host.is_empty() => format!("http://{host}"),
+        Some(host) if !host.is_empty() => {
+            // One allocation of the right size, where `format!` may grow its buffer.
+            let mut url = String::with_capacity("http://".len() + host.len());
+            url.push_str("http://");
+            url.push_str(host);
+            url
+        }
         _ => format!("http://{}", core.config.addr),
     }
 }
@@ -225,7 +234,7 @@ fn list_json(
     bytes.extend_from_slice(b"],\"pagination\":");
     serde_json::to_writer(&mut bytes, pagination).map_err(|e| Error::Internal(e.into()))?;
     bytes.push(b'}');
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, APPLICATION_JSON)], bytes).into_response())
 }
 
 fn new_audio_id() -> String {
@@ -357,7 +366,7 @@ pub async fn get(
                 entry
                     .json
                     .write(&mut bytes, &escaped(&base), &stats(&entry.meta.id))?;
-                Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+                Ok(([(header::CONTENT_TYPE, APPLICATION_JSON)], bytes).into_response())
             })
         })
         .unwrap_or(Err(MusiqueKind::AudioNotFound(id).into()))

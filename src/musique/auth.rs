@@ -6,6 +6,7 @@ use super::state::MusiqueState;
 use crate::auth::{ApiKeys, Environment, Permissions, Verified, parse_musique_token};
 use crate::clock::TenantClock;
 use crate::error::{Error, Result};
+use crate::journal::JournalIds;
 use crate::rate_limit::{KeyLimiter, Limits};
 
 /// A verified Musique token: who calls, for which company and environment, with what rights.
@@ -22,6 +23,8 @@ pub struct MusiqueCaller {
     pub scope: Option<Vec<String>>,
     pub limiter: Arc<KeyLimiter>,
     pub clock: Arc<TenantClock>,
+    /// The tenant and key id its requests' journal entries share.
+    pub journal: JournalIds,
     /// The tenant was created strict: warnings are refused (fixed at creation, so cached).
     pub strict: bool,
 }
@@ -130,6 +133,7 @@ impl ApiKeys for MusiqueState {
             .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms);
         Ok(MusiqueCaller {
             limiter: self.limiter_for(&row.tenant_id, &row.id, limits, &clock),
+            journal: JournalIds::new(&row.tenant_id, &row.id),
             key_id: row.id,
             tenant_id: row.tenant_id,
             company_id: row.company_id,

@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 // foldhash, not SipHash: a page looks up each of its objects by id (server-made, random), and
 // SipHash was the largest part of that.
@@ -46,9 +46,10 @@ type Order = (Reverse<i64>, Reverse<i64>);
 
 #[derive(Debug, Default)]
 struct Library {
-    /// Newest first: by creation time, then insertion order.
-    order: BTreeMap<Order, String>,
-    entries: HashMap<String, Entry>,
+    /// Newest first: by creation time, then insertion order. The entries themselves, shared
+    /// with `entries`, so that a page is read in order with no look-up by id.
+    order: BTreeMap<Order, Arc<Entry>>,
+    entries: HashMap<String, Arc<Entry>>,
 }
 
 fn order_of(meta: &AudioMeta) -> Order {
@@ -114,14 +115,11 @@ impl Libraries {
             return render(Vec::new(), 0);
         };
         let skip = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
-        let take = usize::try_from(limit).unwrap_or(0);
-        let items = library
-            .order
-            .values()
-            .skip(skip)
-            .take(take)
-            .filter_map(|id| library.entries.get(id))
-            .collect();
+        let take = usize::try_from(limit)
+            .unwrap_or(0)
+            .min(library.order.len().saturating_sub(skip));
+        let mut items = Vec::with_capacity(take);
+        items.extend(library.order.values().skip(skip).take(take).map(|entry| &**entry));
         render(items, library.entries.len() as i64)
     }
 
@@ -135,9 +133,13 @@ impl Libraries {
     pub fn insert_audio(&self, key: LibraryKey, meta: AudioMeta) {
         let mut libraries = self.write();
         let library = libraries.entry(key).or_default();
-        library.order.insert(order_of(&meta), meta.id.clone());
         let json = ObjectJson::of(&meta);
-        library.entries.insert(meta.id.clone(), Entry { meta, json });
+        let id = meta.id.clone();
+        let entry = Arc::new(Entry { meta, json });
+        if let Some(replaced) = library.entries.insert(id, entry.clone()) {
+            library.order.remove(&order_of(&replaced.meta));
+        }
+        library.order.insert(order_of(&entry.meta), entry);
     }
 
     pub fn remove_audio(&self, key: LibraryKey, id: &str) {

@@ -63,28 +63,37 @@ pub const BASE: &str = "/api/v1/integration";
 pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
     // One stack, outermost first, applied as one route layer: each route layer of its own
     // would box the route again between them.
+    // The errors' renderer is part of it, outermost: a router layer of its own would be one
+    // more boxed route and future on every request.
     let wrapped = state.core.config.envelope == Envelope::Wrapped;
     let keyed = tower::ServiceBuilder::new()
+        .layer(Render(error::render_error))
         .layer(GateLayer(Authenticate(state.clone())))
         .layer(FaultLayer::new(state.core.runtimes.clone()))
         .layer(GateLayer(Limit))
         .option_layer(wrapped.then(|| middleware::from_fn(wrap_body)));
-    let (router, _) = table(|routes| routes.route_layer(keyed.clone())).split_for_parts();
-    router.layer(Render(error::render_error)).with_state(state)
+    let (router, _) = table(
+        |routes| routes.route_layer(keyed.clone()),
+        |routes| routes.route_layer(Render(error::render_error)),
+    )
+    .split_for_parts();
+    router.with_state(state)
 }
 
 /// Every Musique operation's document, at the path it is served at: the route table's.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    table(identity).into_openapi()
+    table(identity, identity).into_openapi()
 }
 
-/// The routes and their documents. `keyed` puts the key middleware on the routes it is given
-/// (the documents are the same without it).
+/// The routes and their documents. `keyed` puts the key middleware (and the error renderer)
+/// on the routes it is given, `unkeyed` the error renderer alone on the others (the documents
+/// are the same without them).
 // The legacy docs functions are `#[deprecated]` so that their operations are; routing them
 // is no use of them.
 #[allow(deprecated)]
 fn table(
     keyed: impl Fn(OpenApiRouter<MusiqueState>) -> OpenApiRouter<MusiqueState>,
+    unkeyed: impl Fn(OpenApiRouter<MusiqueState>) -> OpenApiRouter<MusiqueState>,
 ) -> OpenApiRouter<MusiqueState> {
     use legacy::docs;
     let v1 = OpenApiRouter::new()
@@ -93,8 +102,11 @@ fn table(
         // document has it once.
         .route(&format!("{BASE}/"), get(system::info))
         .routes(routes!(system::health))
+        // The list on a route of its own: the upload's body limit would be one more layer
+        // (a boxed route and future) on every list.
+        .routes(routes!(audio::list))
         .routes(
-            routes!(audio::list, audio::upload)
+            routes!(audio::upload)
                 // The multipart body may exceed the 10 MB file limit by its other parts; the
                 // file part itself is measured while it streams in (audio::upload).
                 .layer(DefaultBodyLimit::max(audio::UPLOAD_BODY_LIMIT)),
@@ -117,18 +129,19 @@ fn table(
         .routes(served_by(routes!(docs::legacy_revoke_token), legacy::revoke))
         .routes(served_by(routes!(docs::legacy_test_token), legacy::test))
         .routes(served_by(routes!(docs::legacy_limits), legacy::limits));
-    let legacy = keyed(legacy)
+    let legacy_unkeyed = OpenApiRouter::new()
         // The one Musique route without X-API-Key: the company token in the body is its key.
         .routes(served_by(routes!(docs::legacy_issue_token), legacy::issue_token))
         // MusicArk's base path would be caught by `/api/{audioId}`: it stays unrouted (and
         // undocumented).
         .route("/api/v1", any(crate::middleware::not_found))
-        .route("/api/v1/send", any(crate::middleware::not_found))
+        .route("/api/v1/send", any(crate::middleware::not_found));
+    let legacy = keyed(legacy)
+        .merge(unkeyed(legacy_unkeyed))
         .route_layer(middleware::from_fn(legacy::note_v1_equivalent));
-    keyed(v1)
-        // The audio files answer without a key, like a CDN's.
-        .routes(routes!(audio::media))
-        .merge(legacy)
+    // The audio files answer without a key, like a CDN's.
+    let media = OpenApiRouter::new().routes(routes!(audio::media));
+    keyed(v1).merge(unkeyed(media)).merge(legacy)
 }
 
 /// A legacy operation: documented by its bodiless function in [`legacy::docs`], served by
@@ -215,7 +228,7 @@ fn admitted(
     strict: bool,
 ) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
-    notes.attribute(&caller.tenant_id, &caller.key_id);
+    notes.attribute(&caller.journal);
     notes.strict_if(strict || caller.strict);
     if legacy_word {
         let (word, meant) = match caller.environment.as_str() {
