@@ -142,23 +142,6 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// A verified key's tenant and id as its requests' entries record them, made once with the
-/// key's cached caller: attributing a request shares them instead of copying two strings.
-#[derive(Debug)]
-pub struct JournalIds {
-    pub tenant: Arc<str>,
-    pub key: Arc<str>,
-}
-
-impl JournalIds {
-    pub fn new(tenant: &str, key: &str) -> JournalIds {
-        JournalIds {
-            tenant: tenant.into(),
-            key: key.into(),
-        }
-    }
-}
-
 /// What the handlers of one request tell the journal, through its [`Notes`].
 #[derive(Debug, Default)]
 pub struct Draft {
@@ -198,11 +181,12 @@ impl Notes {
         }
     }
 
-    /// The request belongs to this key's tenant.
-    pub fn attribute(&self, ids: &JournalIds) {
+    /// The request belongs to this tenant (its key's): the ids are shared with the key's
+    /// cached caller, not copied.
+    pub fn attribute(&self, tenant: &Arc<str>, key_id: &Arc<str>) {
         self.with(|d| {
-            d.tenant = Some(ids.tenant.clone());
-            d.key_id = Some(ids.key.clone());
+            d.tenant = Some(tenant.clone());
+            d.key_id = Some(key_id.clone());
         });
     }
 

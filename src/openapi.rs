@@ -155,7 +155,7 @@ impl Served {
                 }
             }
         };
-        ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+        ([(header::CONTENT_TYPE, crate::error::APPLICATION_JSON)], json).into_response()
     }
 }
 

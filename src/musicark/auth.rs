@@ -6,18 +6,16 @@ use super::state::ArkState;
 use crate::auth::{ApiKeys, Tier, Verified, is_musicark_key, musicark_lookup};
 use crate::clock::TenantClock;
 use crate::error::Result;
-use crate::journal::JournalIds;
 
 /// A verified MusicArk key.
 #[derive(Debug)]
 pub struct ArkCaller {
-    pub key_id: String,
-    pub tenant_id: String,
+    // Shared with the journal entries of its requests (`Notes::attribute`).
+    pub key_id: Arc<str>,
+    pub tenant_id: Arc<str>,
     pub tier: Tier,
     pub monthly_limit: i64,
     pub clock: Arc<TenantClock>,
-    /// The tenant and key id its requests' journal entries share.
-    pub journal: JournalIds,
     /// The tenant was created strict: warnings are refused (fixed at creation, so cached).
     pub strict: bool,
 }
@@ -79,9 +77,8 @@ impl ApiKeys for ArkState {
                 .core
                 .clocks
                 .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms),
-            journal: JournalIds::new(&row.tenant_id, &row.id),
-            key_id: row.id,
-            tenant_id: row.tenant_id,
+            key_id: row.id.into(),
+            tenant_id: row.tenant_id.into(),
             tier,
             strict: row.strict,
         })

@@ -35,7 +35,7 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{Error, Render};
+use crate::error::{APPLICATION_JSON, Error, Render};
 use crate::extract::Caller;
 use crate::faults::FaultLayer;
 use crate::gate::{Admit, Gate, GateLayer};
@@ -43,9 +43,6 @@ use crate::journal::Notes;
 use crate::warnings::Warning;
 use index::Catalogue;
 pub use state::ArkState;
-
-/// `Content-Type` of the JSON answers, made without parsing or allocating it per response.
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 pub const BASE: &str = "/api/v1";
 
@@ -138,7 +135,7 @@ impl Gate for Authenticate {
 /// warns of what the real service might not accept in the key (refused when strict).
 fn admitted(req: &mut Request, caller: Arc<auth::ArkCaller>, key: &str, strict: bool) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
-    notes.attribute(&caller.journal);
+    notes.attribute(&caller.tenant_id, &caller.key_id);
     notes.strict_if(strict || caller.strict);
     if key.len() != "mk_live_".len() + 32 {
         notes.warn(Warning::new(

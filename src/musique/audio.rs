@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{FromRequestParts, Multipart, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -18,15 +18,12 @@ use super::library::{AudioMeta, Entry};
 use super::mp3;
 use super::store::{self, DeleteOutcome, Library, NewAudio, Stats};
 use crate::clock::Rfc3339Ms;
-use crate::error::{Error, Result};
+use crate::error::{APPLICATION_JSON, Error, Result};
 use crate::extract::{ApiPath, Caller, QueryPairs};
 use crate::ids::random_alnum;
 use crate::journal::Notes;
 use crate::state::Core;
 use crate::warnings::{Warning, query_warnings};
-
-/// `Content-Type` of the JSON answers, made without parsing or allocating it per response.
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The documented upload limit, 10 MB.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;

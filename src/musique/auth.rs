@@ -6,14 +6,14 @@ use super::state::MusiqueState;
 use crate::auth::{ApiKeys, Environment, Permissions, Verified, parse_musique_token};
 use crate::clock::TenantClock;
 use crate::error::{Error, Result};
-use crate::journal::JournalIds;
 use crate::rate_limit::{KeyLimiter, Limits};
 
 /// A verified Musique token: who calls, for which company and environment, with what rights.
 #[derive(Debug)]
 pub struct MusiqueCaller {
-    pub key_id: String,
-    pub tenant_id: String,
+    // Shared with the journal entries of its requests (`Notes::attribute`).
+    pub key_id: Arc<str>,
+    pub tenant_id: Arc<str>,
     pub company_id: i64,
     pub company_prefix: String,
     pub company_name: String,
@@ -23,8 +23,6 @@ pub struct MusiqueCaller {
     pub scope: Option<Vec<String>>,
     pub limiter: Arc<KeyLimiter>,
     pub clock: Arc<TenantClock>,
-    /// The tenant and key id its requests' journal entries share.
-    pub journal: JournalIds,
     /// The tenant was created strict: warnings are refused (fixed at creation, so cached).
     pub strict: bool,
 }
@@ -133,9 +131,8 @@ impl ApiKeys for MusiqueState {
             .get_or_load(&row.tenant_id, row.clock_offset_ms, row.clock_frozen_ms);
         Ok(MusiqueCaller {
             limiter: self.limiter_for(&row.tenant_id, &row.id, limits, &clock),
-            journal: JournalIds::new(&row.tenant_id, &row.id),
-            key_id: row.id,
-            tenant_id: row.tenant_id,
+            key_id: row.id.into(),
+            tenant_id: row.tenant_id.into(),
             company_id: row.company_id,
             company_prefix: row.prefix,
             company_name: row.name,

@@ -243,7 +243,7 @@ pub async fn revoke(
     keys::revoke(&state.core.db, &caller.key_id).await?;
     // The revocation watcher would evict it within a second; the client has just been told
     // it is revoked, so this server refuses it from the very next request.
-    state.keys.evict_keys(std::slice::from_ref(&caller.key_id));
+    state.keys.evict_keys(&[caller.key_id.to_string()]);
     Ok(Json(Revoked {
         revoked: true,
         message: "The API key that made this request has been revoked; every further request with it is refused.",

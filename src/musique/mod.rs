@@ -61,10 +61,8 @@ pub const BASE: &str = "/api/v1/integration";
 /// URLs (like a CDN's, unguessable and keyless). Each route is routed at the path of its
 /// document ([`openapi`]).
 pub fn routes<S: Clone + Send + Sync + 'static>(state: MusiqueState) -> Router<S> {
-    // One stack, outermost first, applied as one route layer: each route layer of its own
-    // would box the route again between them.
-    // The errors' renderer is part of it, outermost: a router layer of its own would be one
-    // more boxed route and future on every request.
+    // One stack, outermost first (the errors' renderer first), applied as one route layer:
+    // each layer of its own, route or router, would box the route again between them.
     let wrapped = state.core.config.envelope == Envelope::Wrapped;
     let keyed = tower::ServiceBuilder::new()
         .layer(Render(error::render_error))
@@ -228,7 +226,7 @@ fn admitted(
     strict: bool,
 ) -> Result<(), Error> {
     let notes = Notes::of(req.extensions());
-    notes.attribute(&caller.journal);
+    notes.attribute(&caller.tenant_id, &caller.key_id);
     notes.strict_if(strict || caller.strict);
     if legacy_word {
         let (word, meant) = match caller.environment.as_str() {
