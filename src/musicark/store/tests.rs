@@ -159,15 +159,12 @@ async fn the_log_holds_at_most_a_few_transactions_of_a_seed() {
     // The whole database, the pages the log still holds included. A run whose log never
     // restarts is no yardstick: the checkpointer copies after every commit, and whether the
     // log restarts depends on it finishing before the next transaction begins.
-    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(&db.read)
-        .await
-        .expect("page count");
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
-        .fetch_one(&db.read)
-        .await
-        .expect("page size");
-    let database = u64::try_from(pages * page_size).expect("a size");
+    let database: i64 =
+        sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            .fetch_one(&db.read)
+            .await
+            .expect("the database's size");
+    let database = u64::try_from(database).expect("a size");
     assert_eq!(ids_and_profiles(&db).await, expected(&songs));
     // 25 transactions of 24 songs and one that builds the indexes: a log restarted every 2
     // holds about 2 of them, about a tenth of the database.
