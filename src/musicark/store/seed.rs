@@ -95,14 +95,24 @@ async fn seed_unless_complete(
     // The index build at the end sorts every id and slug: past a sorting run (the cache, 8 MB,
     // about 150,000 songs) SQLite can sort and merge the runs on helper threads of its own.
     write_pragma(db, "threads", SEED_SORT_THREADS).await?;
+    // The runs the sorter spills go to a temporary file rather than to memory (`db.rs` keeps
+    // temporary tables in memory for the lists' small sorts): at a million songs they are
+    // ~80 MB, which the writer thread's allocator would keep after the seed, under the index.
+    write_pragma(db, "temp_store", TEMP_STORE_FILE).await?;
     let seeded = seed(db, source, sizes, resume, checkpointer).await;
     let reset = write_pragma(db, "cache_size", DEFAULT_CACHE_SIZE).await;
     let reset_threads = write_pragma(db, "threads", 0).await;
+    let reset_temp = write_pragma(db, "temp_store", TEMP_STORE_MEMORY).await;
     let seeded = seeded?;
     reset?;
     reset_threads?;
+    reset_temp?;
     Ok(seeded)
 }
+
+/// `PRAGMA temp_store` values: FILE while seeding, MEMORY (what `db.rs` sets) after.
+const TEMP_STORE_FILE: i64 = 1;
+const TEMP_STORE_MEMORY: i64 = 2;
 
 /// Helper threads SQLite's sorter may use while seeding (0, its default, after): the cores the
 /// parser leaves free once every line is parsed.

@@ -395,6 +395,12 @@ async fn a_generated_catalogue_is_stored_exactly_as_before() {
             .await
             .expect("pragma");
         assert_eq!(threads, 0);
+        // So are the sorter's spills to a file: temporary tables are in memory again.
+        let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(&db.write)
+            .await
+            .expect("pragma");
+        assert_eq!(temp_store, 2);
     }
     assert_eq!(
         digests,
