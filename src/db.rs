@@ -30,7 +30,15 @@ const SCHEMA: &str = include_str!("../migrations/snapshot/schema.sql");
 /// The last migration [`SCHEMA`] includes.
 pub const SCHEMA_VERSION: i64 = 11;
 
-/// Pages (40 MB) the WAL may hold before a commit checkpoints it itself, as a commit would past
+/// The page size of a new file, in bytes: SQLite's default is 4,096. A MusicArk song's row is
+/// 3.8 to 5 KB, so at 4 KiB nearly every song spills into an overflow page of its own, written
+/// to the WAL and copied again by the checkpoint: at 8 KiB a page holds one or two whole rows,
+/// and seeding 100,000 songs takes 2.6 s instead of 3.9 s (a third of it in the kernel), with
+/// no cost to Musique's small rows that `bench/ab.sh` could see (BENCHMARKS.md). A database
+/// created before keeps the page size it has: changing it would rewrite the whole file.
+pub const PAGE_SIZE: i64 = 8_192;
+
+/// Pages (80 MB) the WAL may hold before a commit checkpoints it itself, as a commit would past
 /// SQLite's 1,000 by default: only if [`checkpoint_behind`] falls behind (it runs every
 /// [`CHECKPOINT_EVERY`], by when the busiest writer has appended some 1,000 pages).
 pub const AUTOCHECKPOINT_PAGES: i64 = 10_000;
@@ -84,6 +92,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Off)
                 .busy_timeout(Duration::from_secs(10))
                 .connect()
+                .await?;
+            // Before anything is written: the first page fixes the file's page size.
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA page_size = {PAGE_SIZE}")))
+                .execute(&mut conn)
                 .await?;
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&mut conn)
@@ -244,6 +256,41 @@ mod tests {
         (journal.expect("journal_mode"), sync.expect("synchronous"))
     }
 
+    async fn page_size(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(pool)
+            .await
+            .expect("page_size")
+    }
+
+    #[tokio::test]
+    async fn a_file_made_before_keeps_its_page_size_and_is_migrated() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.db");
+        let path = path.to_str().expect("utf-8 path");
+        // As an earlier soundcheck, or the sqlite3 shell, made it: SQLite's default pages.
+        let mut conn = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .expect("connect");
+        sqlx::raw_sql("PRAGMA page_size = 4096; CREATE TABLE before (x)")
+            .execute(&mut conn)
+            .await
+            .expect("made before");
+        conn.close().await.expect("close");
+
+        let db = Db::open(path).await.expect("opened");
+        assert_eq!(page_size(&db.read).await, 4096);
+        let tenants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
+            .fetch_one(&db.read)
+            .await
+            .expect("migrated");
+        assert_eq!(tenants, 0);
+        db.close().await;
+    }
+
     #[tokio::test]
     async fn a_new_file_is_created_in_wal_and_served_at_normal_then_reopened_as_it_was() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -252,9 +299,10 @@ mod tests {
         // An empty file (touched by another tool) is new too.
         std::fs::write(path, b"").expect("touch");
         let db = Db::open(path).await.expect("created");
-        // The creator's synchronous=OFF did not outlive it.
+        // The creator's synchronous=OFF did not outlive it; the page size it set did.
         assert_eq!(modes(&db.write).await, ("wal".to_owned(), 1));
         assert_eq!(modes(&db.read).await, ("wal".to_owned(), 1));
+        assert_eq!(page_size(&db.read).await, PAGE_SIZE);
         // Readers keep 512 KiB of pages; the writer SQLite's default 2 MiB.
         let cache = |pool| sqlx::query_scalar::<_, i64>("PRAGMA cache_size").fetch_one(pool);
         assert_eq!(cache(&db.read).await.expect("cache_size"), -512);
@@ -279,6 +327,10 @@ mod tests {
         assert_eq!(modes(&again.write).await, ("wal".to_owned(), 1));
     }
 
+    /// A blob that fills 48 overflow pages and most of a 49th (each holds its page less 4
+    /// bytes), whatever the page size: the WAL tests count pages.
+    const BLOB: i64 = 48 * PAGE_SIZE;
+
     #[tokio::test]
     async fn commits_leave_the_wal_to_the_checkpointer_which_copies_it_all() {
         let dir = tempfile::tempdir().expect("dir");
@@ -296,7 +348,8 @@ mod tests {
             .expect("table");
         // Past SQLite's own threshold of 1,000 pages, under ours: no commit checkpointed them.
         for _ in 0..40 {
-            sqlx::query("INSERT INTO t VALUES (zeroblob(200000))")
+            sqlx::query("INSERT INTO t VALUES (zeroblob(?))")
+                .bind(BLOB)
                 .execute(&db.write)
                 .await
                 .expect("insert");
@@ -317,10 +370,11 @@ mod tests {
             .execute(&db.write)
             .await
             .expect("table");
-        // 200 KB is 49 pages: the WAL passes its bound once, and that commit copies it.
+        // Each blob is 49 pages: the WAL passes its bound once, and that commit copies it.
         let over = AUTOCHECKPOINT_PAGES / 49 + 2;
         for _ in 0..over {
-            sqlx::query("INSERT INTO t VALUES (zeroblob(200000))")
+            sqlx::query("INSERT INTO t VALUES (zeroblob(?))")
+                .bind(BLOB)
                 .execute(&db.write)
                 .await
                 .expect("insert");
