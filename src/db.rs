@@ -33,8 +33,8 @@ pub const SCHEMA_VERSION: i64 = 11;
 /// The page size of a new file, in bytes: SQLite's default is 4,096. A MusicArk song's row is
 /// 3.8 to 5 KB, so at 4 KiB nearly every song spills into an overflow page of its own, written
 /// to the WAL and copied again by the checkpoint: at 8 KiB a page holds one or two whole rows,
-/// and seeding 100,000 songs takes 2.6 s instead of 3.9 s (a third of it in the kernel), with
-/// no cost to Musique's small rows that `bench/ab.sh` could see (BENCHMARKS.md). A database
+/// and the seed's kernel time falls by some 40% (a first start on a million songs 30 s, not 41),
+/// with no cost to Musique's small rows that `bench/ab.sh` could see (BENCHMARKS.md). A database
 /// created before keeps the page size it has: changing it would rewrite the whole file.
 pub const PAGE_SIZE: i64 = 8_192;
 
