@@ -1,4 +1,5 @@
-//! The SQLite database: pool options (WAL, foreign keys, busy timeout) and embedded migrations.
+//! The SQLite database: pool options (WAL, foreign keys, busy timeout, a new file's page size)
+//! and embedded migrations.
 //!
 //! Query style, for the whole crate: runtime `sqlx::query`/`query_as` with `#[derive(FromRow)]`
 //! structs and bound parameters (no compile-time macros, so a fresh clone builds without a
@@ -327,8 +328,8 @@ mod tests {
         assert_eq!(modes(&again.write).await, ("wal".to_owned(), 1));
     }
 
-    /// A blob that fills 48 overflow pages and most of a 49th (each holds its page less 4
-    /// bytes), whatever the page size: the WAL tests count pages.
+    /// A blob of 48 pages' bytes: with its row's leaf, 49 pages of the WAL whatever the page
+    /// size (the WAL tests count pages).
     const BLOB: i64 = 48 * PAGE_SIZE;
 
     #[tokio::test]

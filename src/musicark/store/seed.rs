@@ -13,11 +13,11 @@ use crate::musicark::catalogue::{self, Song};
 /// row, under SQLite's 32,766 bound parameters.
 pub const SEED_BATCH: usize = 512;
 
-/// Blocks per seeding transaction (65,536 songs, about 330 MB of database): a crash loses at
+/// Blocks per seeding transaction (65,536 songs, about 280 MB of database): a crash loses at
 /// most one transaction's work.
 pub const TRANSACTION_BLOCKS: usize = 16;
 
-/// Transactions the log may hold (about 1.3 GB): after this many, the seed waits until the
+/// Transactions the log may hold (about 1.1 GB): after this many, the seed waits until the
 /// checkpointer has copied them all into the database, so that the next restarts the log.
 pub const LOG_TRANSACTIONS: usize = 4;
 
