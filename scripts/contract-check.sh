@@ -52,9 +52,9 @@ DOOMED=$("$BIN" keys create --api musique --company msk --db "$WORK/contract.db"
 MAX_TIME=20 run musique-revoke musique-legacy.json -H "X-API-Key: $DOOMED" --include-operation-id legacyRevokeToken \
   --phases coverage,fuzzing || status=1
 run musicark musicark.json -H "Authorization: Bearer $MUSICARK" || status=1
-# Clearing the journal (DELETE …/requests) empties a list that stays, by design; the stateful
-# phase does not honour schemathesis.toml's per-operation switch for use_after_free (ST301 seen
-# there in CI on 2026-12-03), so the control document's run skips it from the command line.
+# Clearing the journal (DELETE …/requests) empties a list that stays, by design. The stateful
+# phase does not honour a per-operation switch in schemathesis.toml for use_after_free (ST301
+# seen in CI on 2026-12-03), so this is the one place the control document's run turns it off.
 run control control.json --exclude-checks use_after_free || status=1
 echo "== OpenAPI lint (Redocly CLI)"
 bash scripts/lint-openapi.sh || status=1
